@@ -129,7 +129,7 @@ class RateLimitExceeded(ApiError):
     default_code = "RATE_LIMIT_EXCEEDED"
 
 
-class ConnectionError(ApiError):  # noqa: A001 - the name script authors know from Membrane
+class ConnectionError(ApiError):
     default_code = "CONNECTION_ERROR"
 
 
@@ -186,9 +186,22 @@ class LimitExceeded(RunError):
 _BY_NAME: dict[str, type[SpliceError]] = {
     cls.__name__: cls
     for cls in (
-        SpliceError, UsageError, ProjectError, NotFound, AlreadyExists, InvalidInput, ApiError,
-        AccessTokenExpired, RateLimitExceeded, ConnectionError, PaginationError, CredentialsError,
-        ActionError, RunError, ScriptError, LimitExceeded,
+        SpliceError,
+        UsageError,
+        ProjectError,
+        NotFound,
+        AlreadyExists,
+        InvalidInput,
+        ApiError,
+        AccessTokenExpired,
+        RateLimitExceeded,
+        ConnectionError,
+        PaginationError,
+        CredentialsError,
+        ActionError,
+        RunError,
+        ScriptError,
+        LimitExceeded,
     )
 }
 

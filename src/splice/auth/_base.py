@@ -43,7 +43,7 @@ class BaseAuth:
     refreshable: ClassVar[bool] = False
 
     def validate(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
-        """Return a clean copy of ``credentials`` or raise ``INVALID_CREDENTIALS`` naming the field."""
+        """A clean copy of ``credentials``, or ``INVALID_CREDENTIALS`` naming the bad field."""
         if not isinstance(credentials, Mapping):
             raise InvalidInput("credentials must be a JSON object", code="INVALID_CREDENTIALS")
         missing = [f for f in self.fields if credentials.get(f) in (None, "")]
@@ -76,7 +76,9 @@ class BaseAuth:
         raise CredentialsError(f"{self.kind} credentials cannot be refreshed; update them")
         yield  # pragma: no cover - makes this a generator
 
-    async def refresh(self, credentials: Mapping[str, Any], now: float, send: Send) -> dict[str, Any]:
+    async def refresh(
+        self, credentials: Mapping[str, Any], now: float, send: Send
+    ) -> dict[str, Any]:
         """Run :meth:`refresh_flow` with ``send``; schemes with user code override this."""
         return await drive(self.refresh_flow(credentials, now), send)
 

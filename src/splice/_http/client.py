@@ -1,0 +1,301 @@
+"""The parent-side client that performs a script's HTTP calls for one connection.
+
+A script never holds a socket to the third-party API: its ``ctx.api`` sends a call spec to
+the parent, and :class:`ConnectionApi` resolves the URL, enforces the host allowlist,
+injects (and refreshes) credentials, retries by the rules of SPEC §2.3, logs the call with
+secrets removed, and maps failures onto splice's error tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+import aiohttp
+from multidict import CIMultiDict
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_any, stop_before_delay
+
+from splice._http.models import Request, Response
+from splice._http.redact import Redactor, sanitize_url
+from splice._http.retry import (
+    RetryableFailure,
+    RetryPolicy,
+    classify,
+    wait_rate_limit,
+)
+from splice.auth import BaseAuth
+from splice.errors import AccessTokenExpired, ConnectionError, RateLimitExceeded
+
+Refresher = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+RequestLogger = Callable[[str, str, int | None, float, int], None]
+_DROP_HEADERS = frozenset({"set-cookie", "authorization", "proxy-authorization"})
+
+
+@dataclass(slots=True)
+class CallSpec:
+    """One call as a script asked for it (SPEC §2.3 options)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    base_uri: str | None = None
+    basic_auth: tuple[str, str] | None = None
+    timeout: float | None = None
+    retries: int | None = None
+
+
+class Transport:
+    """The one place that touches aiohttp; everything above it sees Request/Response values."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    @classmethod
+    def create(cls) -> Transport:
+        connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
+        return cls(aiohttp.ClientSession(connector=connector, auto_decompress=True))
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def send(self, request: Request, timeout: float) -> Response:
+        async with self._open(request, timeout) as raw:
+            content = await raw.read()
+            return Response(raw.status, CIMultiDict(raw.headers), content, request)
+
+    def _open(self, request: Request, timeout: float) -> Any:
+        return self.session.request(
+            request.method,
+            request.url,
+            params=request.params or None,
+            headers=request.headers,
+            data=request.content,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            allow_redirects=False,
+        )
+
+    async def stream(
+        self, request: Request, timeout: float, chunk_size: int = 65536
+    ) -> tuple[Response, AsyncIterator[bytes] | None]:
+        """Open a response; a 2xx comes back with its body as an async iterator of chunks."""
+        ctx = self._open(request, timeout)
+        raw = await ctx.__aenter__()
+        head = Response(raw.status, CIMultiDict(raw.headers), b"", request)
+        if raw.status >= 300:
+            head.content = await raw.read()
+            await ctx.__aexit__(None, None, None)
+            return head, None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in raw.content.iter_chunked(chunk_size):
+                    yield chunk
+            finally:
+                await ctx.__aexit__(None, None, None)
+
+        return head, chunks()
+
+
+class ConnectionApi:
+    """Calls to one connection's API on behalf of one run."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        base_url: str,
+        auth: BaseAuth,
+        credentials: dict[str, Any],
+        refresher: Refresher | None,
+        policy: RetryPolicy,
+        default_headers: Mapping[str, str] | None = None,
+        allowed_hosts: tuple[str, ...] = (),
+        redactor: Redactor | None = None,
+        log_request: RequestLogger | None = None,
+        default_timeout: float = 60.0,
+    ) -> None:
+        self.transport = transport
+        self.base_url = base_url.rstrip("/") + "/"
+        self.auth = auth
+        self.credentials = credentials
+        self.refresher = refresher
+        self.policy = policy
+        self.default_headers = dict(default_headers or {})
+        base_host = (urlsplit(base_url).hostname or "").lower()
+        self.allowed_hosts = (base_host, *allowed_hosts)
+        self.redactor = redactor or Redactor()
+        self.log_request = log_request
+        self.default_timeout = default_timeout
+        self._secret_params = {"api_key", getattr(auth, "name", "") or ""}
+
+    async def call(self, spec: CallSpec) -> Response:
+        """Perform ``spec`` with auth, retries and the 401 rule; raise on any failure."""
+        response, _ = await self._call(spec, stream=False)
+        return response
+
+    async def call_stream(self, spec: CallSpec) -> tuple[Response, AsyncIterator[bytes]]:
+        response, chunks = await self._call(spec, stream=True)
+        assert chunks is not None  # a 2xx stream always has a body iterator
+        return response, chunks
+
+    async def _call(self, spec: CallSpec, stream: bool) -> tuple[Response, AsyncIterator[bytes] | None]:
+        request = self.build(spec)
+        if spec.basic_auth is None and self.auth.needs_refresh(self.credentials, time.time()):
+            await self._refresh()
+        response, chunks = await self._send_with_retries(spec, request, stream)
+        if response.status == 401 and spec.basic_auth is None and self._can_refresh():
+            await self._refresh()
+            response, chunks = await self._send_with_retries(spec, request, stream)
+        if response.status == 401:
+            raise AccessTokenExpired(
+                f"{spec.method} {self.public_url(request)} answered 401 Unauthorized"
+                + (" after refreshing the credentials" if self._can_refresh() else ""),
+                details=self._details(response),
+                hint="check or reconnect the connection's credentials",
+            )
+        if response.status >= 300:
+            raise ConnectionError(
+                f"{spec.method} {self.public_url(request)} answered {response.status}",
+                details=self._details(response),
+            )
+        return response, chunks
+
+    def build(self, spec: CallSpec) -> Request:
+        """The request for ``spec`` before auth: URL resolved and checked, headers merged."""
+        base = (spec.base_uri.rstrip("/") + "/") if spec.base_uri else self.base_url
+        path = spec.path
+        url = path if "://" in path else urljoin(base, path.lstrip("/"))
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not self._host_allowed(host):
+            raise ConnectionError(
+                f"requests to {host or url!r} are not allowed for this integration",
+                code="HOST_NOT_ALLOWED",
+                details={"host": host, "allowed_hosts": list(self.allowed_hosts)},
+                hint="add the host to the integration's allowed_hosts",
+            )
+        query = parse_qsl(parts.query, keep_blank_values=True) + list(spec.query)
+        headers: CIMultiDict[str] = CIMultiDict(self.default_headers)
+        headers.update(spec.headers)
+        clean_url = parts._replace(query="", fragment="").geturl()
+        return Request(spec.method.upper(), clean_url, query, headers, spec.content)
+
+    def _host_allowed(self, host: str) -> bool:
+        return any(host == allowed or fnmatch(host, allowed) for allowed in self.allowed_hosts if allowed)
+
+    def _authorize(self, request: Request, spec: CallSpec) -> Request:
+        ready = Request(
+            request.method, request.url, list(request.params), CIMultiDict(request.headers), request.content
+        )
+        if spec.basic_auth is not None:
+            value = aiohttp.BasicAuth(*spec.basic_auth).encode()
+            ready.headers["Authorization"] = value
+            self.redactor.add_header_value(value)
+            return ready
+        before_headers = dict(ready.headers)
+        before_params = list(ready.params)
+        self.auth.apply(ready, self.credentials)
+        for name, value in ready.headers.items():
+            if before_headers.get(name) != value:
+                self.redactor.add_header_value(value)
+        for name, value in ready.params:
+            if (name, value) not in before_params:
+                self._secret_params.add(name)
+                self.redactor.add([value])
+        return ready
+
+    async def _send_with_retries(
+        self, spec: CallSpec, request: Request, stream: bool
+    ) -> tuple[Response, AsyncIterator[bytes] | None]:
+        policy = self.policy
+        timeout = spec.timeout or self.default_timeout
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            kind = exc.kind if isinstance(exc, RetryableFailure) else "fatal"
+            return state.attempt_number >= policy.attempts_for(kind, spec.method, spec.retries)
+
+        retrying = AsyncRetrying(
+            stop=stop_any(stop, stop_before_delay(policy.rate_limit_budget)),
+            wait=wait_rate_limit(policy.initial_wait, policy.max_wait),
+            retry=retry_if_exception_type(RetryableFailure),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(request, spec, timeout, stream, attempt.retry_state.attempt_number)
+        except RetryableFailure as failure:
+            raise self._exhausted(spec, request, failure) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self, request: Request, spec: CallSpec, timeout: float, stream: bool, number: int
+    ) -> tuple[Response, AsyncIterator[bytes] | None]:
+        ready = self._authorize(request, spec)
+        started = time.perf_counter()
+        try:
+            if stream:
+                response, chunks = await self.transport.stream(ready, timeout)
+            else:
+                response, chunks = await self.transport.send(ready, timeout), None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self._log(ready, None, started, number)
+            reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
+            raise RetryableFailure("network_error", None, reason) from None
+        self._log(ready, response.status, started, number)
+        kind = classify(response)
+        if kind in ("rate_limited", "server_error"):
+            raise RetryableFailure(kind, response)
+        return response, chunks
+
+    def _exhausted(self, spec: CallSpec, request: Request, failure: RetryableFailure) -> Exception:
+        where = f"{spec.method} {self.public_url(request)}"
+        if failure.kind == "rate_limited":
+            return RateLimitExceeded(
+                f"{where} is still rate limited (429) after backing off",
+                details=self._details(failure.response),
+                hint="the run's rate-limit budget is used up; try again later",
+            )
+        if failure.kind == "network_error":
+            return ConnectionError(f"{where} failed: {failure.cause}", code="NETWORK_ERROR", details={"status": None})
+        assert failure.response is not None
+        return ConnectionError(f"{where} answered {failure.response.status}", details=self._details(failure.response))
+
+    def _can_refresh(self) -> bool:
+        return self.auth.refreshable and self.refresher is not None
+
+    async def _refresh(self) -> None:
+        if self.refresher is None:
+            return
+        self.credentials = await self.refresher(self.credentials)
+        self.redactor.add_credentials(self.credentials)
+
+    def _log(self, request: Request, status: int | None, started: float, attempt: int) -> None:
+        if self.log_request is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.log_request(request.method, self.public_url(request), status, elapsed, attempt)
+
+    def public_url(self, request: Request) -> str:
+        """The request's URL for logs and scripts: no userinfo, secret query values masked."""
+        url = request.url + ("?" + urlencode(request.params) if request.params else "")
+        return self.redactor.text(sanitize_url(url, self._secret_params))
+
+    def _details(self, response: Response | None) -> dict[str, Any]:
+        if response is None:
+            return {"status": None}
+        try:
+            data = response.data()
+        except ValueError:
+            data = response.text
+        if isinstance(data, str) and len(data) > 4096:
+            data = data[:4096] + "…"
+        headers = {str(k): v for k, v in response.headers.items() if k.lower() not in _DROP_HEADERS}
+        return self.redactor.value({"status": response.status, "headers": headers, "data": data})

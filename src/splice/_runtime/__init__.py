@@ -1,0 +1,1 @@
+"""How a run executes: a warm zygote forks one child per run; the parent serves its calls."""

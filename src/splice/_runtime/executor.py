@@ -1,0 +1,98 @@
+"""Where a run's script executes: a forked child (default) or in-process (debugging)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from splice._runtime.channel import LocalChannel
+from splice._runtime.child import run_script
+from splice._runtime.gateway import RunGateway
+from splice._runtime.spawner import Spawner
+from splice.errors import LimitExceeded
+from splice.integration import Script
+from splice.project import Project
+
+
+class Executor:
+    """Runs scripts under a time limit; owns the zygote in process mode."""
+
+    def __init__(self, project: Project, isolation: str) -> None:
+        self.project = project
+        self.isolation = isolation
+        self._spawner: Spawner | None = None
+        self._starting = asyncio.Lock()
+
+    async def execute(
+        self, script: Script, gateway: RunGateway, start: dict[str, Any], time_limit: float, limits: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run the script; return its ``done`` message (ok + output, or error)."""
+        if self.isolation == "none":
+            return await self._in_process(script, gateway, start, time_limit)
+        return await self._in_child(gateway, start, time_limit, limits)
+
+    async def _in_process(
+        self, script: Script, gateway: RunGateway, start: dict[str, Any], time_limit: float
+    ) -> dict[str, Any]:
+        channel = LocalChannel(gateway.handle, gateway.handle_stream, gateway.on_message)
+        try:
+            return await asyncio.wait_for(run_script(start, channel, script), time_limit)
+        except TimeoutError:
+            return _timed_out(time_limit)
+
+    async def spawner(self) -> Spawner:
+        async with self._starting:
+            if self._spawner is None:
+                spawner = Spawner(self.project.root)
+                await spawner.start()
+                self._spawner = spawner
+            return self._spawner
+
+    async def _in_child(
+        self, gateway: RunGateway, start: dict[str, Any], time_limit: float, limits: dict[str, Any]
+    ) -> dict[str, Any]:
+        spawner = await self.spawner()
+        pid, sock = await spawner.fork(gateway.run_id, limits)
+        reader, writer = await asyncio.open_connection(sock=sock)
+        try:
+            await asyncio.wait_for(gateway.serve(reader, writer, start), time_limit)
+        except TimeoutError:
+            spawner.kill(pid)
+            await spawner.wait_exit(pid)
+            return _timed_out(time_limit)
+        if gateway.done is not None:
+            await spawner.wait_exit(pid, timeout=2.0)
+            return gateway.done
+        return _crashed(await spawner.wait_exit(pid))
+
+    async def close(self) -> None:
+        if self._spawner is not None:
+            await self._spawner.close()
+            self._spawner = None
+
+
+def _timed_out(limit: float) -> dict[str, Any]:
+    error = LimitExceeded(
+        f"the run was stopped after its time limit of {limit:g}s",
+        code="TIME_LIMIT_EXCEEDED",
+        details={"time_limit": limit},
+        hint="raise time_limit= on the script or runtime.time_limit in splice.toml",
+    )
+    return {"ok": False, "error": error.to_dict()}
+
+
+def _crashed(exit_report: dict[str, Any]) -> dict[str, Any]:
+    sig = exit_report.get("signal")
+    if sig == signal.SIGXCPU:
+        error = LimitExceeded("the run used up its CPU-time limit", code="TIME_LIMIT_EXCEEDED")
+    elif sig == signal.SIGKILL:
+        error = LimitExceeded(
+            "the run's process was killed (signal 9), most likely for using too much memory",
+            code="MEMORY_LIMIT_EXCEEDED",
+            hint="raise runtime.memory_limit_mb in splice.toml",
+        )
+    else:
+        how = f"signal {sig}" if sig else f"exit code {exit_report.get('code')}"
+        error = LimitExceeded(f"the run's process died without a result ({how})", code="CHILD_CRASHED")
+    return {"ok": False, "error": error.to_dict()}

@@ -1,0 +1,99 @@
+"""What every CLI command shares: the project option, running async code, parsing, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+
+from splice.errors import InvalidInput, SpliceError
+from splice.runtime import Runtime
+
+T = TypeVar("T")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="Project folder (default: nearest splice.toml).", envvar="SPLICE_PROJECT"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro``; a SpliceError becomes one clear line plus a hint, and exit code 1."""
+    try:
+        return asyncio.run(coro)
+    except SpliceError as exc:
+        fail(exc.message, exc.hint)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> Any:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    if hint:
+        err.print(f"[dim]hint:[/] {hint}", highlight=False)
+    if os.environ.get("SPLICE_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+    raise typer.Exit(code)
+
+
+async def with_runtime(project: Path | None, work: Callable[[Runtime], Awaitable[T]], **options: Any) -> T:
+    runtime = await Runtime.open(project, **options)
+    try:
+        return await work(runtime)
+    finally:
+        await runtime.close()
+
+
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
+    """``["a=1", "b=x=y"]`` → ``{"a": "1", "b": "x=y"}``; ``@file`` reads a value from a file."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidInput(f"{what} {pair!r} is not NAME=VALUE", hint=f"write it as --{what} name=value")
+        if value.startswith("@"):
+            value = _read_file(value[1:], what).rstrip("\n")
+        result[name.strip()] = value
+    return result
+
+
+def parse_json(text: str | None, what: str) -> Any:
+    """JSON from an option: inline, ``@path`` for a file, or ``-`` for stdin."""
+    if text is None:
+        return None
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        text = _read_file(text[1:], what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"--{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint=f"""quote it for the shell: --{what} '{{"name": "value"}}' or pass @file.json""",
+        ) from None
+
+
+def _read_file(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {what} file {path!r}: {exc.strerror}") from None
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")

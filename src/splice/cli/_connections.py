@@ -1,0 +1,127 @@
+"""``splice connections add|list|show|test|delete``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from splice.cli._common import (
+    JsonOption,
+    ProjectOption,
+    out,
+    parse_json,
+    parse_pairs,
+    print_json,
+    run_async,
+    with_runtime,
+)
+from splice.errors import InvalidInput
+from splice.runtime import Runtime
+
+app = typer.Typer(help="Customers' credentials for an integration.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    integration: Annotated[str, typer.Argument(help="Integration name, e.g. acme.")],
+    connection_id: Annotated[str, typer.Argument(help="Your id for this connection, e.g. the customer's id.")],
+    credential: Annotated[
+        list[str] | None, typer.Option("--credential", "-c", help="NAME=VALUE (VALUE may be @file).")
+    ] = None,
+    credentials_json: Annotated[
+        str | None, typer.Option("--credentials-json", help="All credentials as JSON, @file or - for stdin.")
+    ] = None,
+    config: Annotated[list[str] | None, typer.Option("--config", help="Config var NAME=VALUE.")] = None,
+    config_json: Annotated[str | None, typer.Option("--config-json", help="Config vars as JSON.")] = None,
+    metadata_json: Annotated[str | None, typer.Option("--metadata-json", help="Free-form metadata as JSON.")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Store a new connection (credentials are encrypted at rest)."""
+    credentials = _merge(
+        parse_json(credentials_json, "credentials-json"), parse_pairs(credential, "credential"), "credentials-json"
+    )
+    config_vars = _merge(parse_json(config_json, "config-json"), parse_pairs(config, "config"), "config-json")
+    metadata = parse_json(metadata_json, "metadata-json")
+
+    async def work(rt: Runtime) -> None:
+        conn = await rt.add_connection(integration, connection_id, credentials, config=config_vars, metadata=metadata)
+        out.print(
+            f"[green]added[/] connection [bold]{conn.id}[/] to {conn.integration} "
+            f"(credentials: {', '.join(sorted(conn.credentials))})",
+            highlight=False,
+        )
+
+    run_async(with_runtime(project, work))
+
+
+def _merge(base: Any, pairs: dict[str, str], what: str) -> dict[str, Any]:
+    if base is None:
+        return dict(pairs)
+    if not isinstance(base, dict):
+        raise InvalidInput(f"--{what} must be a JSON object")
+    return {**base, **pairs}
+
+
+@app.command("list")
+def list_(
+    integration: Annotated[str | None, typer.Argument(help="Only this integration.")] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List connections (never their credentials)."""
+
+    async def work(rt: Runtime) -> None:
+        conns = await rt.list_connections(integration)
+        if as_json:
+            print_json([c.public() for c in conns])
+            return
+        table = Table("integration", "id", "status", "credentials", "created")
+        for c in conns:
+            status = "[green]ok[/]" if c.status == "ok" else f"[red]{c.status}[/]"
+            table.add_row(
+                c.integration, c.id, status, ", ".join(sorted(c.credentials)), f"{c.created_at:%Y-%m-%d %H:%M}"
+            )
+        out.print(table if conns else "no connections yet — add one with `splice connections add`")
+
+    run_async(with_runtime(project, work))
+
+
+@app.command("show")
+def show(integration: str, connection_id: str, project: ProjectOption = None) -> None:
+    """Show one connection: config, metadata, status; credential names only."""
+
+    async def work(rt: Runtime) -> None:
+        print_json((await rt.get_connection(integration, connection_id)).public())
+
+    run_async(with_runtime(project, work))
+
+
+@app.command("test")
+def test(integration: str, connection_id: str, project: ProjectOption = None) -> None:
+    """Check that the credentials work (refresh, then the integration's test call)."""
+
+    async def work(rt: Runtime) -> None:
+        result = await rt.test_connection(integration, connection_id)
+        out.print(f"[green]ok[/] {result['checked']}", highlight=False)
+
+    run_async(with_runtime(project, work))
+
+
+@app.command("delete")
+def delete(
+    integration: str,
+    connection_id: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Delete a connection, its credentials and its state."""
+    if not yes:
+        typer.confirm(f"delete connection {connection_id} of {integration}?", abort=True)
+
+    async def work(rt: Runtime) -> None:
+        await rt.delete_connection(integration, connection_id)
+        out.print(f"deleted connection [bold]{connection_id}[/] of {integration}")
+
+    run_async(with_runtime(project, work))

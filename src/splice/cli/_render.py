@@ -1,0 +1,35 @@
+"""How runs and log lines look in a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from splice.store import LogLine, RunRecord
+
+_LEVEL_STYLE = {"debug": "dim", "info": "cyan", "warning": "yellow", "error": "bold red"}
+
+
+def log_line(console: Console, line: LogLine, prefix: str = "") -> None:
+    style = _LEVEL_STYLE.get(line.level, "")
+    console.print(
+        f"[dim]{line.ts:%H:%M:%S.%f}"[:-3] + f"[/] {prefix}[{style}]{line.level:<7}[/] {escape(line.message)}",
+        highlight=False,
+    )
+
+
+def run_error(console: Console, run: RunRecord) -> None:
+    error: dict[str, Any] = run.error or {}
+    console.print(
+        f"[bold red]run {run.id} {run.status}:[/] [{error.get('code')}] {escape(str(error.get('message')))}",
+        highlight=False,
+    )
+    details = error.get("details") or {}
+    if error.get("code") == "ACTION_ERROR":
+        console.print(f"payload: {details.get('payload')!r}", highlight=False)
+    if details.get("traceback"):
+        console.print(escape(details["traceback"].rstrip()), highlight=False, style="dim")
+    if error.get("hint"):
+        console.print(f"[dim]hint:[/] {escape(error['hint'])}", highlight=False)

@@ -1,0 +1,47 @@
+"""``splice run``: run an action now, with its logs live and its output as JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from splice.cli._common import ProjectOption, err, parse_json, print_json, run_async, with_runtime
+from splice.cli._render import log_line, run_error
+from splice.runtime import Runtime
+
+
+def run(
+    script: Annotated[str, typer.Argument(help="integration.script, e.g. acme.create_contact.")],
+    connection: Annotated[str | None, typer.Option("--connection", "-c", help="Connection id.")] = None,
+    input: Annotated[str | None, typer.Option("--input", "-i", help="Input as JSON, @file or - for stdin.")] = None,
+    in_process: Annotated[
+        bool, typer.Option("--in-process", help="Run in this process (debugging; no isolation).")
+    ] = False,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.001, help="Seconds before the run is stopped.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print log lines.")] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Run an action; logs go to stderr as they happen, the output to stdout as JSON."""
+    payload = parse_json(input, "input") if input is not None else None
+
+    async def work(rt: Runtime) -> int:
+        record = await rt.run(
+            script,
+            connection=connection,
+            input=payload,
+            time_limit=time_limit,
+            on_log=None if quiet else (lambda line: log_line(err, line)),
+        )
+        if record.status == "succeeded":
+            print_json(record.output)
+            err.print(f"[green]run {record.id} succeeded[/] in {record.duration_ms:.0f} ms", highlight=False)
+            return 0
+        run_error(err, record)
+        return 1
+
+    options = {"isolation": "none"} if in_process else {}
+    code = run_async(with_runtime(project, work, **options))
+    raise typer.Exit(code)

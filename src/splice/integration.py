@@ -1,0 +1,186 @@
+"""``Integration``: a third-party API and the scripts written for it.
+
+Users compose, they do not subclass: an integration is declared once and scripts are
+decorated functions that take ``ctx``::
+
+    acme = Integration("acme", base_url="https://api.acme.test/v2", auth=auth.ApiKey())
+
+    @acme.action(input=Contact, output=Contact)
+    async def create_contact(ctx, input: Contact) -> Contact: ...
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from splice import _templates
+from splice.auth import BaseAuth
+from splice.errors import InvalidInput, NotFound, ProjectError
+from splice.paginate import BasePaginator
+
+ScriptKind = Literal["action", "sync", "trigger"]
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass(slots=True)
+class Script:
+    """One decorated function with what splice needs to run it."""
+
+    integration: Integration
+    name: str
+    kind: ScriptKind
+    fn: Callable[..., Any]
+    input: type[BaseModel] | None = None
+    output: type[BaseModel] | None = None
+    description: str = ""
+    time_limit: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.integration.name}.{self.name}"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+            "input": self.input.model_json_schema() if self.input else None,
+            "output": self.output.model_json_schema() if self.output else None,
+        }
+
+
+class Integration:
+    """A third-party API: base URL, auth scheme, defaults, allowed hosts and config schema.
+
+    ``base_url`` may hold ``{config.x}`` / ``{credentials.y}`` placeholders resolved per
+    connection; the resolved host joins the allowlist. ``config`` is a pydantic model whose
+    fields are the connection's config vars (with their defaults).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        base_url: str,
+        auth: BaseAuth | None = None,
+        headers: Mapping[str, str] | None = None,
+        paginate: BasePaginator | None = None,
+        allowed_hosts: tuple[str, ...] | list[str] = (),
+        config: type[BaseModel] | None = None,
+        test_path: str | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        if not _NAME.match(name):
+            raise ProjectError(
+                f"integration name {name!r} must be lower-case letters, digits and _ (starting with a letter)"
+            )
+        if not _templates.has_placeholders(base_url) and not urlsplit(base_url).hostname:
+            raise ProjectError(f"integration {name!r}: base_url {base_url!r} is not an absolute URL")
+        if auth is not None and not isinstance(auth, BaseAuth):
+            raise ProjectError(f"integration {name!r}: auth must be one of splice.auth.*")
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.auth: BaseAuth = auth or BaseAuth()
+        self.headers = dict(headers or {})
+        self.paginate = paginate
+        self.allowed_hosts = tuple(h.lower() for h in allowed_hosts)
+        self.config_model = config
+        self.test_path = test_path
+        self.display_name = display_name or name
+        self.scripts: dict[str, Script] = {}
+
+    def __repr__(self) -> str:
+        return f"Integration({self.name!r}, base_url={self.base_url!r})"
+
+    def action(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        input: type[BaseModel] | None = None,
+        output: type[BaseModel] | None = None,
+        name: str | None = None,
+        time_limit: float | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Declare an action: ``async def fn(ctx, input)`` run on demand."""
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self._add(
+                Script(
+                    self,
+                    name or func.__name__,
+                    "action",
+                    func,
+                    input=input,
+                    output=output,
+                    description=description or inspect.getdoc(func) or "",
+                    time_limit=time_limit,
+                )
+            )
+            return func
+
+        return register(fn) if fn is not None else register
+
+    def _add(self, script: Script) -> None:
+        if not inspect.iscoroutinefunction(script.fn):
+            raise ProjectError(f"script {script.qualname} must be an 'async def' function")
+        if not _NAME.match(script.name):
+            raise ProjectError(f"script name {script.name!r} must be lower-case letters, digits and _")
+        if script.name in self.scripts:
+            raise ProjectError(f"script {script.qualname} is declared twice")
+        for model in (script.input, script.output):
+            if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise ProjectError(f"{script.qualname}: input/output must be pydantic models")
+        self.scripts[script.name] = script
+
+    def script(self, name: str) -> Script:
+        try:
+            return self.scripts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.scripts)) or "none"
+            raise NotFound(f"integration {self.name!r} has no script {name!r} (it has: {known})") from None
+
+    def resolve_config(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The connection's config vars validated against the schema, with defaults filled."""
+        config = dict(config or {})
+        if self.config_model is None:
+            return config
+        try:
+            return self.config_model.model_validate(config).model_dump(mode="json")
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"config for {self.name!r} is invalid: {describe_validation(exc)}",
+                code="INVALID_CONFIG",
+                details={"errors": validation_errors(exc)},
+            ) from None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "base_url": self.base_url,
+            "auth": self.auth.describe(),
+            "allowed_hosts": list(self.allowed_hosts),
+            "config": self.config_model.model_json_schema() if self.config_model else None,
+            "scripts": [s.describe() for s in self.scripts.values()],
+        }
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as JSON-safe dicts: field path and message (the input value left out)."""
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(root)", "message": err["msg"]}
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def describe_validation(exc: ValidationError) -> str:
+    return "; ".join(f"{e['field']}: {e['message']}" for e in validation_errors(exc))

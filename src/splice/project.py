@@ -1,0 +1,201 @@
+"""A splice project: a folder with ``splice.toml`` and an ``integrations/`` package.
+
+Loading imports the package and every module below it, then collects the
+:class:`~splice.integration.Integration` objects found in module globals. There is no
+global registry on purpose: two projects loaded one after another (tests, the demo) never
+see each other's integrations.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from splice.errors import NotFound, ProjectError
+from splice.integration import Integration, Script, describe_validation
+
+CONFIG_FILE = "splice.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectSection(_Section):
+    name: str = "splice-project"
+    package: str = Field(default="integrations", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class RuntimeSection(_Section):
+    database_url: str | None = None
+    isolation: Literal["process", "none"] = "process"
+    time_limit: float = Field(default=60.0, gt=0, le=86400)
+    memory_limit_mb: int = Field(default=1024, ge=64, le=65536)
+    #: seconds a waiting caller's run may spend backing off 429s before RateLimitExceeded
+    rate_limit_budget_interactive: float = Field(default=15.0, ge=0)
+    #: the same for background runs (syncs, flows, async actions)
+    rate_limit_budget_background: float = Field(default=600.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+
+class InternalApiSection(_Section):
+    base_url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    #: name of an operator env var (``splice env set``) holding a bearer token
+    bearer_env: str | None = None
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+
+class ProjectConfig(_Section):
+    project: ProjectSection = Field(default_factory=ProjectSection)
+    runtime: RuntimeSection = Field(default_factory=RuntimeSection)
+    internal_api: InternalApiSection | None = None
+
+
+@dataclass
+class Project:
+    """A loaded project: its root, its settings and its integrations by name."""
+
+    root: Path
+    config: ProjectConfig
+    integrations: dict[str, Integration] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".splice"
+
+    @property
+    def database_url(self) -> str:
+        url = os.environ.get("SPLICE_DATABASE_URL") or self.config.runtime.database_url
+        return url or f"sqlite:///{self.state_dir / 'splice.db'}"
+
+    def integration(self, name: str) -> Integration:
+        try:
+            return self.integrations[name]
+        except KeyError:
+            known = ", ".join(sorted(self.integrations)) or "none"
+            raise NotFound(
+                f"unknown integration {name!r} (this project has: {known})",
+                hint="integrations are defined in the project's integrations/ package",
+            ) from None
+
+    def script(self, qualname: str) -> Script:
+        """``"acme.create_contact"`` → the script; a bare name works when it is unambiguous."""
+        integration, dot, name = qualname.partition(".")
+        if dot:
+            return self.integration(integration).script(name)
+        matches = [i.scripts[qualname] for i in self.integrations.values() if qualname in i.scripts]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFound(f"unknown script {qualname!r}", hint="name it as integration.script")
+        raise NotFound(f"script name {qualname!r} is ambiguous; name it as integration.script")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding ``splice.toml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise ProjectError(
+        f"no {CONFIG_FILE} in {here} or any folder above it",
+        hint="run inside a splice project, pass --project DIR, or create one with `splice init`",
+    )
+
+
+def read_config(root: Path) -> ProjectConfig:
+    path = root / CONFIG_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(f"{path} does not exist", hint="create one with `splice init`") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        return ProjectConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ProjectError(f"{path} is invalid: {describe_validation(exc)}") from None
+
+
+def load_project(root: Path | str | None = None) -> Project:
+    """Read ``splice.toml`` and import the project's integrations package."""
+    root = Path(root).resolve() if root else find_root()
+    config = read_config(root)
+    project = Project(root=root, config=config)
+    for module in _import_package(root, config.project.package):
+        for value in vars(module).values():
+            if isinstance(value, Integration):
+                other = project.integrations.setdefault(value.name, value)
+                if other is not value:
+                    raise ProjectError(f"integration {value.name!r} is defined twice")
+    return project
+
+
+def _import_package(root: Path, package: str) -> list[ModuleType]:
+    if not (root / package / "__init__.py").is_file():
+        raise ProjectError(
+            f"{root / package} is not a Python package",
+            hint=f"create {package}/__init__.py in the project",
+        )
+    _forget(package, root)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    top = _import(package, root)
+    modules = [top]
+    for info in pkgutil.walk_packages(top.__path__, prefix=f"{package}."):
+        modules.append(_import(info.name, root))
+    return modules
+
+
+def _import(name: str, root: Path) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ProjectError:
+        raise
+    except Exception as exc:
+        where = _user_frame(exc, root)
+        raise ProjectError(
+            f"{where} failed to import: {type(exc).__name__}: {exc}",
+            code="IMPORT_FAILED",
+            details={"module": name, "traceback": "".join(traceback.format_exception(exc))},
+        ) from None
+
+
+def _user_frame(exc: BaseException, root: Path) -> str:
+    """``integrations/acme.py:12`` of the deepest frame inside the project."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if path.is_relative_to(root):
+            found = f"{path.relative_to(root)}:{frame.lineno}"
+    if found is None and isinstance(exc, SyntaxError) and exc.filename:
+        path = Path(exc.filename)
+        found = f"{path.relative_to(root) if path.is_relative_to(root) else path}:{exc.lineno}"
+    return found or "the integrations package"
+
+
+def _forget(package: str, root: Path) -> None:
+    """Drop a same-named package imported from another project (tests load many)."""
+    loaded = sys.modules.get(package)
+    if loaded is None:
+        return
+    paths = [Path(p).resolve() for p in getattr(loaded, "__path__", [])]
+    if paths and all(p.parent == root for p in paths):
+        return
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    stale = [p for p in sys.path if p and Path(p).resolve() != root and (Path(p) / package).is_dir()]
+    for p in stale:
+        sys.path.remove(p)

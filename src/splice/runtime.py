@@ -1,0 +1,429 @@
+"""The Python API: everything the CLI does, as an async object.
+
+>>> async with await Runtime.open("my-project") as rt:
+...     await rt.add_connection("acme", "c1", {"api_key": "..."})
+...     run = await rt.run("acme.create_contact", connection="c1", input={"email": "a@b.test"})
+...     print(run.status, run.output)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from splice._http.client import ConnectionApi, Transport
+from splice._http.models import Request, Response
+from splice._http.redact import Redactor
+from splice._http.retry import RetryPolicy
+from splice._runtime.executor import Executor
+from splice._runtime.gateway import RunGateway
+from splice.auth import ApiKey, BaseAuth
+from splice.errors import CredentialsError, InvalidInput, SpliceError
+from splice.integration import Integration, Script
+from splice.project import Project, load_project
+from splice.store import Connection, LogLine, LogRecord, RunRecord, SecretBox, Store, open_store
+
+LogCallback = Callable[[LogLine], None]
+#: how deep ``ctx.trigger_action`` may nest before it is refused (a loop, most likely)
+MAX_NESTING = 8
+
+
+def new_run_id() -> str:
+    """Sortable, unique run ids: milliseconds since the epoch, then randomness."""
+    return f"run_{int(time.time() * 1000):013x}{uuid.uuid4().hex[:12]}"
+
+
+class Runtime:
+    """A loaded project, its store and its script runner."""
+
+    def __init__(self, project: Project, store: Store, secrets: SecretBox, isolation: str) -> None:
+        self.project = project
+        self.store = store
+        self.secrets = secrets
+        self.isolation = isolation
+        self.transport = Transport.create()
+        self.executor = Executor(project, isolation)
+
+    @classmethod
+    async def open(
+        cls,
+        project: Project | str | Path | None = None,
+        *,
+        isolation: str | None = None,
+        database_url: str | None = None,
+    ) -> Runtime:
+        """Load the project (nearest ``splice.toml`` by default) and open its store."""
+        if not isinstance(project, Project):
+            project = load_project(project)
+        mode = isolation or project.config.runtime.isolation
+        if mode not in ("process", "none"):
+            raise InvalidInput(f"isolation must be 'process' or 'none', not {mode!r}")
+        project.state_dir.mkdir(parents=True, exist_ok=True)
+        secrets = SecretBox.from_environment(project.state_dir / "secret.key")
+        store = await open_store(database_url or project.database_url, secrets)
+        return cls(project, store, secrets, mode)
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.executor.close()
+        await self.transport.close()
+        await self.store.close()
+
+    # --- connections -------------------------------------------------------------------
+
+    async def add_connection(
+        self,
+        integration: str,
+        connection_id: str,
+        credentials: Mapping[str, Any],
+        *,
+        config: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Connection:
+        """Store a new connection after checking its credentials and config against the integration."""
+        spec = self.project.integration(integration)
+        clean = spec.auth.validate(credentials)
+        spec.resolve_config(config)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInput("metadata must be a JSON object")
+        return await self.store.connections.create(
+            integration, connection_id, clean, config=dict(config or {}), metadata=dict(metadata or {})
+        )
+
+    async def list_connections(self, integration: str | None = None) -> list[Connection]:
+        if integration is not None:
+            self.project.integration(integration)
+        return await self.store.connections.find(integration)
+
+    async def get_connection(self, integration: str, connection_id: str) -> Connection:
+        return await self.store.connections.get(integration, connection_id)
+
+    async def delete_connection(self, integration: str, connection_id: str) -> None:
+        await self.store.connections.delete(integration, connection_id)
+
+    async def test_connection(self, integration: str, connection_id: str) -> dict[str, Any]:
+        """Refresh if needed and call the integration's ``test_path``; says what was checked."""
+        spec = self.project.integration(integration)
+        conn = await self.store.connections.get(integration, connection_id)
+        api = await self._connection_api(spec, conn, Redactor(), None, RetryPolicy(rate_limit_budget=5))
+        test = getattr(spec.auth, "test", None)
+        if callable(test):
+            ok = await test(api.credentials, self._send_token_request)
+            return {"ok": ok is not False, "checked": "the integration's custom test"}
+        if spec.test_path:
+            from splice._http.client import CallSpec
+
+            response = await api.call(CallSpec("GET", spec.test_path))
+            return {"ok": True, "checked": f"GET {spec.test_path} → {response.status}"}
+        checked = "credentials refreshed" if spec.auth.refreshable else "credential fields present"
+        return {"ok": True, "checked": checked + " (declare test_path= on the integration to call the API)"}
+
+    # --- operator environment variables ------------------------------------------------
+
+    async def set_env(self, name: str, value: str) -> None:
+        await self.store.env.set(name, value)
+
+    async def unset_env(self, name: str) -> None:
+        await self.store.env.unset(name)
+
+    async def env_names(self) -> list[str]:
+        return await self.store.env.names()
+
+    # --- runs ----------------------------------------------------------------------------
+
+    async def run(
+        self,
+        script: str,
+        *,
+        connection: str | None = None,
+        input: Any = None,
+        on_log: LogCallback | None = None,
+        background: bool = False,
+        time_limit: float | None = None,
+        parent_id: str | None = None,
+        _depth: int = 0,
+    ) -> RunRecord:
+        """Run an action and wait for it; the stored run (status, output or error) comes back.
+
+        Bad requests (unknown script or connection, invalid input) raise before any run is
+        stored; everything that goes wrong once the run started is recorded on the run.
+        """
+        target = self.project.script(script)
+        if target.kind != "action":
+            raise InvalidInput(f"{target.qualname} is a {target.kind}; only actions can be run this way")
+        conn = await self._run_connection(target, connection)
+        from splice._runtime.child import parse_input
+
+        parse_input(target, input)
+        record = RunRecord(
+            id=new_run_id(),
+            kind=target.kind,
+            integration=target.integration.name,
+            script=target.name,
+            connection_id=conn.id if conn else None,
+            status="running",
+            input=input,
+            output=None,
+            error=None,
+            attempt=1,
+            parent_id=parent_id,
+            test_mode=False,
+            created_at=_now(),
+            started_at=_now(),
+            finished_at=None,
+            duration_ms=None,
+        )
+        await self.store.runs.create(record)
+        redactor = Redactor()
+        gateway: RunGateway | None = None
+        try:
+            gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, _depth)
+            limit = time_limit or target.time_limit or self.project.config.runtime.time_limit
+            done = await self.executor.execute(target, gateway, start, limit, self._limits(limit))
+        except SpliceError as exc:
+            done = {"ok": False, "error": exc.to_dict()}
+        logs = gateway.logs if gateway else []
+        if gateway and gateway.dropped_logs:
+            logs.append(
+                LogLine(ts=_now(), level="warning", message=f"{gateway.dropped_logs} log lines dropped", fields={})
+            )
+        if logs:
+            await self.store.runs.add_logs(record.id, logs)
+        return await self._finish(record, done, redactor)
+
+    async def _finish(self, record: RunRecord, done: dict[str, Any], redactor: Redactor) -> RunRecord:
+        if done.get("ok"):
+            return await self.store.runs.finish(
+                record.id, "succeeded", output=redactor.value(done.get("output")), finished_at=_now()
+            )
+        error = redactor.value(done.get("error") or {})
+        status = "timed_out" if error.get("code") == "TIME_LIMIT_EXCEEDED" else "failed"
+        return await self.store.runs.finish(record.id, status, error=error, finished_at=_now())
+
+    async def _run_connection(self, script: Script, connection: str | None) -> Connection | None:
+        needs = bool(script.integration.auth.fields)
+        if connection is None:
+            if needs:
+                raise InvalidInput(
+                    f"{script.qualname} needs a connection",
+                    hint=f"pass --connection ID (see `splice connections list {script.integration.name}`)",
+                )
+            return None
+        return await self.store.connections.get(script.integration.name, connection)
+
+    async def _prepare(
+        self,
+        script: Script,
+        conn: Connection | None,
+        record: RunRecord,
+        redactor: Redactor,
+        on_log: LogCallback | None,
+        background: bool,
+        depth: int,
+    ) -> tuple[RunGateway, dict[str, Any]]:
+        settings = self.project.config.runtime
+        budget = settings.rate_limit_budget_background if background else settings.rate_limit_budget_interactive
+        policy = RetryPolicy(rate_limit_budget=budget, error_attempts=settings.max_attempts)
+        env = await self.store.env.all()
+        redactor.add(env.values())
+        if conn is not None:
+            redactor.add_credentials(conn.credentials)
+        gateway = RunGateway(
+            run_id=record.id,
+            script=script,
+            store=self.store,
+            connection=conn,
+            api=None,
+            internal_api=None,
+            redactor=redactor,
+            on_log=on_log,
+            nested=lambda name, input, connection: self._nested(
+                record, name, input, connection, on_log, background, depth
+            ),
+        )
+        config: dict[str, Any] = {}
+        credentials: dict[str, Any] = {}
+        if conn is not None:
+            config = script.integration.resolve_config(conn.config)
+            gateway.api = await self._connection_api(script.integration, conn, redactor, gateway, policy)
+            credentials = gateway.api.credentials
+        gateway.internal_api = self._internal_api(env, redactor, gateway, policy)
+        start = {
+            "t": "start",
+            "run": {
+                "id": record.id,
+                "integration": script.integration.name,
+                "script": script.name,
+                "connection_id": record.connection_id,
+                "started_at": record.started_at.isoformat(),
+                "attempt": record.attempt,
+                "test_mode": record.test_mode,
+            },
+            "input": record.input,
+            "credentials": credentials,
+            "config": config,
+            "env": env,
+        }
+        return gateway, start
+
+    async def _nested(
+        self,
+        parent: RunRecord,
+        name: str,
+        input: Any,
+        connection: str | None,
+        on_log: LogCallback | None,
+        background: bool,
+        depth: int,
+    ) -> Any:
+        if depth + 1 >= MAX_NESTING:
+            raise InvalidInput(f"trigger_action nested more than {MAX_NESTING} deep; is there a loop?")
+        run = await self.run(
+            name,
+            connection=connection,
+            input=input,
+            on_log=on_log,
+            background=background,
+            parent_id=parent.id,
+            _depth=depth + 1,
+        )
+        if run.status != "succeeded":
+            from splice.errors import error_from_dict
+
+            raise error_from_dict(run.error or {})
+        return run.output
+
+    def _limits(self, time_limit: float) -> dict[str, Any]:
+        settings = self.project.config.runtime
+        return {"memory_bytes": settings.memory_limit_mb * 1024 * 1024, "cpu_seconds": int(time_limit) + 2}
+
+    # --- credentials ---------------------------------------------------------------------
+
+    async def _connection_api(
+        self,
+        integration: Integration,
+        conn: Connection,
+        redactor: Redactor,
+        gateway: RunGateway | None,
+        policy: RetryPolicy,
+    ) -> ConnectionApi:
+        from splice import _templates
+
+        config = integration.resolve_config(conn.config)
+        auth = integration.auth.resolve(config, conn.credentials)
+        base_url = _templates.render(integration.base_url, config=config, credentials=conn.credentials)
+        if conn.status != "ok" and conn.status_error:
+            message = conn.status_error.get("message", "its last credential refresh failed")
+            raise CredentialsError(
+                f"connection {conn.id!r} needs attention: {message}",
+                code="CONNECTION_BROKEN",
+                details={"provider_error": conn.status_error},
+                hint=f"update its credentials: splice connections delete/add {integration.name} {conn.id}",
+            )
+
+        async def refresher(stale: dict[str, Any]) -> dict[str, Any]:
+            return await self._refresh(integration, conn.id, auth, stale)
+
+        api = ConnectionApi(
+            transport=self.transport,
+            base_url=base_url,
+            auth=auth,
+            credentials=dict(conn.credentials),
+            refresher=refresher,
+            policy=policy,
+            default_headers=integration.headers,
+            allowed_hosts=integration.allowed_hosts,
+            redactor=redactor,
+            log_request=gateway.log_request if gateway else None,
+        )
+        if auth.needs_refresh(api.credentials, time.time()):
+            api.credentials = await refresher(api.credentials)
+            redactor.add_credentials(api.credentials)
+        return api
+
+    async def _refresh(
+        self, integration: Integration, conn_id: str, auth: BaseAuth, stale: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One refresh at a time per connection, across every process sharing the store."""
+        async with self.store.locks.hold(f"refresh:{integration.name}:{conn_id}", ttl=120, timeout=120):
+            current = (await self.store.connections.get(integration.name, conn_id)).credentials
+            if current != stale and not auth.needs_refresh(current, time.time()):
+                return current
+            try:
+                fresh = await auth.refresh(current, time.time(), self._send_token_request)
+            except CredentialsError as exc:
+                await self.store.connections.set_status(integration.name, conn_id, "error", exc.to_dict())
+                raise
+            merged = {**current, **fresh}
+            await self.store.connections.update_credentials(integration.name, conn_id, merged)
+            return merged
+
+    async def _send_token_request(self, request: Request) -> Response:
+        import aiohttp
+
+        from splice.errors import ConnectionError as ApiConnectionError
+
+        try:
+            return await self.transport.send(request, timeout=30.0)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ApiConnectionError(
+                f"token endpoint {request.url} is unreachable: {exc or type(exc).__name__}",
+                code="NETWORK_ERROR",
+            ) from None
+
+    def _internal_api(
+        self, env: dict[str, str], redactor: Redactor, gateway: RunGateway, policy: RetryPolicy
+    ) -> ConnectionApi | None:
+        section = self.project.config.internal_api
+        if section is None:
+            return None
+        auth: BaseAuth = BaseAuth()
+        credentials: dict[str, Any] = {}
+        if section.bearer_env:
+            token = env.get(section.bearer_env) or os.environ.get(section.bearer_env)
+            if token:
+                auth = ApiKey(in_="header", name="Authorization", prefix="Bearer")
+                credentials = {"api_key": token}
+                redactor.add([token])
+        return ConnectionApi(
+            transport=self.transport,
+            base_url=section.base_url,
+            auth=auth,
+            credentials=credentials,
+            refresher=None,
+            policy=policy,
+            default_headers=section.headers,
+            allowed_hosts=tuple(section.allowed_hosts),
+            redactor=redactor,
+            log_request=gateway.log_request,
+        )
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        return await self.store.runs.get(run_id)
+
+    async def find_runs(self, **filters: Any) -> list[RunRecord]:
+        return await self.store.runs.find(**filters)
+
+    async def search_logs(self, **filters: Any) -> list[LogRecord]:
+        return await self.store.runs.search_logs(**filters)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["Runtime", "new_run_id"]
+_ = asyncio

@@ -1,0 +1,24 @@
+"""splice's database: connections, env vars, runs and logs, state and locks.
+
+SQLite by default (one file, WAL), PostgreSQL for many machines; the same schema and the
+same behaviour on both, migrated by alembic when opened.
+
+>>> secrets = SecretBox.from_environment(Path(".splice/secret.key"))
+>>> async with await open_store("sqlite:///.splice/splice.db", secrets) as store:
+...     await store.connections.create("acme", "c1", {"api_key": "..."})
+"""
+
+from splice.store._connections import Connection
+from splice.store._crypto import SecretBox
+from splice.store._runs import LogLine, LogRecord, RunRecord
+from splice.store._store import Store, open_store
+
+__all__ = [
+    "Connection",
+    "LogLine",
+    "LogRecord",
+    "RunRecord",
+    "SecretBox",
+    "Store",
+    "open_store",
+]

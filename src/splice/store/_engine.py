@@ -1,0 +1,242 @@
+"""Database URLs, engines and migrations: everything that differs between SQLite and PostgreSQL.
+
+The rest of the store writes portable Core statements against a :class:`Database`, which
+hands out three kinds of connection:
+
+* :meth:`Database.read` — one statement, no transaction round-trips (SQLite: no ``BEGIN``;
+  PostgreSQL: autocommit), because most calls are a single ``SELECT``.
+* :meth:`Database.write` — a transaction; SQLite takes its write lock at the first write.
+* :meth:`Database.write(lock=True) <Database.write>` — read-modify-write: SQLite begins with
+  ``BEGIN IMMEDIATE`` so the write lock is held from the first read (a deferred transaction
+  that reads then writes fails with ``database is locked`` when another process wrote in
+  between, without waiting for ``busy_timeout``); PostgreSQL callers add ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from splice.errors import InvalidInput, SpliceError
+from splice.store._schema import HEAD_REVISION, VERSION_TABLE, dumps_json
+
+ACCEPTED_FORMS = (
+    "sqlite:///path/to.db, sqlite+aiosqlite:///path/to.db, postgresql://user@host/db, "
+    "postgres://user@host/db, postgresql+asyncpg://user@host/db"
+)
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+#: pg_advisory_xact_lock key serialising concurrent migrations ("splice" in ASCII)
+_MIGRATION_LOCK_KEY = 0x73706C696365
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: seconds asyncpg waits for a PostgreSQL server before DATABASE_UNAVAILABLE
+_CONNECT_TIMEOUT = 10
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with its password (and any ``password=`` query value) replaced by ``***``."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except Exception:
+            return "<unparseable URL>"
+    if "password" in url.query:
+        url = url.update_query_dict({"password": "***"})
+    return url.render_as_string(hide_password=True)
+
+
+def parse_url(url: str) -> URL:
+    """Normalise a user's database URL to an async driver, or raise INVALID_CONFIG."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise InvalidInput(
+            f"cannot parse database URL {redact_url(url)!r}; accepted forms: {ACCEPTED_FORMS}",
+            code="INVALID_CONFIG",
+        ) from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise InvalidInput(
+            f"unsupported database URL scheme {parsed.drivername!r} in {redact_url(parsed)}; "
+            f"accepted forms: {ACCEPTED_FORMS}",
+            code="INVALID_CONFIG",
+            details={"scheme": parsed.drivername},
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver.startswith("sqlite") and not parsed.database:
+        raise InvalidInput(
+            f"SQLite URL {url!r} names no file; use sqlite:///path/to.db", code="INVALID_CONFIG"
+        )
+    return parsed
+
+
+def _is_file_db(url: URL) -> bool:
+    db = url.database or ""
+    return db != ":memory:" and not db.startswith("file:")
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    """An engine for a normalised URL; SQLite gets its pragmas and transaction control."""
+    json_args: dict[str, Any] = {
+        "json_serializer": dumps_json,
+        "json_deserializer": orjson.loads,
+    }
+    if url.drivername.startswith("postgresql"):
+        connect_args = {} if "timeout" in url.query else {"timeout": _CONNECT_TIMEOUT}
+        return create_async_engine(url, connect_args=connect_args, **json_args)
+    if _is_file_db(url):
+        Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **json_args)
+    event.listen(engine.sync_engine, "connect", _sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] not in ("wal", "memory"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    options = conn.get_execution_options()
+    if options.get("splice_read"):
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("splice_lock") else "BEGIN")
+
+
+class Database:
+    """An engine plus the three connection kinds described in the module docstring."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect == "sqlite":
+            self._reader = engine.execution_options(splice_read=True)
+        else:
+            self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._locker = engine.execution_options(splice_lock=True)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._reader.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self, *, lock: bool = False) -> AsyncIterator[AsyncConnection]:
+        async with (self._locker if lock else self.engine).begin() as conn:
+            yield conn
+
+    def insert(self, table: sa.Table) -> Any:
+        """A dialect-specific ``INSERT`` that offers ``on_conflict_do_update``."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def connect(url: str) -> Database:
+    """Open and migrate the database at ``url`` (see :func:`splice.store.open_store`)."""
+    parsed = parse_url(url)
+    db = Database(create_engine(parsed))
+    try:
+        revision = await _current_revision(db)
+        if revision != HEAD_REVISION:
+            await _upgrade(db)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
+async def _current_revision(db: Database) -> str | None:
+    """The stored revision, read with one cheap query (``None`` on a fresh database)."""
+    conn = await _checked_connect(db)
+    try:
+        result = await conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return result.scalar()
+    except (sa.exc.ProgrammingError, sa.exc.OperationalError):
+        return None
+    finally:
+        await conn.close()
+
+
+async def _checked_connect(db: Database) -> AsyncConnection:
+    url = db.engine.url
+    try:
+        return await db._reader.connect()
+    except (OSError, TimeoutError, sa.exc.DBAPIError) as exc:
+        kind = "PostgreSQL" if db.dialect == "postgresql" else "SQLite"
+        reason = _one_line(exc, url)
+        raise SpliceError(
+            f"cannot open {kind} database {redact_url(url)}: {reason}",
+            code="DATABASE_UNAVAILABLE",
+            hint="check that the database is running and the URL is right",
+        ) from None
+
+
+def _one_line(exc: BaseException, url: URL) -> str:
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return text
+
+
+async def _upgrade(db: Database) -> None:
+    """Run alembic to head, serialised so two processes opening at once cannot collide.
+
+    SQLite: the whole upgrade runs inside ``BEGIN IMMEDIATE`` (SQLite has transactional
+    DDL once the sqlite3 module stops managing transactions). PostgreSQL: inside a
+    transaction holding an advisory lock. Either way the second process waits, then finds
+    the schema at head and alembic does nothing.
+    """
+    async with db.write(lock=True) as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
+        await conn.run_sync(_run_alembic)
+
+
+def _run_alembic(connection: sa.Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
+    config = Config()
+    # ConfigParser interpolates "%", so a path holding one must be escaped.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    try:
+        command.upgrade(config, "head")
+    except CommandError as exc:
+        raise SpliceError(
+            f"cannot migrate the database: {exc}",
+            code="MIGRATION_FAILED",
+            hint="is this database used by a newer version of splice?",
+        ) from None

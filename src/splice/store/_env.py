@@ -1,0 +1,75 @@
+"""Operator environment variables for scripts (``ctx.env``), encrypted at rest like credentials."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from splice.errors import InvalidInput, NotFound
+from splice.store._crypto import SecretBox
+from splice.store._engine import Database
+from splice.store._schema import env_vars, utcnow
+
+_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,254}")
+_T = env_vars.c
+
+
+class EnvStore:
+    """``store.env``: set, unset and read operator-defined variables."""
+
+    def __init__(self, db: Database, secrets: SecretBox) -> None:
+        self._db = db
+        self._secrets = secrets
+
+    async def set(self, name: str, value: str) -> None:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise InvalidInput(
+                f"invalid environment variable name {name!r}: use upper-case letters, digits "
+                "and _, not starting with a digit (e.g. API_REGION)"
+            )
+        if not isinstance(value, str):
+            raise InvalidInput(
+                f"environment variable {name} must be a string, not {type(value).__name__}"
+            )
+        stmt = self._db.insert(env_vars).values(
+            name=name, value=self._secrets.encrypt(value), updated_at=utcnow()
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_T.name],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        async with self._db.write() as conn:
+            await conn.execute(stmt)
+
+    async def unset(self, name: str) -> None:
+        async with self._db.write() as conn:
+            result = await conn.execute(env_vars.delete().where(_T.name == name))
+        if result.rowcount == 0:
+            raise NotFound(f"environment variable {name!r} not found", details={"name": name})
+
+    async def names(self) -> list[str]:
+        async with self._db.read() as conn:
+            return sorted((await conn.execute(sa.select(_T.name))).scalars().all())
+
+    async def all(self) -> dict[str, str]:
+        """Every variable, decrypted, by name."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(sa.select(_T.name, _T.value))).all()
+        return {row.name: self._secrets.decrypt(row.value) for row in sorted(rows)}
+
+    async def rotate_secrets(self, conn: Any) -> int:
+        """Re-encrypt every value with the primary key, inside ``conn``."""
+        rows = (await conn.execute(sa.select(_T.name, _T.value))).all()
+        if rows:
+            stmt = (
+                env_vars.update()
+                .where(_T.name == sa.bindparam("k_name"))
+                .values(value=sa.bindparam("k_value"))
+            )
+            params = [
+                {"k_name": row.name, "k_value": self._secrets.rotate(row.value)} for row in rows
+            ]
+            await conn.execute(stmt, params)
+        return len(rows)

@@ -1,0 +1,249 @@
+"""Runs and their logs.
+
+A run row is written when the run is queued, then started and finished; its log lines go
+to ``run_logs`` in batches (one ``executemany`` per batch), with the run's integration,
+script and connection copied onto each line so ``splice logs`` can search without a join.
+Log ``seq`` numbers only grow, so a follower polls with ``after_seq=<last seen>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from splice.errors import AlreadyExists, InvalidInput, NotFound
+from splice.store._engine import Database
+from splice.store._schema import check_json, run_logs, runs, utcnow
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
+FINISHED_STATUSES = ("succeeded", "failed", "timed_out", "cancelled")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_R = runs.c
+_L = run_logs.c
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One execution of an action, sync, trigger, flow, export or import."""
+
+    id: str
+    kind: str
+    integration: str
+    script: str
+    connection_id: str | None = None
+    status: str = "queued"
+    input: Any = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    attempt: int = 1
+    parent_id: str | None = None
+    test_mode: bool = False
+    created_at: datetime = field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+
+
+@dataclass(slots=True)
+class LogLine:
+    """A log line as a run emits it."""
+
+    ts: datetime
+    level: str
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """A stored log line, with its sequence number and the run it belongs to."""
+
+    seq: int
+    run_id: str
+    ts: datetime
+    level: str
+    message: str
+    fields: dict[str, Any]
+    integration: str
+    script: str
+    connection_id: str | None
+
+
+def _check_status(status: str, allowed: tuple[str, ...]) -> None:
+    if status not in allowed:
+        raise InvalidInput(f"run status must be one of {', '.join(allowed)}; got {status!r}")
+
+
+def _not_found(run_id: str) -> NotFound:
+    return NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="splice run --help")
+
+
+def _min_level(level: str) -> tuple[str, ...]:
+    if level not in LOG_LEVELS:
+        raise InvalidInput(f"log level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
+    return LOG_LEVELS[LOG_LEVELS.index(level) :]
+
+
+class RunStore:
+    """``store.runs``: run records and their logs."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, record: RunRecord) -> RunRecord:
+        _check_status(record.status, RUN_STATUSES)
+        for name in ("input", "output", "error"):
+            check_json(getattr(record, name), f"run {name}")
+        values = {name: getattr(record, name) for name in RunRecord.__slots__}
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(runs.insert().values(**values))
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"run {record.id!r} already exists") from None
+        return record
+
+    async def start(self, id: str, started_at: datetime | None = None) -> None:
+        """Mark the run running (``started_at`` defaults to now)."""
+        stmt = runs.update().where(_R.id == id)
+        stmt = stmt.values(status="running", started_at=started_at or utcnow())
+        async with self._db.write() as conn:
+            if (await conn.execute(stmt)).rowcount == 0:
+                raise _not_found(id)
+
+    async def finish(
+        self,
+        id: str,
+        status: str,
+        *,
+        output: Any = None,
+        error: dict[str, Any] | None = None,
+        finished_at: datetime | None = None,
+    ) -> RunRecord:
+        """Record the outcome; ``duration_ms`` is measured from ``started_at`` when set."""
+        _check_status(status, FINISHED_STATUSES)
+        check_json(output, "run output")
+        check_json(error, "run error")
+        finished_at = finished_at or utcnow()
+        async with self._db.write(lock=True) as conn:
+            query = sa.select(runs).where(_R.id == id).with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None:
+                raise _not_found(id)
+            record = RunRecord(**row._mapping)
+            record.status, record.output, record.error = status, output, error
+            record.finished_at = finished_at
+            if record.started_at is not None:
+                elapsed = finished_at - record.started_at
+                record.duration_ms = elapsed.total_seconds() * 1000.0
+            await conn.execute(
+                runs.update()
+                .where(_R.id == id)
+                .values(
+                    status=status,
+                    output=output,
+                    error=error,
+                    finished_at=finished_at,
+                    duration_ms=record.duration_ms,
+                )
+            )
+        return record
+
+    async def get(self, id: str) -> RunRecord:
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(runs).where(_R.id == id))).first()
+        if row is None:
+            raise _not_found(id)
+        return RunRecord(**row._mapping)
+
+    async def find(
+        self,
+        *,
+        integration: str | None = None,
+        script: str | None = None,
+        connection_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        before_id: str | None = None,
+    ) -> list[RunRecord]:
+        """Runs newest first; pass the last id seen as ``before_id`` for the next page."""
+        query = sa.select(runs).order_by(_R.created_at.desc(), _R.id.desc()).limit(limit)
+        for column, value in (
+            (_R.integration, integration),
+            (_R.script, script),
+            (_R.connection_id, connection_id),
+            (_R.status, status),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if before_id is not None:
+            pivot = sa.select(_R.created_at).where(_R.id == before_id).scalar_subquery()
+            query = query.where(
+                sa.or_(_R.created_at < pivot, sa.and_(_R.created_at == pivot, _R.id < before_id))
+            )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [RunRecord(**row._mapping) for row in rows]
+
+    async def delete(self, id: str) -> None:
+        """Delete a run and (by cascade) its logs."""
+        async with self._db.write() as conn:
+            if (await conn.execute(runs.delete().where(_R.id == id))).rowcount == 0:
+                raise _not_found(id)
+
+    async def add_logs(self, run_id: str, lines: list[LogLine]) -> int:
+        """Append log lines to a run in one ``executemany``; returns how many."""
+        if not lines:
+            return 0
+        rows = []
+        for line in lines:
+            _min_level(line.level)
+            check_json(line.fields, "log fields")
+            rows.append(
+                {"ts": line.ts, "level": line.level, "message": line.message, "fields": line.fields}
+            )
+        query = sa.select(_R.integration, _R.script, _R.connection_id).where(_R.id == run_id)
+        async with self._db.write() as conn:
+            owner = (await conn.execute(query)).first()
+            if owner is None:
+                raise _not_found(run_id)
+            common = {"run_id": run_id, **owner._mapping}
+            await conn.execute(run_logs.insert(), [{**common, **row} for row in rows])
+        return len(rows)
+
+    async def search_logs(
+        self,
+        *,
+        run_id: str | None = None,
+        integration: str | None = None,
+        script: str | None = None,
+        connection_id: str | None = None,
+        level: str | None = None,
+        text: str | None = None,
+        since: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = 200,
+    ) -> list[LogRecord]:
+        """Log lines oldest first; ``level`` is a minimum, ``text`` a case-insensitive substring."""
+        query = sa.select(run_logs).order_by(_L.seq).limit(limit)
+        for column, value in (
+            (_L.run_id, run_id),
+            (_L.integration, integration),
+            (_L.script, script),
+            (_L.connection_id, connection_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if level is not None:
+            query = query.where(_L.level.in_(_min_level(level)))
+        if text:
+            query = query.where(_L.message.icontains(text, autoescape=True))
+        if since is not None:
+            query = query.where(_L.ts >= since)
+        if after_seq is not None:
+            query = query.where(_L.seq > after_seq)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [LogRecord(**row._mapping) for row in rows]

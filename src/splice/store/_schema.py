@@ -1,0 +1,206 @@
+"""The store's tables as SQLAlchemy Core objects, and the column types they share.
+
+Migration ``0001_initial`` must build exactly this schema; ``tests/store/test_migrations.py``
+compares the two with alembic's autogenerate on both dialects, so a table changed here
+without a migration fails the suite.
+
+Why the custom pieces:
+
+* :class:`UTCDateTime` — SQLite has no time zones and hands back naive datetimes; every
+  timestamp is stored as UTC and comes back tz-aware on both dialects.
+* :func:`json_type` — JSON text in a TEXT column on SQLite (see :class:`JSONText`),
+  ``JSONB`` on PostgreSQL.
+* :func:`dumps_json` — the engines' JSON serializer (orjson), strict: datetimes, dataclasses,
+  sets and non-string keys are refused instead of silently changed, so a value reads back as
+  it was written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from splice.errors import InvalidInput
+
+#: alembic's bookkeeping table; named for splice so it cannot clash with an operator's own
+#: alembic history when the PostgreSQL database is shared.
+VERSION_TABLE = "splice_alembic_version"
+#: the newest migration; checked at every open without loading the migration scripts.
+HEAD_REVISION = "0001"
+
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def dumps_json(value: Any) -> str:
+    """Serialise strictly (raises ``TypeError`` for anything JSON cannot represent)."""
+    return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+
+
+def check_json(value: Any, what: str) -> None:
+    """Raise :class:`InvalidInput` naming ``what`` when ``value`` is not plain JSON."""
+    try:
+        orjson.dumps(value, option=_JSON_OPTIONS)
+    except TypeError as exc:
+        raise InvalidInput(
+            f"{what} is not JSON-serialisable ({type(value).__name__}): {exc}",
+            details={"type": type(value).__name__},
+        ) from None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned tz-aware (naive input is taken as UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONText(sa.types.TypeDecorator[Any]):
+    """JSON kept in a TEXT column, for SQLite.
+
+    SQLite gives a column declared ``JSON`` NUMERIC affinity, which turns the text ``3``
+    into the integer 3 and ``1.0`` into 1; TEXT affinity keeps the JSON text as written.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, *, none_as_null: bool = False) -> None:
+        super().__init__()
+        self.none_as_null = none_as_null
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        if value is None and self.none_as_null:
+            return None
+        return dumps_json(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
+def json_type(*, none_as_null: bool = False) -> sa.types.TypeEngine[Any]:
+    """TEXT holding JSON on SQLite, JSONB on PostgreSQL; ``none_as_null`` stores ``None`` as
+    SQL NULL instead of JSON ``null``."""
+    return JSONText(none_as_null=none_as_null).with_variant(
+        postgresql.JSONB(none_as_null=none_as_null), "postgresql"
+    )
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("integration", sa.String(128), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("credentials", sa.LargeBinary, nullable=False),
+    sa.Column("config", json_type(), nullable=False),
+    sa.Column("metadata", json_type(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_error", json_type(none_as_null=True), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+env_vars = sa.Table(
+    "env_vars",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("integration", sa.String(128), nullable=False),
+    sa.Column("script", sa.String(255), nullable=False),
+    sa.Column("connection_id", sa.String(128), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("input", json_type(none_as_null=True), nullable=True),
+    sa.Column("output", json_type(none_as_null=True), nullable=True),
+    sa.Column("error", json_type(none_as_null=True), nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("parent_id", sa.String(64), nullable=True),
+    sa.Column("test_mode", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("duration_ms", sa.Float, nullable=True),
+    sa.Index(None, "integration", "script", "created_at"),
+    sa.Index(None, "connection_id", "created_at"),
+    sa.Index(None, "status"),
+)
+
+run_logs = sa.Table(
+    "run_logs",
+    metadata,
+    # INTEGER (not BIGINT) on SQLite so the column is the rowid; AUTOINCREMENT so a sequence
+    # number is never reused, which ``splice logs --follow`` (``after_seq``) relies on.
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("ts", UTCDateTime, nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("fields", json_type(), nullable=False),
+    sa.Column("integration", sa.String(128), nullable=False),
+    sa.Column("script", sa.String(255), nullable=False),
+    sa.Column("connection_id", sa.String(128), nullable=True),
+    sa.Index(None, "run_id", "seq"),
+    sa.Index(None, "integration", "script", "seq"),
+    sa.Index(None, "connection_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+state = sa.Table(
+    "state",
+    metadata,
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("scope_id", sa.String(512), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("value", json_type(), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

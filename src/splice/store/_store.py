@@ -1,0 +1,85 @@
+"""The :class:`Store` facade: one database, its sub-stores, and secret rotation."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from splice.store._connections import ConnectionStore
+from splice.store._crypto import SecretBox
+from splice.store._engine import Database, connect, redact_url
+from splice.store._env import EnvStore
+from splice.store._locks import LockStore
+from splice.store._runs import RunStore
+from splice.store._state import StateStore
+
+
+class Store:
+    """Everything splice keeps in its database, as sub-stores.
+
+    ``connections``, ``env``, ``runs``, ``state`` and ``locks``. Get one with
+    :func:`open_store`; close it with :meth:`close` or ``async with``.
+    """
+
+    def __init__(self, db: Database, secrets: SecretBox) -> None:
+        self._db = db
+        self._secrets = secrets
+        self.connections = ConnectionStore(db, secrets)
+        self.env = EnvStore(db, secrets)
+        self.runs = RunStore(db)
+        self.state = StateStore(db)
+        self.locks = LockStore(db)
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password replaced by ``***``."""
+        return redact_url(self._db.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The shared engine, for other splice stores that keep tables in the same database."""
+        return self._db.engine
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    async def rotate_secrets(self) -> int:
+        """Re-encrypt every secret with the primary key, in one transaction; returns the count.
+
+        Run after :meth:`SecretBox.rotate_key_file`; afterwards the old keys can be dropped.
+        """
+        async with self._db.write(lock=True) as conn:
+            count = await self.connections.rotate_secrets(conn)
+            count += await self.env.rotate_secrets(conn)
+        return count
+
+    async def close(self) -> None:
+        await self._db.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def open_store(url: str, secrets: SecretBox) -> Store:
+    """Open the database at ``url``, migrating it to the current schema if needed.
+
+    Fast when already migrated (one query), and safe when several processes open at once.
+
+    >>> async with await open_store("sqlite:///.splice/splice.db", secrets) as store:
+    ...     await store.connections.find()
+    """
+    return Store(await connect(url), secrets)

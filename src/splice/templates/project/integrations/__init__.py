@@ -1,0 +1,1 @@
+"""This project's integrations: every module here is imported by splice."""
