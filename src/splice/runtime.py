@@ -363,7 +363,8 @@ class Runtime:
             try:
                 fresh = await auth.refresh(current, time.time(), self._send_token_request)
             except CredentialsError as exc:
-                await self.store.connections.set_status(integration.name, conn_id, "error", exc.to_dict())
+                if _is_permanent(exc):
+                    await self.store.connections.set_status(integration.name, conn_id, "error", exc.to_dict())
                 raise
             merged = {**current, **fresh}
             await self.store.connections.update_credentials(integration.name, conn_id, merged)
@@ -419,6 +420,12 @@ class Runtime:
 
     async def search_logs(self, **filters: Any) -> list[LogRecord]:
         return await self.store.runs.search_logs(**filters)
+
+
+def _is_permanent(exc: CredentialsError) -> bool:
+    """A provider 5xx is a bad moment, not bad credentials: only other failures mark the connection."""
+    status = exc.details.get("status")
+    return not (isinstance(status, int) and status >= 500)
 
 
 def _now() -> datetime:

@@ -45,7 +45,9 @@ def test_token_request_with_post_client_auth_and_headers():
 
 
 def test_token_response_is_merged():
-    new = finish(scheme().refresh_flow(CREDS, NOW), lambda r: token(r, expires_in=3600, scope="crm"))
+    new = finish(
+        scheme().refresh_flow(CREDS, NOW), lambda r: token(r, expires_in=3600, scope="crm")
+    )
     assert new == {
         **CREDS,
         "access_token": "at-1",
@@ -91,7 +93,9 @@ def test_needs_refresh():
     assert s.needs_refresh(fresh, NOW + 1)
 
 
-@pytest.mark.parametrize(("token_type", "header"), [(None, "Bearer"), ("bearer", "Bearer"), ("MAC", "MAC")])
+@pytest.mark.parametrize(
+    ("token_type", "header"), [(None, "Bearer"), ("bearer", "Bearer"), ("MAC", "MAC")]
+)
 def test_apply(token_type, header):
     request = get()
     scheme().apply(request, {**CREDS, "access_token": "at-1", "token_type": token_type})
@@ -221,3 +225,8 @@ def test_settings():
         scheme(client_auth="jwt")
     with pytest.raises(InvalidInput, match="token_url"):
         auth.OAuth2ClientCredentials("")
+
+
+def test_absolute_expires_at_without_expires_in():
+    new = finish(scheme().refresh_flow(CREDS, NOW), lambda r: token(r, expires_at=NOW + 21600))
+    assert new["expires_at"] == NOW + 21600

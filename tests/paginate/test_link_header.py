@@ -2,7 +2,7 @@ import pytest
 from multidict import CIMultiDict
 
 from splice.errors import InvalidInput, PaginationError
-from splice.paginate import LinkHeader
+from splice.paginate import LinkHeader, PageResponse
 from splice.paginate._link_header import parse_links
 
 from ._fake import ALL_IDS, BASE, ITEMS, ids, reply, run
@@ -81,3 +81,14 @@ def test_parse_links(header, expected):
 def test_needs_a_rel():
     with pytest.raises(InvalidInput):
         LinkHeader(rel="")
+
+
+async def test_plain_dict_headers():
+    def handler(request):
+        if request.query.get("page") == "2":
+            return reply(request, ITEMS[100:])
+        link = f'<{BASE}/items?page=2>; rel="next"'
+        return PageResponse(200, {"link": link}, ITEMS[:100], f"{BASE}/items")
+
+    pages, _ = await run(LinkHeader(), handler)
+    assert ids(pages) == ALL_IDS

@@ -2,7 +2,7 @@
 
 SQLite gets a new file per test. PostgreSQL gets one migrated database per session (made and
 dropped by ``tests/_databases.py``) that is truncated before each test, which keeps the
-suite fast; tests that need a brand-new database call ``make_database_url`` themselves.
+suite fast; tests that need a brand-new database use ``fresh_database``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from splice.store import SecretBox, Store, open_store
 from splice.store._schema import metadata
@@ -46,11 +47,19 @@ async def _migrate(url: str) -> None:
 
 
 @pytest.fixture
-def database_url(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A URL for this test: a fresh SQLite file, or the session's (truncated) PostgreSQL."""
+async def database_url(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A URL for this test: a fresh SQLite file, or the session's PostgreSQL database emptied."""
     if db_kind == "sqlite":
         return f"sqlite:///{tmp_path / 'splice.db'}"
-    return str(request.getfixturevalue("postgres_session_url"))
+    url = str(request.getfixturevalue("postgres_session_url"))
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with engine.begin() as conn:
+            tables = ", ".join(table.name for table in metadata.sorted_tables)
+            await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+    return url
 
 
 @pytest.fixture
@@ -62,10 +71,6 @@ def secrets() -> SecretBox:
 async def store(database_url: str, secrets: SecretBox) -> AsyncIterator[Store]:
     opened = await open_store(database_url, secrets)
     try:
-        if opened.dialect == "postgresql":
-            tables = ", ".join(table.name for table in metadata.sorted_tables)
-            async with opened.engine.begin() as conn:
-                await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         yield opened
     finally:
         await opened.close()

@@ -90,9 +90,7 @@ async def test_valid_id_characters(store: Store) -> None:
     ("credentials", "config", "metadata"),
     [([], None, None), ({}, "x", None), ({}, None, 5), ({"a": {1, 2}}, None, None)],
 )
-async def test_non_dicts_refused(
-    store: Store, credentials: object, config: object, metadata: object
-) -> None:
+async def test_non_dicts_refused(store: Store, credentials: object, config: object, metadata: object) -> None:
     with pytest.raises(InvalidInput):
         await store.connections.create("acme", "c1", credentials, config, metadata)  # type: ignore[arg-type]
     assert await store.connections.find() == []
@@ -109,9 +107,7 @@ async def test_find_is_ordered_and_filters(store: Store) -> None:
     for integration, id in [("zeta", "a"), ("acme", "b"), ("acme", "B"), ("acme", "a-1")]:
         await store.connections.create(integration, id, {"k": id})
     found = await store.connections.find()
-    assert [(c.integration, c.id) for c in found] == [
-        ("acme", "B"), ("acme", "a-1"), ("acme", "b"), ("zeta", "a")
-    ]
+    assert [(c.integration, c.id) for c in found] == [("acme", "B"), ("acme", "a-1"), ("acme", "b"), ("zeta", "a")]
     assert all(isinstance(c, Connection) for c in found)
     assert [c.id for c in await store.connections.find("zeta")] == ["a"]
     assert await store.connections.find("nobody") == []
@@ -158,13 +154,9 @@ async def test_update_credentials_unconditional(store: Store) -> None:
 
 async def test_update_credentials_compare_and_set(store: Store) -> None:
     await store.connections.create("acme", "c1", {"token": "t1"})
-    assert not await store.connections.update_credentials(
-        "acme", "c1", {"token": "t3"}, expected={"token": "stale"}
-    )
+    assert not await store.connections.update_credentials("acme", "c1", {"token": "t3"}, expected={"token": "stale"})
     assert (await store.connections.get("acme", "c1")).credentials == {"token": "t1"}
-    assert await store.connections.update_credentials(
-        "acme", "c1", {"token": "t2"}, expected={"token": "t1"}
-    )
+    assert await store.connections.update_credentials("acme", "c1", {"token": "t2"}, expected={"token": "t1"})
     assert (await store.connections.get("acme", "c1")).credentials == {"token": "t2"}
     with pytest.raises(NotFound):
         await store.connections.update_credentials("acme", "nope", {}, expected={})
@@ -174,9 +166,7 @@ async def test_compare_and_set_race_has_one_winner(store: Store) -> None:
     await store.connections.create("acme", "c1", {"token": "t0"})
     results = await asyncio.gather(
         *(
-            store.connections.update_credentials(
-                "acme", "c1", {"token": f"t-{i}"}, expected={"token": "t0"}
-            )
+            store.connections.update_credentials("acme", "c1", {"token": f"t-{i}"}, expected={"token": "t0"})
             for i in range(5)
         )
     )
@@ -229,7 +219,5 @@ async def test_metadata(store: Store) -> None:
 
 async def test_concurrent_metadata_updates_all_land(store: Store) -> None:
     await store.connections.create("acme", "c1", {})
-    await asyncio.gather(
-        *(store.connections.update_metadata("acme", "c1", {f"k{i}": i}) for i in range(8))
-    )
+    await asyncio.gather(*(store.connections.update_metadata("acme", "c1", {f"k{i}": i}) for i in range(8)))
     assert await store.connections.get_metadata("acme", "c1") == {f"k{i}": i for i in range(8)}

@@ -136,9 +136,7 @@ def test_environment_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize("value", ["", " , ", "bogus-key-value"])
-def test_bad_environment_variable(
-    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bad_environment_variable(value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, value)
     with pytest.raises(InvalidInput) as info:
         SecretBox.from_environment(tmp_path / "secret.key")

@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from splice._http.models import Request, Response
 from splice._http.redact import Redactor, sanitize_url
+from splice.auth._basic import basic_header
 from splice._http.retry import (
     RetryableFailure,
     RetryPolicy,
@@ -195,7 +196,7 @@ class ConnectionApi:
             request.method, request.url, list(request.params), CIMultiDict(request.headers), request.content
         )
         if spec.basic_auth is not None:
-            value = aiohttp.BasicAuth(*spec.basic_auth).encode()
+            value = basic_header(*spec.basic_auth)
             ready.headers["Authorization"] = value
             self.redactor.add_header_value(value)
             return ready

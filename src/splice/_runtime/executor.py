@@ -6,6 +6,7 @@ import asyncio
 import signal
 from typing import Any
 
+from splice._runtime import output
 from splice._runtime.channel import LocalChannel
 from splice._runtime.child import run_script
 from splice._runtime.gateway import RunGateway
@@ -35,6 +36,7 @@ class Executor:
     async def _in_process(
         self, script: Script, gateway: RunGateway, start: dict[str, Any], time_limit: float
     ) -> dict[str, Any]:
+        output.install()
         channel = LocalChannel(gateway.handle, gateway.handle_stream, gateway.on_message)
         try:
             return await asyncio.wait_for(run_script(start, channel, script), time_limit)

@@ -169,5 +169,7 @@ class PrivateKey(TokenAuth):
 
 def _normalise_pem(value: Any) -> str:
     """PEM text, also when pasted with literal ``\\n`` (environment variables, JSON)."""
-    text = str(value or "").strip()
-    return text.replace("\\n", "\n") if "\\n" in text else text
+    text = str(value or "")
+    if "\\n" in text and "\n" not in text.strip():
+        text = text.replace("\\n", "\n")
+    return text

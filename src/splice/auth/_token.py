@@ -159,10 +159,13 @@ def merge_tokens(
     merged["access_token"] = body["access_token"]
     merged["token_type"] = token_type(body)
     expires_in = _number(body.get("expires_in"))
-    if expires_in is None:
-        merged.pop("expires_at", None)
-    else:
+    expires_at = _number(body.get("expires_at"))  # a few providers (Strava) send both
+    if expires_in is not None:
         merged["expires_at"] = now + expires_in
+    elif expires_at is not None:
+        merged["expires_at"] = expires_at
+    else:
+        merged.pop("expires_at", None)
     scope = body.get("scope")
     if isinstance(scope, list):
         scope = " ".join(str(s) for s in scope)

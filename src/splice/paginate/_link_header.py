@@ -74,7 +74,5 @@ def parse_links(header: str) -> dict[str, str]:
 
 
 def _link_values(headers: Mapping[str, str]) -> str:
-    getall = getattr(headers, "getall", None)
-    if callable(getall):
-        return ", ".join(getall("Link", []))
-    return headers.get("Link") or ""
+    # items() also yields every repeated header of a multidict
+    return ", ".join(value for name, value in headers.items() if name.lower() == "link")

@@ -134,8 +134,7 @@ class ConnectionStore:
             raise AlreadyExists(
                 f"connection {id!r} of integration {integration!r} already exists",
                 details={"integration": integration, "id": id},
-                hint=f"choose another id, or remove it first: "
-                f"splice connections delete {integration} {id}",
+                hint=f"choose another id, or remove it first: splice connections delete {integration} {id}",
             ) from None
         return conn_obj
 
@@ -166,8 +165,7 @@ class ConnectionStore:
                 raise _not_found(integration, id)
             await conn.execute(
                 state.delete().where(
-                    (state.c.scope_id == scope_id)
-                    | state.c.scope_id.startswith(scope_id + "/", autoescape=True)
+                    (state.c.scope_id == scope_id) | state.c.scope_id.startswith(scope_id + "/", autoescape=True)
                 )
             )
 
@@ -203,9 +201,7 @@ class ConnectionStore:
             )
         return True
 
-    async def set_status(
-        self, integration: str, id: str, status: str, error: dict[str, Any] | None = None
-    ) -> None:
+    async def set_status(self, integration: str, id: str, status: str, error: dict[str, Any] | None = None) -> None:
         if status not in CONNECTION_STATUSES:
             raise InvalidInput(f"connection status must be 'ok' or 'error', not {status!r}")
         if error is not None:
@@ -232,9 +228,7 @@ class ConnectionStore:
         async with self._db.write() as conn:
             await self._update(conn, integration, id, metadata=metadata)
 
-    async def update_metadata(
-        self, integration: str, id: str, metadata: dict[str, Any]
-    ) -> dict[str, Any]:
+    async def update_metadata(self, integration: str, id: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Shallow-merge ``metadata`` into the stored metadata; returns the result."""
         _check_dict(metadata, "metadata")
         async with self._db.write(lock=True) as conn:
@@ -254,7 +248,8 @@ class ConnectionStore:
 
     async def rotate_secrets(self, conn: Any) -> int:
         """Re-encrypt every connection's credentials with the primary key, inside ``conn``."""
-        rows = (await conn.execute(sa.select(_T.integration, _T.id, _T.credentials))).all()
+        query = sa.select(_T.integration, _T.id, _T.credentials).with_for_update()
+        rows = (await conn.execute(query)).all()
         if rows:
             stmt = (
                 connections.update()

@@ -26,8 +26,7 @@ from splice.errors import InvalidInput, SpliceError
 
 ENV_VAR = "SPLICE_SECRET_KEY"
 _NEW_KEY_HINT = (
-    "generate one with: python -c "
-    "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    "generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 )
 
 
@@ -47,12 +46,8 @@ class SecretBox:
 
     def __init__(self, keys: Sequence[str | bytes], *, source: str = "secret key") -> None:
         if not keys:
-            raise InvalidInput(
-                f"{source} holds no key", code="INVALID_SECRET_KEY", hint=_NEW_KEY_HINT
-            )
-        self._fernet = MultiFernet(
-            [_fernet(key, f"key {i} of {source}") for i, key in enumerate(keys, 1)]
-        )
+            raise InvalidInput(f"{source} holds no key", code="INVALID_SECRET_KEY", hint=_NEW_KEY_HINT)
+        self._fernet = MultiFernet([_fernet(key, f"key {i} of {source}") for i, key in enumerate(keys, 1)])
         self.key_count = len(keys)
         self.source = source
 
@@ -105,8 +100,7 @@ class SecretBox:
             plain = self._fernet.decrypt(bytes(token))
         except InvalidToken:
             raise SpliceError(
-                "cannot decrypt stored secrets: none of the configured secret keys opens them "
-                "(the secret key changed)",
+                "cannot decrypt stored secrets: none of the configured secret keys opens them (the secret key changed)",
                 code="DECRYPT_FAILED",
                 hint=f"restore the previous key in {ENV_VAR} or the key file; to rotate keys, "
                 "keep the old key as a later line",
@@ -126,24 +120,17 @@ def _read_key_file(path: Path) -> list[str]:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
-        raise InvalidInput(
-            f"cannot read key file {path}: {exc.strerror}", code="INVALID_SECRET_KEY"
-        ) from None
+        raise InvalidInput(f"cannot read key file {path}: {exc.strerror}", code="INVALID_SECRET_KEY") from None
     with os.fdopen(fd, "rb") as handle:
         mode = os.fstat(handle.fileno()).st_mode
         if os.name == "posix" and mode & 0o077:
             raise InvalidInput(
-                f"key file {path} is accessible by other users "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
+                f"key file {path} is accessible by other users (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}",
                 code="INSECURE_KEY_FILE",
                 hint=f"chmod 600 {path}",
             )
         text = handle.read().decode("utf-8", errors="replace")
-    return [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _create_key_file(path: Path) -> None:

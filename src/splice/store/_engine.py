@@ -14,6 +14,7 @@ hands out three kinds of connection:
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ _DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@]*):[^/]*@")
 #: pg_advisory_xact_lock key serialising concurrent migrations ("splice" in ASCII)
 _MIGRATION_LOCK_KEY = 0x73706C696365
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -53,7 +55,7 @@ def redact_url(url: str | URL) -> str:
         try:
             url = make_url(url)
         except Exception:
-            return "<unparseable URL>"
+            return _USERINFO_PASSWORD.sub(r"\1:***@", url)
     if "password" in url.query:
         url = url.update_query_dict({"password": "***"})
     return url.render_as_string(hide_password=True)
@@ -78,9 +80,7 @@ def parse_url(url: str) -> URL:
         )
     parsed = parsed.set(drivername=driver)
     if driver.startswith("sqlite") and not parsed.database:
-        raise InvalidInput(
-            f"SQLite URL {url!r} names no file; use sqlite:///path/to.db", code="INVALID_CONFIG"
-        )
+        raise InvalidInput(f"SQLite URL {url!r} names no file; use sqlite:///path/to.db", code="INVALID_CONFIG")
     return parsed
 
 
@@ -125,7 +125,9 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     options = conn.get_execution_options()
     if options.get("splice_read"):
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("splice_lock") else "BEGIN")
+    # Every write transaction takes the write lock up front: a deferred one that first reads
+    # can fail at once with SQLITE_BUSY (stale WAL snapshot) instead of waiting busy_timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -166,6 +168,13 @@ async def connect(url: str) -> Database:
         revision = await _current_revision(db)
         if revision != HEAD_REVISION:
             await _upgrade(db)
+    except sa.exc.DBAPIError as exc:
+        await db.dispose()
+        raise SpliceError(
+            f"cannot migrate database {redact_url(parsed)}: {_one_line(exc, parsed)}",
+            code="MIGRATION_FAILED",
+            hint="the database user needs permission to create tables",
+        ) from None
     except BaseException:
         await db.dispose()
         raise
@@ -217,9 +226,7 @@ async def _upgrade(db: Database) -> None:
     """
     async with db.write(lock=True) as conn:
         if db.dialect == "postgresql":
-            await conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-            )
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         await conn.run_sync(_run_alembic)
 
 

@@ -30,12 +30,8 @@ class EnvStore:
                 "and _, not starting with a digit (e.g. API_REGION)"
             )
         if not isinstance(value, str):
-            raise InvalidInput(
-                f"environment variable {name} must be a string, not {type(value).__name__}"
-            )
-        stmt = self._db.insert(env_vars).values(
-            name=name, value=self._secrets.encrypt(value), updated_at=utcnow()
-        )
+            raise InvalidInput(f"environment variable {name} must be a string, not {type(value).__name__}")
+        stmt = self._db.insert(env_vars).values(name=name, value=self._secrets.encrypt(value), updated_at=utcnow())
         stmt = stmt.on_conflict_do_update(
             index_elements=[_T.name],
             set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
@@ -61,15 +57,9 @@ class EnvStore:
 
     async def rotate_secrets(self, conn: Any) -> int:
         """Re-encrypt every value with the primary key, inside ``conn``."""
-        rows = (await conn.execute(sa.select(_T.name, _T.value))).all()
+        rows = (await conn.execute(sa.select(_T.name, _T.value).with_for_update())).all()
         if rows:
-            stmt = (
-                env_vars.update()
-                .where(_T.name == sa.bindparam("k_name"))
-                .values(value=sa.bindparam("k_value"))
-            )
-            params = [
-                {"k_name": row.name, "k_value": self._secrets.rotate(row.value)} for row in rows
-            ]
+            stmt = env_vars.update().where(_T.name == sa.bindparam("k_name")).values(value=sa.bindparam("k_value"))
+            params = [{"k_name": row.name, "k_value": self._secrets.rotate(row.value)} for row in rows]
             await conn.execute(stmt, params)
         return len(rows)

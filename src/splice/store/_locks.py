@@ -34,9 +34,7 @@ class LockStore:
     async def acquire(self, name: str, owner: str, ttl: float) -> bool:
         """Take ``name`` for ``ttl`` seconds if it is free, expired or already ``owner``'s."""
         now = utcnow()
-        stmt = self._db.insert(locks).values(
-            name=name, owner=owner, expires_at=now + timedelta(seconds=ttl)
-        )
+        stmt = self._db.insert(locks).values(name=name, owner=owner, expires_at=now + timedelta(seconds=ttl))
         stmt = stmt.on_conflict_do_update(
             index_elements=[_T.name],
             set_={"owner": stmt.excluded.owner, "expires_at": stmt.excluded.expires_at},

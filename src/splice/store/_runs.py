@@ -180,9 +180,7 @@ class RunStore:
                 query = query.where(column == value)
         if before_id is not None:
             pivot = sa.select(_R.created_at).where(_R.id == before_id).scalar_subquery()
-            query = query.where(
-                sa.or_(_R.created_at < pivot, sa.and_(_R.created_at == pivot, _R.id < before_id))
-            )
+            query = query.where(sa.or_(_R.created_at < pivot, sa.and_(_R.created_at == pivot, _R.id < before_id)))
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [RunRecord(**row._mapping) for row in rows]
@@ -201,9 +199,7 @@ class RunStore:
         for line in lines:
             _min_level(line.level)
             check_json(line.fields, "log fields")
-            rows.append(
-                {"ts": line.ts, "level": line.level, "message": line.message, "fields": line.fields}
-            )
+            rows.append({"ts": line.ts, "level": line.level, "message": line.message, "fields": line.fields})
         query = sa.select(_R.integration, _R.script, _R.connection_id).where(_R.id == run_id)
         async with self._db.write() as conn:
             owner = (await conn.execute(query)).first()

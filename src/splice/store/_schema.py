@@ -99,9 +99,7 @@ class JSONText(sa.types.TypeDecorator[Any]):
 def json_type(*, none_as_null: bool = False) -> sa.types.TypeEngine[Any]:
     """TEXT holding JSON on SQLite, JSONB on PostgreSQL; ``none_as_null`` stores ``None`` as
     SQL NULL instead of JSON ``null``."""
-    return JSONText(none_as_null=none_as_null).with_variant(
-        postgresql.JSONB(none_as_null=none_as_null), "postgresql"
-    )
+    return JSONText(none_as_null=none_as_null).with_variant(postgresql.JSONB(none_as_null=none_as_null), "postgresql")
 
 
 metadata = sa.MetaData(
@@ -171,9 +169,7 @@ run_logs = sa.Table(
         primary_key=True,
         autoincrement=True,
     ),
-    sa.Column(
-        "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("ts", UTCDateTime, nullable=False),
     sa.Column("level", sa.String(8), nullable=False),
     sa.Column("message", sa.Text, nullable=False),

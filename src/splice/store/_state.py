@@ -31,9 +31,7 @@ def _check(scope: Any, scope_id: Any, key: Any = _MISSING) -> None:
     if not isinstance(scope, str) or not 0 < len(scope) <= 32:
         raise InvalidInput(f"state scope must be a string of 1-32 characters, not {scope!r}")
     if not isinstance(scope_id, str) or len(scope_id) > 512:
-        raise InvalidInput(
-            f"state scope id must be a string of at most 512 characters: {scope_id!r}"
-        )
+        raise InvalidInput(f"state scope id must be a string of at most 512 characters: {scope_id!r}")
     if key is not _MISSING and (not isinstance(key, str) or not 0 < len(key) <= 512):
         raise InvalidInput(f"state key must be a string of 1-512 characters, not {key!r}")
 
@@ -62,9 +60,7 @@ class StateStore:
         _check(scope, scope_id, key)
         check_json(value, f"state value for key {key!r}")
         now = utcnow()
-        stmt = self._db.insert(state).values(
-            scope=scope, scope_id=scope_id, key=key, value=value, updated_at=now
-        )
+        stmt = self._db.insert(state).values(scope=scope, scope_id=scope_id, key=key, value=value, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_T.scope, _T.scope_id, _T.key],
             set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},

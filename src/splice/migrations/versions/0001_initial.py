@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.Column("duration_ms", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_runs"),
     )
-    op.create_index(
-        "ix_runs_integration_script_created_at", "runs", ["integration", "script", "created_at"]
-    )
+    op.create_index("ix_runs_integration_script_created_at", "runs", ["integration", "script", "created_at"])
     op.create_index("ix_runs_connection_id_created_at", "runs", ["connection_id", "created_at"])
     op.create_index("ix_runs_status", "runs", ["status"])
     op.create_table(
@@ -93,16 +91,12 @@ def upgrade() -> None:
         sa.Column("integration", sa.String(128), nullable=False),
         sa.Column("script", sa.String(255), nullable=False),
         sa.Column("connection_id", sa.String(128), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name="fk_run_logs_run_id_runs", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_run_logs_run_id_runs", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("seq", name="pk_run_logs"),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_run_logs_run_id_seq", "run_logs", ["run_id", "seq"])
-    op.create_index(
-        "ix_run_logs_integration_script_seq", "run_logs", ["integration", "script", "seq"]
-    )
+    op.create_index("ix_run_logs_integration_script_seq", "run_logs", ["integration", "script", "seq"])
     op.create_index("ix_run_logs_connection_id_seq", "run_logs", ["connection_id", "seq"])
     op.create_table(
         "state",

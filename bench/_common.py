@@ -1,0 +1,115 @@
+"""Shared helpers for the benchmark scripts: a demo API process, throwaway projects, stats, tables.
+
+Not a test module and not part of the package: the scripts in ``bench/`` import it by name
+because ``python bench/<name>.py`` puts ``bench/`` first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+SPLICE_TOML = """\
+[project]
+name = "bench"
+
+[runtime]
+time_limit = 600
+"""
+
+
+def parser(description: str, n: int) -> argparse.ArgumentParser:
+    """An argument parser with the ``--n`` every script takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--n", type=int, default=n, help=f"measured iterations (default {n})")
+    return p
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def demo_server() -> Iterator[str]:
+    """``python -m splice.demo.server`` in its own process (its CPU does not share our GIL); yields its URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "splice.demo.server", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()  # the server prints its URL once it listens ("" if it died)
+        if not line.startswith("http"):
+            raise RuntimeError(f"demo server did not start (got {line!r}, exit {proc.poll()})")
+        yield line
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def project(modules: dict[str, str]) -> Iterator[Path]:
+    """A throwaway project (splice.toml + ``integrations/``) whose SQLite store lives in a temp dir."""
+    with tempfile.TemporaryDirectory(prefix="splice-bench-") as tmp:
+        root = Path(tmp) / "project"
+        package = root / "integrations"
+        package.mkdir(parents=True)
+        (root / "splice.toml").write_text(SPLICE_TOML)
+        (package / "__init__.py").write_text("")
+        for name, source in modules.items():
+            (package / name).write_text(textwrap.dedent(source))
+        os.environ.pop("SPLICE_DATABASE_URL", None)  # always the project's own SQLite file
+        yield root
+
+
+def pct(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), nearest rank."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(samples: Sequence[float]) -> dict[str, float]:
+    """mean/p50/p90/p99 of ``samples`` (seconds) in microseconds."""
+    return {
+        "mean": statistics.fmean(samples) * 1e6,
+        "p50": pct(samples, 50) * 1e6,
+        "p90": pct(samples, 90) * 1e6,
+        "p99": pct(samples, 99) * 1e6,
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table, right-aligned numbers."""
+    cells = [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def machine() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"

@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from splice.errors import AlreadyExists, InvalidInput, NotFound
+from splice.store import LogLine, LogRecord, RunRecord, Store
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+
+
+def _run(id: str, **fields: object) -> RunRecord:
+    values: dict[str, object] = {"kind": "action", "integration": "acme", "script": "create_contact", "created_at": T0}
+    values.update(fields)
+    return RunRecord(id=id, **values)  # type: ignore[arg-type]
+
+
+async def test_create_get_round_trip(store: Store) -> None:
+    record = _run(
+        "r1",
+        connection_id="c1",
+        input={"email": "a@b.c"},
+        attempt=2,
+        parent_id="p0",
+        test_mode=True,
+    )
+    assert await store.runs.create(record) is record
+    got = await store.runs.get("r1")
+    assert got == record
+    assert got.created_at == T0 and got.created_at.tzinfo is UTC
+    assert got.status == "queued" and got.output is None and got.error is None
+
+
+async def test_naive_and_offset_datetimes_stored_as_utc(store: Store) -> None:
+    offset = datetime(2026, 1, 2, 5, 4, 5, tzinfo=UTC).astimezone(timezone(timedelta(hours=2)))
+    await store.runs.create(_run("r1", created_at=offset))
+    await store.runs.create(_run("r2", created_at=datetime(2026, 1, 2, 3, 4, 5)))
+    assert (await store.runs.get("r1")).created_at == datetime(2026, 1, 2, 5, 4, 5, tzinfo=UTC)
+    assert (await store.runs.get("r2")).created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+async def test_create_errors(store: Store) -> None:
+    await store.runs.create(_run("r1"))
+    with pytest.raises(AlreadyExists):
+        await store.runs.create(_run("r1"))
+    with pytest.raises(InvalidInput):
+        await store.runs.create(_run("r2", status="weird"))
+    with pytest.raises(InvalidInput):
+        await store.runs.create(_run("r3", input={"x": {1, 2}}))
+    with pytest.raises(NotFound) as info:
+        await store.runs.get("nope")
+    assert "'nope'" in info.value.message
+
+
+async def test_start_and_finish(store: Store) -> None:
+    await store.runs.create(_run("r1"))
+    await store.runs.start("r1", T0 + timedelta(seconds=1))
+    running = await store.runs.get("r1")
+    assert running.status == "running" and running.started_at == T0 + timedelta(seconds=1)
+    done = await store.runs.finish("r1", "succeeded", output={"id": 7}, finished_at=T0 + timedelta(seconds=3.5))
+    assert done.status == "succeeded" and done.output == {"id": 7}
+    assert done.duration_ms == pytest.approx(2500.0)
+    assert await store.runs.get("r1") == done
+
+
+async def test_finish_without_start_and_with_error(store: Store) -> None:
+    await store.runs.create(_run("r1"))
+    done = await store.runs.finish("r1", "cancelled", error={"code": "CANCELLED"})
+    assert done.duration_ms is None and done.finished_at is not None
+    assert (await store.runs.get("r1")).error == {"code": "CANCELLED"}
+
+
+async def test_start_finish_errors(store: Store) -> None:
+    await store.runs.create(_run("r1"))
+    with pytest.raises(NotFound):
+        await store.runs.start("nope", T0)
+    with pytest.raises(NotFound):
+        await store.runs.finish("nope", "failed")
+    with pytest.raises(InvalidInput):
+        await store.runs.finish("r1", "running")
+    with pytest.raises(InvalidInput):
+        await store.runs.finish("r1", "failed", output=object())
+
+
+async def test_find_filters_and_pages_newest_first(store: Store) -> None:
+    specs = [
+        ("r1", "acme", "a", "c1", "succeeded"),
+        ("r2", "acme", "b", "c1", "failed"),
+        ("r3", "acme", "a", "c2", "succeeded"),
+        ("r4", "zeta", "a", None, "queued"),
+        ("r5", "acme", "a", "c1", "succeeded"),
+    ]
+    for i, (id, integration, script, conn, status) in enumerate(specs):
+        await store.runs.create(
+            _run(
+                id,
+                integration=integration,
+                script=script,
+                connection_id=conn,
+                status=status,
+                created_at=T0 + timedelta(minutes=i),
+            )
+        )
+    # two runs in the same instant are ordered by id
+    await store.runs.create(_run("r6", created_at=T0 + timedelta(minutes=4)))
+
+    def ids(records: list[RunRecord]) -> list[str]:
+        return [r.id for r in records]
+
+    assert ids(await store.runs.find()) == ["r6", "r5", "r4", "r3", "r2", "r1"]
+    assert ids(await store.runs.find(integration="acme", script="a")) == ["r5", "r3", "r1"]
+    assert ids(await store.runs.find(connection_id="c1")) == ["r5", "r2", "r1"]
+    assert ids(await store.runs.find(status="succeeded")) == ["r5", "r3", "r1"]
+    assert ids(await store.runs.find(limit=2)) == ["r6", "r5"]
+    assert ids(await store.runs.find(limit=2, before_id="r5")) == ["r4", "r3"]
+    assert ids(await store.runs.find(before_id="r6")) == ["r5", "r4", "r3", "r2", "r1"]
+    assert ids(await store.runs.find(integration="acme", before_id="r3")) == ["r2", "r1"]
+    assert await store.runs.find(integration="nobody") == []
+
+
+async def test_delete_cascades_to_logs(store: Store) -> None:
+    await store.runs.create(_run("r1"))
+    await store.runs.add_logs("r1", [LogLine(T0, "info", "hello")])
+    await store.runs.delete("r1")
+    assert await store.runs.search_logs() == []
+    with pytest.raises(NotFound):
+        await store.runs.delete("r1")
+
+
+async def _seed_logs(store: Store) -> None:
+    await store.runs.create(_run("r1", connection_id="c1", script="a"))
+    await store.runs.create(_run("r2", connection_id="c2", script="b"))
+    await store.runs.create(_run("r3", integration="zeta", script="a"))
+    assert (
+        await store.runs.add_logs(
+            "r1",
+            [
+                LogLine(T0, "debug", "Fetching page 1", {"page": 1}),
+                LogLine(T0 + timedelta(seconds=1), "info", "Saved 100% of records"),
+                LogLine(T0 + timedelta(seconds=2), "warning", "Rate limited, waiting"),
+            ],
+        )
+        == 3
+    )
+    await store.runs.add_logs("r2", [LogLine(T0 + timedelta(seconds=3), "error", "Boom: FETCH failed")])
+    await store.runs.add_logs("r3", [LogLine(T0 + timedelta(seconds=4), "info", "other integration")])
+
+
+async def test_add_logs_denormalises_run_fields(store: Store) -> None:
+    await _seed_logs(store)
+    logs = await store.runs.search_logs()
+    assert [log.seq for log in logs] == sorted(log.seq for log in logs)
+    first = logs[0]
+    assert isinstance(first, LogRecord)
+    assert (first.run_id, first.integration, first.script, first.connection_id) == ("r1", "acme", "a", "c1")
+    assert first.fields == {"page": 1} and first.ts == T0 and first.ts.tzinfo is UTC
+    assert logs[-1].connection_id is None
+
+
+async def test_add_logs_errors(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.runs.add_logs("nope", [LogLine(T0, "info", "x")])
+    assert await store.runs.add_logs("nope", []) == 0
+    await store.runs.create(_run("r1"))
+    with pytest.raises(InvalidInput):
+        await store.runs.add_logs("r1", [LogLine(T0, "info", "ok"), LogLine(T0, "fatal", "x")])
+    assert await store.runs.search_logs() == []  # nothing of the bad batch was written
+
+
+async def test_search_filters(store: Store) -> None:
+    await _seed_logs(store)
+
+    async def messages(**filters: object) -> list[str]:
+        return [log.message for log in await store.runs.search_logs(**filters)]  # type: ignore[arg-type]
+
+    assert len(await messages()) == 5
+    assert await messages(run_id="r2") == ["Boom: FETCH failed"]
+    assert await messages(integration="zeta") == ["other integration"]
+    assert await messages(integration="acme", script="a") == [
+        "Fetching page 1",
+        "Saved 100% of records",
+        "Rate limited, waiting",
+    ]
+    assert await messages(connection_id="c2") == ["Boom: FETCH failed"]
+    assert await messages(level="warning") == ["Rate limited, waiting", "Boom: FETCH failed"]
+    assert await messages(level="error") == ["Boom: FETCH failed"]
+    assert len(await messages(level="debug")) == 5
+    assert await messages(text="fetch") == ["Fetching page 1", "Boom: FETCH failed"]
+    assert await messages(text="100%") == ["Saved 100% of records"]
+    assert await messages(text="0%_") == []  # wildcards are literal
+    assert await messages(since=T0 + timedelta(seconds=3)) == ["Boom: FETCH failed", "other integration"]
+    assert await messages(limit=2) == ["Fetching page 1", "Saved 100% of records"]
+    with pytest.raises(InvalidInput):
+        await store.runs.search_logs(level="loud")
+
+
+async def test_after_seq_follows_new_lines(store: Store) -> None:
+    await _seed_logs(store)
+    seen = await store.runs.search_logs(run_id="r1")
+    last = seen[-1].seq
+    assert await store.runs.search_logs(run_id="r1", after_seq=last) == []
+    await store.runs.add_logs("r1", [LogLine(T0, "info", "new line")])
+    fresh = await store.runs.search_logs(run_id="r1", after_seq=last)
+    assert [log.message for log in fresh] == ["new line"] and fresh[0].seq > last
+    page = await store.runs.search_logs(after_seq=seen[0].seq, limit=1)
+    assert page[0].seq == seen[1].seq
+
+
+async def test_seq_never_reused_after_delete(store: Store) -> None:
+    await store.runs.create(_run("r1"))
+    await store.runs.add_logs("r1", [LogLine(T0, "info", "a"), LogLine(T0, "info", "b")])
+    last = (await store.runs.search_logs())[-1].seq
+    await store.runs.delete("r1")
+    await store.runs.create(_run("r2"))
+    await store.runs.add_logs("r2", [LogLine(T0, "info", "c")])
+    assert (await store.runs.search_logs())[0].seq > last
