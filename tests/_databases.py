@@ -63,7 +63,7 @@ async def _noop() -> None:
 
 async def make_database_url(kind: str, tmp_path: Path) -> tuple[str, Cleanup]:
     """A URL to a new, empty database of ``kind`` (``"sqlite"`` or ``"postgres"``) and its
-    cleanup coroutine function."""
+    cleanup coroutine function. PostgreSQL URLs are plain ``postgresql://`` (asyncpg-ready)."""
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'splice.db'}", _noop
     if kind != "postgres":
@@ -82,7 +82,7 @@ async def make_database_url(kind: str, tmp_path: Path) -> tuple[str, Cleanup]:
         finally:
             await conn.close()
 
-    url = make_url(admin_url()).set(database=name).render_as_string(hide_password=False)
+    url = make_url(admin_url()).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     return url, cleanup
 
 

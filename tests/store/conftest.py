@@ -1,7 +1,7 @@
 """Fixtures for the store tests: every test taking ``store`` runs on SQLite and PostgreSQL.
 
 SQLite gets a new file per test. PostgreSQL gets one migrated database per session (made and
-dropped by ``tests/_databases.py``) that is truncated before each test, which keeps the
+dropped by ``tests/_databases.py``) that is emptied before each test, which keeps the
 suite fast; tests that need a brand-new database use ``fresh_database``.
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from splice.store import SecretBox, Store, open_store
 from splice.store._schema import metadata
@@ -52,13 +51,11 @@ async def database_url(db_kind: str, tmp_path: Path, request: pytest.FixtureRequ
     if db_kind == "sqlite":
         return f"sqlite:///{tmp_path / 'splice.db'}"
     url = str(request.getfixturevalue("postgres_session_url"))
-    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
-    try:
-        async with engine.begin() as conn:
-            tables = ", ".join(table.name for table in metadata.sorted_tables)
-            await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    conn = await asyncpg.connect(url)
+    try:  # DELETE, not TRUNCATE: much faster on tables this small
+        await conn.execute(";".join(f"DELETE FROM {t.name}" for t in reversed(metadata.sorted_tables)))
     finally:
-        await engine.dispose()
+        await conn.close()
     return url
 
 

@@ -176,9 +176,8 @@ async def test_store_is_a_context_manager_with_redacted_url(database_url: str) -
 
 
 async def test_database_from_a_newer_splice_is_migration_failed(fresh_database: str) -> None:
-    async with await open_store(fresh_database, SecretBox.generate()) as store:
-        async with store.engine.begin() as conn:
-            await conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    async with await open_store(fresh_database, SecretBox.generate()) as store, store.engine.begin() as conn:
+        await conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
     with pytest.raises(SpliceError) as info:
         await open_store(fresh_database, SecretBox.generate())
     assert info.value.code == "MIGRATION_FAILED"
