@@ -256,3 +256,13 @@ async def test_secrets_are_encrypted_at_rest(rt: Runtime) -> None:
         assert b"sk_live_abcdef" not in data
         assert b"env-secret-value" not in data
     assert database
+
+
+async def test_deleting_a_connection_deletes_its_state(rt: Runtime) -> None:
+    await rt.run("crm.stateful", connection="c1")
+    await rt.delete_connection("crm", "c1")
+    await rt.add_connection("crm", "c1", {"api_key": "sk_live_abcdef"})
+    again = await rt.run("crm.stateful", connection="c1")
+    assert again.output["script"] == 1
+    assert again.output["global"] == 2
+    assert again.output["metadata"] == {"plan": "pro", "seats": 3}

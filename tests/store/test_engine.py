@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from splice.errors import InvalidInput, SpliceError
-from splice.store import SecretBox, Store, _engine, open_store
+from splice.store import LogLine, RunRecord, SecretBox, Store, _engine, open_store
 from splice.store._engine import MIGRATIONS_DIR, parse_url, redact_url
 from splice.store._schema import HEAD_REVISION, VERSION_TABLE, metadata
 
@@ -188,3 +189,21 @@ async def test_in_memory_sqlite() -> None:
     async with await open_store("sqlite:///:memory:", SecretBox.generate()) as store:
         await store.state.put("global", "", "k", 1)
         assert await store.state.get("global", "", "k") == 1
+
+
+async def test_concurrent_read_modify_writes_from_two_engines(database_url: str) -> None:
+    """Two engines (as two processes) interleaving read-then-write transactions never fail
+    with "database is locked": SQLite writes take the lock up front."""
+    secrets = SecretBox.generate()
+    async with await open_store(database_url, secrets) as one, await open_store(database_url, secrets) as two:
+        await one.connections.create("acme", "c1", {})
+        await one.runs.create(RunRecord(id="r1", kind="action", integration="acme", script="s"))
+        line = LogLine(ts=datetime.now(UTC), level="info", message="m")
+        work = []
+        for i in range(10):
+            store = one if i % 2 else two
+            work.append(store.connections.update_metadata("acme", "c1", {f"k{i}": i}))
+            work.append(store.runs.add_logs("r1", [line]))
+        await asyncio.gather(*work)
+        assert len(await one.connections.get_metadata("acme", "c1")) == 10
+        assert len(await two.runs.search_logs(run_id="r1")) == 10

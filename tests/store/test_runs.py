@@ -207,6 +207,13 @@ async def test_after_seq_follows_new_lines(store: Store) -> None:
     assert page[0].seq == seen[1].seq
 
 
+async def test_latest_returns_the_newest_lines_oldest_first(store: Store) -> None:
+    await _seed_logs(store)
+    everything = await store.runs.search_logs()
+    newest = await store.runs.search_logs(limit=2, latest=True)
+    assert [log.seq for log in newest] == [log.seq for log in everything[-2:]]
+
+
 async def test_seq_never_reused_after_delete(store: Store) -> None:
     await store.runs.create(_run("r1"))
     await store.runs.add_logs("r1", [LogLine(T0, "info", "a"), LogLine(T0, "info", "b")])

@@ -25,6 +25,7 @@ from splice._runtime import wire
 from splice.errors import InvalidInput, SpliceError
 from splice.integration import Script
 from splice.store import LogLine
+from splice.store._state import connection_scope_id
 
 if TYPE_CHECKING:
     from splice.store import Connection, Store
@@ -143,16 +144,17 @@ class RunGateway:
         return self.connection
 
     def _scope(self, scope: Any) -> tuple[str, str]:
+        """(scope, scope_id) for a script's state; connection-owned ids go when the connection does."""
         integration = self.script.integration.name
         if scope == "global":
             return "global", ""
         if scope == "integration":
             return "integration", integration
-        conn = self.connection.id if self.connection else ""
         if scope == "connection":
-            return "connection", f"{integration}:{self._connection().id}"
+            return "connection", connection_scope_id(integration, self._connection().id)
         if scope == "script":
-            return "script", f"{integration}:{self.script.name}:{conn}"
+            conn = self.connection.id if self.connection else ""
+            return "script", connection_scope_id(integration, conn, self.script.name)
         raise InvalidInput(f"state scope must be script, connection, integration or global, not {scope!r}")
 
     async def _metadata_get(self, args: dict[str, Any]) -> dict[str, Any]:

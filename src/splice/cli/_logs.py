@@ -23,7 +23,7 @@ def logs(
     level: Annotated[Level | None, typer.Option("--level", "-l", help="Minimum level.")] = None,
     search: Annotated[str | None, typer.Option("--search", help="Text the message contains.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="ISO time or a duration like 15m, 2h, 1d.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="Most lines to print.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="Print the newest N lines.")] = 200,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     project: ProjectOption = None,
@@ -43,7 +43,7 @@ def logs(
     async def work(rt: Runtime) -> None:
         after = None
         while True:
-            lines = await rt.search_logs(**filters, after_seq=after, limit=limit)
+            lines = await rt.search_logs(**filters, after_seq=after, limit=limit, latest=after is None)
             for line in lines:
                 if as_json:
                     print_json(

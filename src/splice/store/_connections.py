@@ -183,7 +183,7 @@ class ConnectionStore:
         returns whether they were stored.
         """
         _check_dict(credentials, "credentials")
-        async with self._db.write(lock=expected is not None) as conn:
+        async with self._db.write() as conn:
             if expected is not None:
                 query = sa.select(_T.credentials).where(self._key(integration, id))
                 stored = (await conn.execute(query.with_for_update())).scalar()
@@ -231,7 +231,7 @@ class ConnectionStore:
     async def update_metadata(self, integration: str, id: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Shallow-merge ``metadata`` into the stored metadata; returns the result."""
         _check_dict(metadata, "metadata")
-        async with self._db.write(lock=True) as conn:
+        async with self._db.write() as conn:
             query = sa.select(_T["metadata"]).where(self._key(integration, id))
             row = (await conn.execute(query.with_for_update())).first()
             if row is None:

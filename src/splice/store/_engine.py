@@ -1,15 +1,15 @@
 """Database URLs, engines and migrations: everything that differs between SQLite and PostgreSQL.
 
 The rest of the store writes portable Core statements against a :class:`Database`, which
-hands out three kinds of connection:
+hands out two kinds of connection:
 
 * :meth:`Database.read` — one statement, no transaction round-trips (SQLite: no ``BEGIN``;
   PostgreSQL: autocommit), because most calls are a single ``SELECT``.
-* :meth:`Database.write` — a transaction; SQLite takes its write lock at the first write.
-* :meth:`Database.write(lock=True) <Database.write>` — read-modify-write: SQLite begins with
-  ``BEGIN IMMEDIATE`` so the write lock is held from the first read (a deferred transaction
-  that reads then writes fails with ``database is locked`` when another process wrote in
-  between, without waiting for ``busy_timeout``); PostgreSQL callers add ``FOR UPDATE``.
+* :meth:`Database.write` — a transaction. On SQLite it begins with ``BEGIN IMMEDIATE``, so
+  the write lock is held from the first statement: a deferred transaction that reads and
+  then writes fails at once with ``database is locked`` when another process wrote in
+  between, without waiting for ``busy_timeout``. On PostgreSQL, read-modify-write callers
+  add ``FOR UPDATE`` to their ``SELECT``.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 
 class Database:
-    """An engine plus the three connection kinds described in the module docstring."""
+    """An engine plus the two connection kinds described in the module docstring."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -140,7 +140,6 @@ class Database:
             self._reader = engine.execution_options(splice_read=True)
         else:
             self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._locker = engine.execution_options(splice_lock=True)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -148,8 +147,8 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def write(self, *, lock: bool = False) -> AsyncIterator[AsyncConnection]:
-        async with (self._locker if lock else self.engine).begin() as conn:
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
             yield conn
 
     def insert(self, table: sa.Table) -> Any:
@@ -224,7 +223,7 @@ async def _upgrade(db: Database) -> None:
     transaction holding an advisory lock. Either way the second process waits, then finds
     the schema at head and alembic does nothing.
     """
-    async with db.write(lock=True) as conn:
+    async with db.write() as conn:
         if db.dialect == "postgresql":
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         await conn.run_sync(_run_alembic)

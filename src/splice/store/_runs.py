@@ -127,7 +127,7 @@ class RunStore:
         check_json(output, "run output")
         check_json(error, "run error")
         finished_at = finished_at or utcnow()
-        async with self._db.write(lock=True) as conn:
+        async with self._db.write() as conn:
             query = sa.select(runs).where(_R.id == id).with_for_update()
             row = (await conn.execute(query)).first()
             if row is None:
@@ -221,9 +221,13 @@ class RunStore:
         since: datetime | None = None,
         after_seq: int | None = None,
         limit: int = 200,
+        latest: bool = False,
     ) -> list[LogRecord]:
-        """Log lines oldest first; ``level`` is a minimum, ``text`` a case-insensitive substring."""
-        query = sa.select(run_logs).order_by(_L.seq).limit(limit)
+        """Log lines oldest first; ``level`` is a minimum, ``text`` a case-insensitive substring.
+
+        ``latest=True`` returns the newest ``limit`` matches (still oldest first), as ``tail`` does.
+        """
+        query = sa.select(run_logs).order_by(_L.seq.desc() if latest else _L.seq).limit(limit)
         for column, value in (
             (_L.run_id, run_id),
             (_L.integration, integration),
@@ -242,4 +246,6 @@ class RunStore:
             query = query.where(_L.seq > after_seq)
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
+        if latest:
+            rows.reverse()
         return [LogRecord(**row._mapping) for row in rows]

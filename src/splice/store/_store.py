@@ -54,7 +54,7 @@ class Store:
 
         Run after :meth:`SecretBox.rotate_key_file`; afterwards the old keys can be dropped.
         """
-        async with self._db.write(lock=True) as conn:
+        async with self._db.write() as conn:
             count = await self.connections.rotate_secrets(conn)
             count += await self.env.rotate_secrets(conn)
         return count
