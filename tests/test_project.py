@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import ProjectFactory
 
 from splice.errors import NotFound, ProjectError
 from splice.project import load_project
-from tests.conftest import ProjectFactory
 
 GOOD = """
 from splice import Integration, auth
@@ -68,7 +68,7 @@ def test_a_syntax_error_is_named(make_project: ProjectFactory) -> None:
 
 def test_missing_project_and_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ProjectError, match="no splice.toml") as info:
+    with pytest.raises(ProjectError, match=r"no splice\.toml") as info:
         load_project()
     assert "splice init" in (info.value.hint or "")
     (tmp_path / "splice.toml").write_text("")
@@ -96,7 +96,7 @@ def test_bad_declarations(make_project: ProjectFactory, source: str, message: st
 
 def test_duplicate_script_and_unknown_names(make_project: ProjectFactory) -> None:
     twice = GOOD + "\n@acme.action(name='ping')\nasync def ping2(ctx, input):\n    return 1\n"
-    with pytest.raises(ProjectError, match="acme.ping is declared twice"):
+    with pytest.raises(ProjectError, match=r"acme\.ping is declared twice"):
         load_project(make_project({"acme.py": twice}))
     project = load_project(make_project({"acme.py": GOOD}))
     with pytest.raises(NotFound, match=r"unknown integration 'nope' \(this project has: acme\)"):

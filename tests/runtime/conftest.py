@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import ProjectFactory
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
-from tests.conftest import ProjectFactory
 
 ACME = '''
 from pydantic import BaseModel
@@ -69,9 +69,7 @@ def isolation(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def runtime(
-    make_project: ProjectFactory, demo_api: DemoAPI, isolation: str
-) -> AsyncIterator[Runtime]:
+async def runtime(make_project: ProjectFactory, demo_api: DemoAPI, isolation: str) -> AsyncIterator[Runtime]:
     root = make_project({"acme.py": ACME})
     rt = await Runtime.open(root, isolation=isolation)
     config = {"api_url": demo_api.url}

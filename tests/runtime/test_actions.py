@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import ProjectFactory
 
 from splice.errors import InvalidInput, NotFound
 from splice.runtime import Runtime
-from tests.conftest import ProjectFactory
 
-SCRIPTS = '''
+SCRIPTS = """
 import asyncio, os
 from pydantic import BaseModel
 from splice import ActionError, Integration, auth
@@ -106,7 +106,7 @@ async def loop(ctx, input):
 @tools.action
 async def no_connection(ctx, input):
     return {"ok": True, "input": input}
-'''
+"""
 
 
 @pytest.fixture(params=["process", "none"])
@@ -191,7 +191,11 @@ async def test_context_attributes(rt: Runtime) -> None:
     assert run.output["env"] == ["SECRET_TOKEN"]
     assert run.output["credentials"] == ["api_key"]
     assert run.output["run"] == {
-        "id": run.id, "script": "context", "integration": "crm", "connection_id": "c1", "attempt": 1
+        "id": run.id,
+        "script": "context",
+        "integration": "crm",
+        "connection_id": "c1",
+        "attempt": 1,
     }
     assert run.output["same_api"] is True
     lines = await rt.search_logs(run_id=run.id)
@@ -201,7 +205,11 @@ async def test_context_attributes(rt: Runtime) -> None:
 async def test_state_scopes_and_metadata(rt: Runtime) -> None:
     first = await rt.run("crm.stateful", connection="c1")
     assert first.output == {
-        "script": 1, "global": 1, "keys": ["hits", "other"], "metadata": {"plan": "pro", "seats": 3}, "deleted": True
+        "script": 1,
+        "global": 1,
+        "keys": ["hits", "other"],
+        "metadata": {"plan": "pro", "seats": 3},
+        "deleted": True,
     }
     await rt.add_connection("crm", "c2", {"api_key": "another-key"})
     second = await rt.run("crm.stateful", connection="c2")
@@ -239,7 +247,7 @@ async def test_action_without_auth_needs_no_connection(rt: Runtime) -> None:
 async def test_unknown_names_are_clear(rt: Runtime) -> None:
     with pytest.raises(NotFound, match="unknown integration 'nope'"):
         await rt.run("nope.greet", connection="c1")
-    with pytest.raises(NotFound, match="has no script 'nope'.*greet"):
+    with pytest.raises(NotFound, match=r"has no script 'nope'.*greet"):
         await rt.run("crm.nope", connection="c1")
     with pytest.raises(NotFound, match="connection 'c9'"):
         await rt.run("crm.greet", connection="c9", input={"name": "a", "count": 1})

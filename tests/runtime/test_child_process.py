@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from tests.conftest import ProjectFactory
 
 from splice.runtime import Runtime
-from tests.conftest import ProjectFactory
 
 SCRIPTS = """
 import asyncio, os, signal

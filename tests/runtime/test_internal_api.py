@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import aiohttp
+from tests.conftest import SPLICE_TOML, ProjectFactory
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
-from tests.conftest import SPLICE_TOML, ProjectFactory
 
 SCRIPT = """
 from splice import Integration
@@ -26,7 +26,9 @@ async def elsewhere(ctx, input):
 """
 
 
-async def test_internal_api_uses_the_configured_base_url_and_token(make_project: ProjectFactory, demo_api: DemoAPI) -> None:
+async def test_internal_api_uses_the_configured_base_url_and_token(
+    make_project: ProjectFactory, demo_api: DemoAPI
+) -> None:
     toml = SPLICE_TOML + f'\n[internal_api]\nbase_url = "{demo_api.url}/api"\nbearer_env = "PRODUCT_TOKEN"\n'
     async with aiohttp.ClientSession() as session:
         form = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
+from tests._databases import make_database_url
+from tests.conftest import ProjectFactory
 
 from splice.auth._base import drive
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
-from tests._databases import make_database_url
-from tests.conftest import ProjectFactory
 
 OAUTH = """
 from splice import Integration, auth
@@ -39,8 +39,9 @@ async def authorize(rt: Runtime, api_url: str) -> dict[str, object]:
     url, verifier = scheme.authorization_url(CLIENT, "http://127.0.0.1/cb", "s1")
     async with aiohttp.ClientSession() as session, session.get(url, allow_redirects=False) as response:
         code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
-    return await drive(scheme.exchange_code_flow(CLIENT, code, "http://127.0.0.1/cb", verifier, time.time()),
-                       rt._send_token_request)
+    return await drive(
+        scheme.exchange_code_flow(CLIENT, code, "http://127.0.0.1/cb", verifier, time.time()), rt._send_token_request
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -100,7 +101,9 @@ async def test_rejected_refresh_marks_the_connection(two_runtimes: tuple[Runtime
 
 
 @pytest.mark.parametrize("mode", ["500", "garbage"])
-async def test_token_endpoint_failures_are_clear(two_runtimes: tuple[Runtime, Runtime], demo_api: DemoAPI, mode: str) -> None:
+async def test_token_endpoint_failures_are_clear(
+    two_runtimes: tuple[Runtime, Runtime], demo_api: DemoAPI, mode: str
+) -> None:
     first, _ = two_runtimes
     async with aiohttp.ClientSession() as session:
         await session.post(demo_api.url + "/admin/token-failures", json={"mode": mode, "count": 1})

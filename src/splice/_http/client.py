@@ -22,7 +22,6 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from splice._http.models import Request, Response
 from splice._http.redact import Redactor, sanitize_url
-from splice.auth._basic import basic_header
 from splice._http.retry import (
     RetryableFailure,
     RetryPolicy,
@@ -30,6 +29,7 @@ from splice._http.retry import (
     wait_rate_limit,
 )
 from splice.auth import BaseAuth
+from splice.auth._basic import basic_header
 from splice.errors import AccessTokenExpired, ConnectionError, RateLimitExceeded
 
 Refresher = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]

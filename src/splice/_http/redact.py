@@ -20,9 +20,19 @@ import orjson
 MASK = "***"
 _SECRET_NAME = re.compile(r"(?i)(key|token|secret|password|passwd|signature|sig|auth|credential|assertion|code)")
 #: credential fields that identify rather than authenticate; shown as they are
-PUBLIC_FIELDS = frozenset({
-    "client_id", "username", "token_type", "scope", "expires_at", "expires_in", "instance_url", "subdomain", "region",
-})
+PUBLIC_FIELDS = frozenset(
+    {
+        "client_id",
+        "username",
+        "token_type",
+        "scope",
+        "expires_at",
+        "expires_in",
+        "instance_url",
+        "subdomain",
+        "region",
+    }
+)
 #: values shorter than this are not treated as secrets (they would mask ordinary words)
 MIN_SECRET = 4
 

@@ -10,8 +10,8 @@ a :class:`~splice._runtime.channel.LocalChannel`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field

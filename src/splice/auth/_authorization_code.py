@@ -85,9 +85,7 @@ class OAuth2AuthorizationCode(TokenAuth):
         verifier = None
         if self.pkce:
             verifier = generate_token(48)
-            extra.update(
-                code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256"
-            )
+            extra.update(code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256")
         url = prepare_grant_uri(
             self.authorize_url,
             client_id,
@@ -115,16 +113,13 @@ class OAuth2AuthorizationCode(TokenAuth):
         request = self._token_request("authorization_code", params, credentials, redirect_uri)
         response = yield request
         fresh = {k: v for k, v in credentials.items() if k != "refresh_token"}
-        return read_token_response(
-            response, now=now, credentials=fresh, secrets=(code, code_verifier)
-        )
+        return read_token_response(response, now=now, credentials=fresh, secrets=(code, code_verifier))
 
     def refresh_flow(self, credentials: Mapping[str, Any], now: float) -> RefreshFlow:
         refresh_token = credentials.get("refresh_token")
         if not refresh_token:
             raise CredentialsError(
-                "the access token expired and the connection has no refresh token; "
-                "reconnect it (authorize again)",
+                "the access token expired and the connection has no refresh token; reconnect it (authorize again)",
                 code="REFRESH_FAILED",
                 hint="reconnect the connection to authorize again",
             )

@@ -76,9 +76,7 @@ class BaseAuth:
         raise CredentialsError(f"{self.kind} credentials cannot be refreshed; update them")
         yield  # pragma: no cover - makes this a generator
 
-    async def refresh(
-        self, credentials: Mapping[str, Any], now: float, send: Send
-    ) -> dict[str, Any]:
+    async def refresh(self, credentials: Mapping[str, Any], now: float, send: Send) -> dict[str, Any]:
         """Run :meth:`refresh_flow` with ``send``; schemes with user code override this."""
         return await drive(self.refresh_flow(credentials, now), send)
 

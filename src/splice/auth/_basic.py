@@ -22,9 +22,7 @@ class Basic(BaseAuth):
     fields = ("username", "password")
 
     def apply(self, request: Request, credentials: Mapping[str, Any]) -> None:
-        request.headers["Authorization"] = basic_header(
-            credentials["username"], credentials["password"]
-        )
+        request.headers["Authorization"] = basic_header(credentials["username"], credentials["password"])
 
 
 def basic_header(user: Any, password: Any) -> str:

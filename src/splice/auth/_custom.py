@@ -66,9 +66,7 @@ class Custom(BaseAuth):
             return False
         return isinstance(expires_at, int | float) and expires_at - EXPIRY_LEEWAY <= now
 
-    async def refresh(
-        self, credentials: Mapping[str, Any], now: float, send: Send
-    ) -> dict[str, Any]:
+    async def refresh(self, credentials: Mapping[str, Any], now: float, send: Send) -> dict[str, Any]:
         if self.refresh_fn is None:
             return await BaseAuth.refresh(self, credentials, now, send)
         result = await _maybe_await(self.refresh_fn(dict(credentials), send))

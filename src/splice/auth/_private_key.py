@@ -60,9 +60,7 @@ class PrivateKey(TokenAuth):
 
     def __post_init__(self) -> None:
         if self.algorithm not in KEY_TYPES:
-            raise InvalidInput(
-                f"algorithm must be one of {', '.join(KEY_TYPES)}, not {self.algorithm!r}"
-            )
+            raise InvalidInput(f"algorithm must be one of {', '.join(KEY_TYPES)}, not {self.algorithm!r}")
         if isinstance(self.ttl, bool) or not isinstance(self.ttl, int) or self.ttl <= 0:
             raise InvalidInput(f"ttl must be a positive number of seconds, not {self.ttl!r}")
         object.__setattr__(self, "scopes", normalise_scopes(self.scopes))
@@ -83,9 +81,7 @@ class PrivateKey(TokenAuth):
         try:
             assertion, expires_at = self.sign(credentials, now)
         except InvalidInput as exc:
-            raise CredentialsError(
-                exc.message, code="REFRESH_FAILED", details=exc.details
-            ) from None
+            raise CredentialsError(exc.message, code="REFRESH_FAILED", details=exc.details) from None
         if not self.token_url:
             return {
                 **credentials,
@@ -148,9 +144,7 @@ class PrivateKey(TokenAuth):
         if not any(has_placeholders(v) for v in templated):
             return resolved
         claims = {
-            name: render(value, config=config, credentials=credentials)
-            if isinstance(value, str)
-            else value
+            name: render(value, config=config, credentials=credentials) if isinstance(value, str) else value
             for name, value in (self.claims or {}).items()
         }
         return replace(resolved, claims=claims)

@@ -136,11 +136,7 @@ def read_token_response(
         isinstance(body, dict) and "error" in body and not body.get("access_token")
     ):
         raise _endpoint_error(response, body, hidden)
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("access_token"), str)
-        or not (body["access_token"])
-    ):
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not (body["access_token"]):
         raise CredentialsError(
             "token endpoint returned invalid response (expected JSON with an access_token)",
             code="REFRESH_FAILED",
@@ -149,9 +145,7 @@ def read_token_response(
     return merge_tokens(credentials, body, now)
 
 
-def merge_tokens(
-    credentials: Mapping[str, Any], body: Mapping[str, Any], now: float
-) -> dict[str, Any]:
+def merge_tokens(credentials: Mapping[str, Any], body: Mapping[str, Any], now: float) -> dict[str, Any]:
     merged = dict(credentials)
     for key, value in body.items():
         if key not in _NOT_EXTRAS and key not in _PROTECTED and _is_scalar(value):
@@ -176,9 +170,7 @@ def merge_tokens(
     return merged
 
 
-def render_settings(
-    auth: Any, names: Iterable[str], config: Mapping[str, Any], credentials: Mapping[str, Any]
-) -> Any:
+def render_settings(auth: Any, names: Iterable[str], config: Mapping[str, Any], credentials: Mapping[str, Any]) -> Any:
     """A copy of the dataclass ``auth`` with placeholders in the ``names`` settings filled."""
     changes = {}
     for name in names:
@@ -191,9 +183,7 @@ def render_settings(
 def _endpoint_error(response: Response, body: Any, hidden: list[str]) -> CredentialsError:
     provider: dict[str, str] = {}
     if isinstance(body, dict):
-        provider = {
-            k: _redact(str(body[k]), hidden)[:500] for k in _PROVIDER_ERROR_KEYS if body.get(k)
-        }
+        provider = {k: _redact(str(body[k]), hidden)[:500] for k in _PROVIDER_ERROR_KEYS if body.get(k)}
     if provider.get("error"):
         reason = provider["error"]
         if provider.get("error_description"):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from splice.cli import _connections, _env
+from splice.cli._common import report
 from splice.cli._demo import demo
 from splice.cli._init import init
 from splice.cli._keys import app as keys_app
 from splice.cli._logs import logs
 from splice.cli._run import run
+from splice.errors import SpliceError
 
 app = typer.Typer(
     name="splice",
@@ -28,7 +30,13 @@ app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:
-    app()
+    """Entry point: a SpliceError anywhere is one line plus a hint; anything else says how to see more."""
+    try:
+        app()
+    except SpliceError as exc:
+        report(exc.message, exc.hint)
+    except Exception as exc:  # a bug: keep it to one line unless asked
+        report(f"unexpected {type(exc).__name__}: {exc}", "set SPLICE_DEBUG=1 to see the traceback and report it")
 
 
 __all__ = ["app", "main"]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from splice.errors import InvalidInput, SpliceError
 from splice.runtime import Runtime
@@ -40,14 +42,23 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> Any:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    if hint:
-        err.print(f"[dim]hint:[/] {hint}", highlight=False)
-    if os.environ.get("SPLICE_DEBUG"):
-        import traceback
-
-        traceback.print_exc()
+    """Print the error and hint, then leave with ``code`` (inside a typer command)."""
+    _print_error(message, hint)
     raise typer.Exit(code)
+
+
+def report(message: str, hint: str | None = None, code: int = 1) -> None:
+    """The same, outside typer's handling (the console-script entry point)."""
+    _print_error(message, hint)
+    sys.exit(code)
+
+
+def _print_error(message: str, hint: str | None) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if hint:
+        err.print(f"[dim]hint:[/] {escape(hint)}", highlight=False)
+    if os.environ.get("SPLICE_DEBUG"):
+        traceback.print_exc()
 
 
 async def with_runtime(project: Path | None, work: Callable[[Runtime], Awaitable[T]], **options: Any) -> T:

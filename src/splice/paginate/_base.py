@@ -123,10 +123,7 @@ class BasePaginator:
             not items
             or (limit is not None and len(items) < limit)
             or (self.max_pages is not None and self.pages >= self.max_pages)
-            or (
-                self.stop_path is not None
-                and _or_none(lookup(response.data, self.stop_path)) == self.stop_value
-            )
+            or (self.stop_path is not None and _or_none(lookup(response.data, self.stop_path)) == self.stop_value)
         )
 
 

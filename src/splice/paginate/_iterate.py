@@ -11,9 +11,7 @@ from splice.paginate._base import BasePaginator, PageRequest, PageResponse
 Fetch = Callable[[PageRequest], Awaitable[PageResponse]]
 
 
-async def iterate_pages(
-    paginator: BasePaginator, first: PageRequest, fetch: Fetch
-) -> AsyncIterator[list[Any]]:
+async def iterate_pages(paginator: BasePaginator, first: PageRequest, fetch: Fetch) -> AsyncIterator[list[Any]]:
     """Yield each non-empty page's items until the paginator detects the last page.
 
     ``paginator`` is copied with :meth:`~BasePaginator.fresh`, so it can be shared; ``first``
