@@ -300,14 +300,14 @@ def _flatten_query(query: Mapping[str, Any] | None) -> list[list[str]]:
     return pairs
 
 
-def _parse(content: bytes, headers: Mapping[str, str], response_type: ResponseType) -> Any:
+def _parse(content: bytes, headers: list[list[str]], response_type: ResponseType) -> Any:
     if response_type == "bytes":
         return content
     if response_type == "text":
         return content.decode("utf-8", errors="replace")
     if not content:
         return None
-    ctype = CIMultiDict(headers).get("content-type", "").split(";")[0].strip().lower()
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), "").split(";")[0].strip().lower()
     if ctype == "application/json" or ctype.endswith("+json"):
         try:
             return orjson.loads(content)

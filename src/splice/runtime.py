@@ -193,13 +193,8 @@ class Runtime:
             done = await self.executor.execute(target, gateway, start, limit, self._limits(limit))
         except SpliceError as exc:
             done = {"ok": False, "error": exc.to_dict()}
-        logs = gateway.logs if gateway else []
-        if gateway and gateway.dropped_logs:
-            logs.append(
-                LogLine(ts=_now(), level="warning", message=f"{gateway.dropped_logs} log lines dropped", fields={})
-            )
-        if logs:
-            await self.store.runs.add_logs(record.id, logs)
+        if gateway is not None:
+            await gateway.flush()
         return await self._finish(record, done, redactor)
 
     async def _finish(self, record: RunRecord, done: dict[str, Any], redactor: Redactor) -> RunRecord:

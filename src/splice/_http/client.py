@@ -223,6 +223,12 @@ class ConnectionApi:
             kind = exc.kind if isinstance(exc, RetryableFailure) else "fatal"
             return state.attempt_number >= policy.attempts_for(kind, spec.method, spec.retries)
 
+        try:
+            return await self._attempt(request, spec, timeout, stream, 1)
+        except RetryableFailure as failure:
+            first: RetryableFailure | None = failure
+        # Only a retryable failure pays for tenacity; the first outcome is replayed into it so
+        # its stop and wait rules (Retry-After included) see every attempt.
         retrying = AsyncRetrying(
             stop=stop_any(stop, stop_before_delay(policy.rate_limit_budget)),
             wait=wait_rate_limit(policy.initial_wait, policy.max_wait),
@@ -232,6 +238,9 @@ class ConnectionApi:
         try:
             async for attempt in retrying:
                 with attempt:
+                    if first is not None:
+                        replay, first = first, None
+                        raise replay
                     return await self._attempt(request, spec, timeout, stream, attempt.retry_state.attempt_number)
         except RetryableFailure as failure:
             raise self._exhausted(spec, request, failure) from None
@@ -248,10 +257,11 @@ class ConnectionApi:
             else:
                 response, chunks = await self.transport.send(ready, timeout), None
         except (TimeoutError, aiohttp.ClientError) as exc:
-            self._log(ready, None, started, number)
+            self._log(self.public_url(ready), ready.method, None, started, number)
             reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
             raise RetryableFailure("network_error", None, reason) from None
-        self._log(ready, response.status, started, number)
+        response.url = self.public_url(ready)
+        self._log(response.url, ready.method, response.status, started, number)
         kind = classify(response)
         if kind in ("rate_limited", "server_error"):
             raise RetryableFailure(kind, response)
@@ -279,10 +289,10 @@ class ConnectionApi:
         self.credentials = await self.refresher(self.credentials)
         self.redactor.add_credentials(self.credentials)
 
-    def _log(self, request: Request, status: int | None, started: float, attempt: int) -> None:
+    def _log(self, url: str, method: str, status: int | None, started: float, attempt: int) -> None:
         if self.log_request is not None:
             elapsed = (time.perf_counter() - started) * 1000
-            self.log_request(request.method, self.public_url(request), status, elapsed, attempt)
+            self.log_request(method, url, status, elapsed, attempt)
 
     def public_url(self, request: Request) -> str:
         """The request's URL for logs and scripts: no userinfo, secret query values masked."""

@@ -47,6 +47,8 @@ class Response:
     headers: CIMultiDict[str]
     content: bytes
     request: Request
+    #: the URL with secrets masked, set by the client that sent it (for logs and scripts)
+    url: str = ""
 
     @property
     def text(self) -> str:

@@ -84,7 +84,7 @@ class wait_rate_limit(wait_base):
     """The provider's requested delay when it gave one, else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.fallback = wait_exponential_jitter(multiplier=initial, max=maximum)
+        self.fallback = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
 
     def __call__(self, retry_state: RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

@@ -124,7 +124,14 @@ class SocketChannel:
     def emit(self, message: dict[str, Any]) -> None:
         self.writer.write(wire.encode(message))
 
-    async def finish(self, message: dict[str, Any]) -> None:
-        """Send the final message and wait until it has left the socket buffer."""
-        self.writer.write(wire.encode(message))
+    async def finish(self, message: dict[str, Any], blob: bytes = b"") -> None:
+        """Send the final message and wait until every byte has reached the parent.
+
+        ``drain()`` alone returns while up to the high-water mark is still buffered; the
+        child exits right after this, so the buffer limit goes to zero and the socket is closed.
+        """
+        self.writer.transport.set_write_buffer_limits(high=0)
+        self.writer.write(wire.encode(message, blob))
         await self.writer.drain()
+        self.writer.close()
+        await self.writer.wait_closed()

@@ -24,6 +24,8 @@ from splice.errors import InvalidInput, LimitExceeded, ScriptError, SpliceError
 from splice.integration import Script, describe_validation, validation_errors
 
 _SPLICE_DIR = str(Path(splice.__file__).resolve().parent)
+#: largest result a run may return, as JSON
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 
 
 def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Context:
@@ -90,6 +92,7 @@ def parse_input(script: Script, raw: Any) -> Any:
 
 
 def _dump_output(script: Script, result: Any) -> Any:
+    """The result as JSON-safe data, checked against the output model and the size limit."""
     if script.output is not None:
         try:
             model = (
@@ -104,16 +107,22 @@ def _dump_output(script: Script, result: Any) -> Any:
                 code="INVALID_OUTPUT",
                 details={"errors": validation_errors(exc)},
             ) from None
-        return model.model_dump(mode="json")
+        result = model
     if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
+        result = result.model_dump(mode="json")
     try:
-        return orjson.loads(orjson.dumps(result))
+        encoded = orjson.dumps(result)
     except TypeError as exc:
         raise ScriptError(
-            f"{script.qualname} returned a value that is not JSON-serialisable: {exc}",
-            code="INVALID_OUTPUT",
+            f"{script.qualname} returned a value that is not JSON-serialisable: {exc}", code="INVALID_OUTPUT"
         ) from None
+    if len(encoded) > MAX_OUTPUT_BYTES:
+        raise LimitExceeded(
+            f"{script.qualname} returned {len(encoded):,} bytes of JSON; the limit is {MAX_OUTPUT_BYTES:,}",
+            code="OUTPUT_TOO_LARGE",
+            hint="return less, or store large data with ctx.state / your own storage and return a reference",
+        )
+    return orjson.loads(encoded)
 
 
 def script_error(exc: BaseException) -> ScriptError:

@@ -64,7 +64,7 @@ class Executor:
             await spawner.wait_exit(pid)
             return _timed_out(time_limit)
         if gateway.done is not None:
-            await spawner.wait_exit(pid, timeout=2.0)
+            spawner.release(pid)
             return gateway.done
         return _crashed(await spawner.wait_exit(pid))
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
+
 from splice._http.client import CallSpec, ConnectionApi
 from splice._http.models import Response
 from splice._http.redact import Redactor
@@ -37,6 +39,8 @@ _LEVELS = frozenset({"debug", "info", "warning", "error"})
 #: most log lines a run keeps; the rest are counted and dropped (a flooding script)
 MAX_LOG_LINES = 100_000
 MAX_LOG_MESSAGE = 16_384
+#: log lines are stored in batches of this many while a run goes on
+LOG_BATCH = 500
 
 
 @dataclass
@@ -53,33 +57,71 @@ class RunGateway:
     nested: NestedRunner
     on_log: LogCallback | None = None
     logs: list[LogLine] = field(default_factory=list)
+    log_count: int = 0
     dropped_logs: int = 0
     done: dict[str, Any] | None = None
+    _writing: asyncio.Future[None] | None = None
 
     # --- log lines -------------------------------------------------------------------
 
-    def log(self, level: str, message: str, fields: dict[str, Any] | None = None, ts: float | None = None) -> None:
-        if len(self.logs) >= MAX_LOG_LINES:
+    def log(
+        self,
+        level: str,
+        message: str,
+        fields: dict[str, Any] | None = None,
+        ts: float | None = None,
+        *,
+        clean: bool = False,
+    ) -> None:
+        """Keep a log line (secrets masked unless the caller built it from masked parts)."""
+        if self.log_count >= MAX_LOG_LINES:
             self.dropped_logs += 1
             return
-        level = level if level in _LEVELS else "info"
-        text = self.redactor.text(str(message)[:MAX_LOG_MESSAGE])
+        self.log_count += 1
+        message = str(message)[:MAX_LOG_MESSAGE]
         line = LogLine(
             ts=datetime.fromtimestamp(ts or time.time(), UTC),
-            level=level,
-            message=text,
-            fields=self.redactor.value(fields or {}),
+            level=level if level in _LEVELS else "info",
+            message=message if clean else self.redactor.text(message),
+            fields=(fields or {}) if clean else self.redactor.value(fields or {}),
         )
         self.logs.append(line)
         if self.on_log is not None:
             self.on_log(line)
+        if len(self.logs) >= LOG_BATCH:
+            self._write(self.logs)
+            self.logs = []
+
+    def _write(self, batch: list[LogLine]) -> None:
+        """Store a batch while the run goes on, after the batches before it (order is kept)."""
+        previous = self._writing
+
+        async def write() -> None:
+            if previous is not None:
+                await previous
+            await self.store.runs.add_logs(self.run_id, batch)
+
+        self._writing = asyncio.ensure_future(write())
+
+    async def flush(self) -> None:
+        """Store every log line not yet stored, noting any that were dropped."""
+        if self.dropped_logs:
+            message = f"{self.dropped_logs} log lines dropped (a run keeps at most {MAX_LOG_LINES:,})"
+            self.logs.append(LogLine(ts=datetime.now(UTC), level="warning", message=message, fields={}))
+            self.dropped_logs = 0
+        if self.logs:
+            self._write(self.logs)
+            self.logs = []
+        if self._writing is not None:
+            await self._writing
 
     def log_request(self, method: str, url: str, status: int | None, elapsed_ms: float, attempt: int) -> None:
+        """One line per HTTP attempt; ``url`` is already masked by the client."""
         fields = {"method": method, "url": url, "status": status, "duration_ms": round(elapsed_ms, 2)}
         if attempt > 1:
             fields["attempt"] = attempt
         level = "info" if status is not None and status < 400 else "warning"
-        self.log(level, f"{method} {url} → {status if status is not None else 'no response'}", fields)
+        self.log(level, f"{method} {url} → {status if status is not None else 'no response'}", fields, clean=True)
 
     def on_message(self, message: dict[str, Any]) -> None:
         kind = message.get("t")
@@ -216,6 +258,8 @@ class RunGateway:
                     header, blob = await wire.read_frame(reader)
                 except (EOFError, wire.WireError, ConnectionResetError):
                     return
+                if header.get("t") == "done" and blob:
+                    header["output"] = _load_output(blob)
                 if header.get("t") == "call":
                     task = asyncio.create_task(self._answer(writer, header, blob))
                     tasks.add(task)
@@ -265,7 +309,14 @@ class RunGateway:
 def _head(response: Response, client: ConnectionApi) -> dict[str, Any]:
     """Status, headers and the URL with secrets masked (paginators resolve links against it)."""
     headers = [[str(k), v] for k, v in response.headers.items()]
-    return {"status": response.status, "headers": headers, "url": client.public_url(response.request)}
+    return {"status": response.status, "headers": headers, "url": response.url or client.public_url(response.request)}
+
+
+def _load_output(blob: bytes) -> Any:
+    try:
+        return orjson.loads(blob)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _number(value: Any) -> float | None:

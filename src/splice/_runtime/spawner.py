@@ -29,6 +29,7 @@ class Spawner:
         self._ctrl: socket.socket | None = None
         self._forks: collections.deque[asyncio.Future[int]] = collections.deque()
         self._exits: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._released: set[int] = set()
         self._ready: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -86,7 +87,11 @@ class Spawner:
             if not future.done():
                 future.set_result(int(message["pid"]))
         elif kind == "exit":
-            self._exit_future(int(message["pid"])).set_result(message)
+            pid = int(message["pid"])
+            if pid in self._released:
+                self._released.discard(pid)
+            else:
+                self._exit_future(pid).set_result(message)
 
     def _on_eof(self) -> None:
         assert self._ctrl is not None
@@ -141,6 +146,17 @@ class Spawner:
             future = self._exits.get(pid)
             if future is not None and future.done():
                 del self._exits[pid]
+
+    def release(self, pid: int, grace: float = 5.0) -> None:
+        """Nobody will wait for ``pid``'s exit report; kill it if it lingers past ``grace``."""
+        future = self._exits.pop(pid, None)
+        if future is None or not future.done():
+            self._released.add(pid)
+            asyncio.get_running_loop().call_later(grace, self._kill_if_released, pid)
+
+    def _kill_if_released(self, pid: int) -> None:
+        if pid in self._released:
+            self.kill(pid)
 
     def kill(self, pid: int) -> None:
         """Kill a child and everything it started (its own process group)."""

@@ -27,6 +27,8 @@ import socket
 import sys
 from typing import Any
 
+import orjson
+
 from splice._runtime import output, wire
 from splice._runtime.channel import SocketChannel
 from splice._runtime.child import run_script
@@ -146,9 +148,11 @@ async def _child_async(fd: int, project: Project) -> int:
         done = await run_script(start, channel, script)
     except SpliceError as exc:
         done = {"t": "done", "ok": False, "error": exc.to_dict()}
-    await channel.finish(done)
-    writer.close()
-    return 0
+    output = done.pop("output", None)
+    await channel.finish(done, orjson.dumps(output) if done.get("ok") else b"")
+    # Straight out: asyncio.run's teardown would wait for whatever the script left running.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
