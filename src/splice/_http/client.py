@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
@@ -30,7 +30,7 @@ from splice._http.retry import (
 )
 from splice.auth import BaseAuth
 from splice.auth._basic import basic_header
-from splice.errors import AccessTokenExpired, ConnectionError, RateLimitExceeded
+from splice.errors import AccessTokenExpired, ConnectionError, InvalidInput, RateLimitExceeded
 
 Refresher = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 RequestLogger = Callable[[str, str, int | None, float, int], None]
@@ -122,6 +122,8 @@ class ConnectionApi:
         log_request: RequestLogger | None = None,
         default_timeout: float = 60.0,
     ) -> None:
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            raise InvalidInput(f"base URL {base_url!r} must start with http:// or https://", code="INVALID_CONFIG")
         self.transport = transport
         self.base_url = base_url.rstrip("/") + "/"
         self.auth = auth
@@ -170,9 +172,19 @@ class ConnectionApi:
 
     def build(self, spec: CallSpec) -> Request:
         """The request for ``spec`` before auth: URL resolved and checked, headers merged."""
-        base = (spec.base_uri.rstrip("/") + "/") if spec.base_uri else self.base_url
         path = spec.path
-        url = path if "://" in path else urljoin(base, path.lstrip("/"))
+        if spec.base_uri is None and "://" not in path and "?" not in path and "#" not in path:
+            url, query = self.base_url + path.lstrip("/"), list(spec.query)  # the common case: no parsing
+        else:
+            url, query = self._resolve(spec)
+        headers: CIMultiDict[str] = CIMultiDict(self.default_headers)
+        if spec.headers:
+            headers.update(spec.headers)
+        return Request(spec.method.upper(), url, query, headers, spec.content)
+
+    def _resolve(self, spec: CallSpec) -> tuple[str, list[tuple[str, str]]]:
+        base = (spec.base_uri.rstrip("/") + "/") if spec.base_uri else self.base_url
+        url = spec.path if "://" in spec.path else urljoin(base, spec.path.lstrip("/"))
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or not self._host_allowed(host):
@@ -183,10 +195,7 @@ class ConnectionApi:
                 hint="add the host to the integration's allowed_hosts",
             )
         query = parse_qsl(parts.query, keep_blank_values=True) + list(spec.query)
-        headers: CIMultiDict[str] = CIMultiDict(self.default_headers)
-        headers.update(spec.headers)
-        clean_url = parts._replace(query="", fragment="").geturl()
-        return Request(spec.method.upper(), clean_url, query, headers, spec.content)
+        return parts._replace(query="", fragment="").geturl(), query
 
     def _host_allowed(self, host: str) -> bool:
         return any(host == allowed or fnmatch(host, allowed) for allowed in self.allowed_hosts if allowed)
@@ -296,8 +305,7 @@ class ConnectionApi:
 
     def public_url(self, request: Request) -> str:
         """The request's URL for logs and scripts: no userinfo, secret query values masked."""
-        url = request.url + ("?" + urlencode(request.params) if request.params else "")
-        return self.redactor.text(sanitize_url(url, self._secret_params))
+        return self.redactor.text(sanitize_url(request.url, self._secret_params, request.params))
 
     def _details(self, response: Response | None) -> dict[str, Any]:
         if response is None:

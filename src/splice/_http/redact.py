@@ -37,18 +37,21 @@ PUBLIC_FIELDS = frozenset(
 MIN_SECRET = 4
 
 
-def sanitize_url(url: str, secret_params: Iterable[str] = ()) -> str:
-    """``url`` without userinfo and with secret-looking query values masked."""
+def sanitize_url(url: str, secret_params: Iterable[str] = (), params: Iterable[tuple[str, str]] = ()) -> str:
+    """``url`` (plus ``params``) without userinfo and with secret-looking query values masked."""
     parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
+    if parts.username is not None or parts.password is not None:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc = f"{netloc}:{parts.port}"
+        parts = parts._replace(netloc=netloc)
+    query = parse_qsl(parts.query, keep_blank_values=True) if parts.query else []
+    query.extend(params)
+    if not query:
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     names = {n.lower() for n in secret_params}
-    query = [
-        (k, MASK if (k.lower() in names or _SECRET_NAME.search(k)) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
+    masked = [(k, MASK if (k.lower() in names or _SECRET_NAME.search(k)) else v) for k, v in query]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(masked, safe="*"), ""))
 
 
 class Redactor:
