@@ -17,6 +17,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
 SPLICE_TOML = """\
@@ -95,14 +96,16 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table, right-aligned numbers."""
+    """A plain-text table: first column left-aligned, the others (numbers) right-aligned."""
     cells = [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in cells:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    lines = [_line(headers, widths), "  ".join("-" * w for w in widths)]
+    lines += [_line(row, widths) for row in cells]
     return "\n".join(lines)
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
 
 def _fmt(value: object) -> str:
@@ -112,4 +115,6 @@ def _fmt(value: object) -> str:
 
 
 def machine() -> str:
-    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
+    """Interpreter, cores and the load average when the figures were taken (other work skews them)."""
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"Python {platform.python_version()}, {os.cpu_count()} cores, load avg {load}, {date.today()}"
