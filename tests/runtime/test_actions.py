@@ -274,3 +274,14 @@ async def test_deleting_a_connection_deletes_its_state(rt: Runtime) -> None:
     assert again.output["script"] == 1
     assert again.output["global"] == 2
     assert again.output["metadata"] == {"plan": "pro", "seats": 3}
+
+
+async def test_bad_connections_are_refused_and_store_nothing(rt: Runtime) -> None:
+    with pytest.raises(InvalidInput, match="need api_key") as missing:
+        await rt.add_connection("crm", "c3", {"token": "x"})
+    assert "--credential api_key=" in (missing.value.hint or "")
+    with pytest.raises(InvalidInput, match="'api_key' must be a string"):
+        await rt.add_connection("crm", "c3", {"api_key": {"nested": 1}})
+    with pytest.raises(InvalidInput, match="page_size: Input should be a valid integer"):
+        await rt.add_connection("crm", "c3", {"api_key": "k"}, config={"page_size": "ten"})
+    assert [c.id for c in await rt.list_connections("crm")] == ["c1"]
