@@ -23,7 +23,7 @@ _RUN_ID = re.compile(r"\brun (run_[0-9a-f]+) (?:succeeded|failed|timed_out)")
 
 #: an extra integration the tests drop into an init'd project: tells whether ``ctx.env``
 #: holds a variable, by digest (the value itself would be redacted from the output)
-PROBE = '''
+PROBE = """
 import hashlib
 
 from splice import Integration
@@ -37,7 +37,7 @@ async def env_digest(ctx, input):
     if value is None:
         return {"set": False}
     return {"set": True, "sha256": hashlib.sha256(value.encode()).hexdigest()}
-'''
+"""
 
 
 @dataclass
@@ -64,8 +64,9 @@ class Result:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without ``SPLICE_*``, as a user's shell has it (stdout buffered, no colour)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("SPLICE_")}
-    for name in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+    for name in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "PYTHONUNBUFFERED"):
         env.pop(name, None)
     env.update(COLUMNS="200", NO_COLOR="1", PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)

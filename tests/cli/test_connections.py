@@ -124,11 +124,6 @@ def test_add_to_an_unknown_integration_lists_the_known_ones(project: SimpleNames
     assert_error(result, "unknown integration 'salesforce'", "(this project has: acme)", hint="integrations/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG src/splice/cli/_connections.py:42-46: parse_json/parse_pairs/_merge raise InvalidInput "
-    "before run_async, so a bad --credentials-json/--credential is a Python traceback, not 'error: ...'",
-)
 @pytest.mark.parametrize(
     ("args", "fragments", "hint"),
     [

@@ -177,6 +177,18 @@ def test_a_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     assert_error(result, "accessible by other users", "0644", hint=f"chmod 600 {key_file}")
 
 
+def test_keys_rotate_in_a_project_that_was_never_opened(tmp_path: Path) -> None:
+    root = init_project(tmp_path)
+
+    result = splice("keys", "rotate", cwd=root)
+
+    assert result.code == 0, result
+    assert "unexpected" not in result.stderr
+    key_file = root / ".splice" / "secret.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert splice("env", "set", "API_TOKEN", "x", cwd=root).code == 0
+
+
 def test_keys_rotate_refuses_when_the_key_comes_from_the_environment(project: SimpleNamespace) -> None:
     env = clean_env(SPLICE_SECRET_KEY=SecretBox.generate_key())
 

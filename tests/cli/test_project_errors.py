@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import ProjectFactory
 
 from ._cli import asplice, assert_error, splice
@@ -36,11 +35,6 @@ async def test_a_malformed_splice_toml_is_one_clear_error(
         assert line.startswith(f"error: {root / 'splice.toml'}"), result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG src/splice/cli/_keys.py:24-25: find_root()/read_config() run outside run_async, "
-    "so their ProjectError escapes as a traceback instead of 'error: ...' + hint",
-)
 def test_keys_rotate_with_a_malformed_splice_toml_is_one_clear_error(make_project: ProjectFactory) -> None:
     root = make_project({"empty.py": ""}, toml="[runtime]\ntime_limit = -1\n")
 
@@ -55,7 +49,9 @@ async def test_an_integrations_module_that_raises_names_file_line_and_exception(
 
     result = await asplice("connections", "list", cwd=root)
 
-    line = assert_error(result, "integrations/broken.py:5", "failed to import", "RuntimeError: boom at import", hint=None)
+    line = assert_error(
+        result, "integrations/broken.py:5", "failed to import", "RuntimeError: boom at import", hint=None
+    )
     assert str(root) not in line  # the path is relative to the project: short and readable
 
 
@@ -74,15 +70,7 @@ OUTSIDE = [
     pytest.param(["run", "acme.create_contact", "-c", "c1", "--input", "{}"], id="run"),
     pytest.param(["logs"], id="logs"),
     pytest.param(["env", "list"], id="env-list"),
-    pytest.param(
-        ["keys", "rotate"],
-        id="keys-rotate",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG src/splice/cli/_keys.py:24: find_root() runs outside run_async, "
-            "so 'no splice.toml' escapes as a traceback",
-        ),
-    ),
+    pytest.param(["keys", "rotate"], id="keys-rotate"),
 ]
 
 

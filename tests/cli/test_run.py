@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,10 +13,36 @@ from splice.demo.server import DemoAPI
 
 from ._cli import Result, add_acme, assert_error, init_project, splice
 
+TOOLS = """
+import asyncio
+
+from splice import Integration
+
+tools = Integration("tools", base_url="http://127.0.0.1")
+
+
+@tools.action
+async def slow(ctx, input):
+    ctx.log.info("sleeping")
+    await asyncio.sleep(30)
+
+
+@tools.action
+async def crash(ctx, input):
+    ctx.log.warning("about to divide")
+    return 1 / 0
+
+
+@tools.action
+async def shout(ctx, input):
+    ctx.log.info("literal [red]markup[/red] stays text")
+    return {"text": "[bold]not bold[/bold] ✓"}
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, shared_api: DemoAPI) -> SimpleNamespace:
-    root = init_project(tmp_path_factory.mktemp("run"))
+    root = init_project(tmp_path_factory.mktemp("run"), "my-project", ("tools.py", TOOLS))
     add_acme(root, "c1", shared_api.url)
     return SimpleNamespace(root=root, api=shared_api)
 
@@ -115,10 +142,44 @@ def test_quiet_suppresses_log_lines(project: SimpleNamespace) -> None:
     assert "succeeded" in result.stderr
 
 
+def test_time_limit_stops_the_run(project: SimpleNamespace) -> None:
+    started = time.monotonic()
+
+    result = splice("run", "tools.slow", "--time-limit", "1", cwd=project.root)
+
+    assert time.monotonic() - started < 15
+    assert result.code == 1, result
+    assert result.stdout == ""
+    assert "sleeping" in result.stderr
+    assert f"run {result.run_id} timed_out: [TIME_LIMIT_EXCEEDED]" in result.stderr
+    assert "hint: " in result.stderr
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["child", "in-process"])
+def test_a_script_that_raises_shows_its_own_traceback(project: SimpleNamespace, in_process: bool) -> None:
+    result = splice("run", "tools.crash", *(["--in-process"] if in_process else []), cwd=project.root)
+
+    assert result.code == 1, result
+    assert result.stdout == ""
+    assert "about to divide" in result.stderr
+    assert f"run {result.run_id} failed: [SCRIPT_ERROR] ZeroDivisionError: division by zero" in result.stderr
+    assert 'integrations/tools.py", line 18, in crash' in result.stderr  # the user's code, not splice's
+    assert "site-packages" not in result.stderr
+
+
+def test_markup_in_logs_and_output_is_printed_literally(project: SimpleNamespace) -> None:
+    result = splice("run", "tools.shout", cwd=project.root)
+
+    assert result.code == 0, result
+    assert result.json() == {"text": "[bold]not bold[/bold] ✓"}
+    assert "literal [red]markup[/red] stays text" in result.stderr
+
+
 def test_unknown_script_of_a_known_integration_lists_its_scripts(project: SimpleNamespace) -> None:
     result = splice("run", "acme.nope", "-c", "c1", cwd=project.root)
 
     assert_error(result, "'nope'", "count_contacts, create_contact", hint=None)
+    assert_error(splice("run", "tools.nope", cwd=project.root), "(it has: crash, shout, slow)", hint=None)
 
 
 def test_unknown_script(project: SimpleNamespace) -> None:
@@ -141,11 +202,6 @@ def test_missing_connection(project: SimpleNamespace) -> None:
     assert_error(result, "acme.count_contacts needs a connection", hint="--connection")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG src/splice/cli/_run.py:28: parse_json() raises InvalidInput before run_async, "
-    "so a malformed --input is a Python traceback, not 'error: --input is not valid JSON' + hint",
-)
 def test_malformed_input_json_is_one_clear_error(project: SimpleNamespace) -> None:
     result = create_contact(project.root, "{bad")
 

@@ -106,5 +106,8 @@ def _read_file(path: str, what: str) -> str:
         raise InvalidInput(f"cannot read {what} file {path!r}: {exc.strerror}") from None
 
 
-def print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+def print_json(value: Any, *, line: bool = False) -> None:
+    """Pretty JSON, or one compact line (JSON Lines); flushed so pipes see it at once."""
+    option = 0 if line else orjson.OPT_INDENT_2
+    sys.stdout.write(orjson.dumps(value, option=option, default=str).decode() + "\n")
+    sys.stdout.flush()

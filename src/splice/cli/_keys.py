@@ -28,6 +28,7 @@ def rotate(project: ProjectOption = None) -> None:
         from splice.project import Project
 
         settings = Project(root=root, config=read_config(root))
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
         box = SecretBox.rotate_key_file(settings.state_dir / "secret.key")
         store = await open_store(settings.database_url, box)
         try:

@@ -56,7 +56,8 @@ def logs(
                             "fields": line.fields,
                             "script": f"{line.integration}.{line.script}",
                             "connection_id": line.connection_id,
-                        }
+                        },
+                        line=True,
                     )
                 else:
                     log_line(out, line, prefix=f"[dim]{line.run_id[-8:]}[/] ")
