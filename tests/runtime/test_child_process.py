@@ -81,7 +81,7 @@ async def test_runs_execute_in_parallel(rt: Runtime) -> None:
     runs = await asyncio.gather(*(rt.run("box.nap") for _ in range(8)))
     elapsed = time.perf_counter() - started
     assert [r.output for r in runs] == ["rested"] * 8
-    assert elapsed < 1.5, f"8 runs of 0.3 s took {elapsed:.2f} s: not parallel"
+    assert elapsed < 2.0, f"8 runs of 0.3 s took {elapsed:.2f} s: not parallel (serially: 2.4 s)"
 
 
 async def test_many_log_lines_are_all_stored(rt: Runtime) -> None:
