@@ -17,14 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from splice._http.client import ConnectionApi, Transport
+import aiohttp
+
+from splice import _templates
+from splice._http.client import CallSpec, ConnectionApi, Transport
 from splice._http.models import Request, Response
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
+from splice._runtime.child import parse_input
 from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
 from splice.auth import ApiKey, BaseAuth
-from splice.errors import CredentialsError, InvalidInput, SpliceError
+from splice.errors import ConnectionError as ApiConnectionError
+from splice.errors import CredentialsError, InvalidInput, SpliceError, error_from_dict
 from splice.integration import Integration, Script
 from splice.project import Project, load_project
 from splice.store import Connection, LogLine, LogRecord, RunRecord, SecretBox, Store, open_store
@@ -122,8 +127,6 @@ class Runtime:
             ok = await test(api.credentials, self._send_token_request)
             return {"ok": ok is not False, "checked": "the integration's custom test"}
         if spec.test_path:
-            from splice._http.client import CallSpec
-
             response = await api.call(CallSpec("GET", spec.test_path))
             return {"ok": True, "checked": f"GET {spec.test_path} → {response.status}"}
         checked = "credentials refreshed" if spec.auth.refreshable else "credential fields present"
@@ -163,8 +166,6 @@ class Runtime:
         if target.kind != "action":
             raise InvalidInput(f"{target.qualname} is a {target.kind}; only actions can be run this way")
         conn = await self._run_connection(target, connection)
-        from splice._runtime.child import parse_input
-
         parse_input(target, input)
         record = RunRecord(
             id=new_run_id(),
@@ -193,9 +194,19 @@ class Runtime:
             done = await self.executor.execute(target, gateway, start, limit, self._limits(limit))
         except SpliceError as exc:
             done = {"ok": False, "error": exc.to_dict()}
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancelled(record, gateway))
+            raise
         if gateway is not None:
             await gateway.flush()
         return await self._finish(record, done, redactor)
+
+    async def _cancelled(self, record: RunRecord, gateway: RunGateway | None) -> None:
+        """A caller that gave up (Ctrl-C, a closed request) leaves a run marked cancelled, not running."""
+        if gateway is not None:
+            await gateway.flush()
+        error = {"code": "CANCELLED", "message": "the run was cancelled by its caller", "details": {}}
+        await self.store.runs.finish(record.id, "cancelled", error=error, finished_at=_now())
 
     async def _finish(self, record: RunRecord, done: dict[str, Any], redactor: Redactor) -> RunRecord:
         if done.get("ok"):
@@ -294,8 +305,6 @@ class Runtime:
             _depth=depth + 1,
         )
         if run.status != "succeeded":
-            from splice.errors import error_from_dict
-
             raise error_from_dict(run.error or {})
         return run.output
 
@@ -313,8 +322,6 @@ class Runtime:
         gateway: RunGateway | None,
         policy: RetryPolicy,
     ) -> ConnectionApi:
-        from splice import _templates
-
         config = integration.resolve_config(conn.config)
         auth = integration.auth.resolve(config, conn.credentials)
         base_url = _templates.render(integration.base_url, config=config, credentials=conn.credentials)
@@ -366,10 +373,6 @@ class Runtime:
             return merged
 
     async def _send_token_request(self, request: Request) -> Response:
-        import aiohttp
-
-        from splice.errors import ConnectionError as ApiConnectionError
-
         try:
             return await self.transport.send(request, timeout=30.0)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -428,4 +431,3 @@ def _now() -> datetime:
 
 
 __all__ = ["Runtime", "new_run_id"]
-_ = asyncio

@@ -45,9 +45,7 @@ def test_token_request_with_post_client_auth_and_headers():
 
 
 def test_token_response_is_merged():
-    new = finish(
-        scheme().refresh_flow(CREDS, NOW), lambda r: token(r, expires_in=3600, scope="crm")
-    )
+    new = finish(scheme().refresh_flow(CREDS, NOW), lambda r: token(r, expires_in=3600, scope="crm"))
     assert new == {
         **CREDS,
         "access_token": "at-1",
@@ -93,9 +91,7 @@ def test_needs_refresh():
     assert s.needs_refresh(fresh, NOW + 1)
 
 
-@pytest.mark.parametrize(
-    ("token_type", "header"), [(None, "Bearer"), ("bearer", "Bearer"), ("MAC", "MAC")]
-)
+@pytest.mark.parametrize(("token_type", "header"), [(None, "Bearer"), ("bearer", "Bearer"), ("MAC", "MAC")])
 def test_apply(token_type, header):
     request = get()
     scheme().apply(request, {**CREDS, "access_token": "at-1", "token_type": token_type})
@@ -198,9 +194,7 @@ def test_validate():
 
 
 def test_resolve_placeholders():
-    s = auth.OAuth2ClientCredentials(
-        "https://{config.domain}/oauth/token", audience="{credentials.api_host}/v1"
-    )
+    s = auth.OAuth2ClientCredentials("https://{config.domain}/oauth/token", audience="{credentials.api_host}/v1")
     resolved = s.resolve({"domain": "eu.acme.test"}, {"api_host": "https://api.eu.acme.test/"})
     assert resolved.token_url == "https://eu.acme.test/oauth/token"
     assert resolved.audience == "https://api.eu.acme.test/v1"

@@ -53,9 +53,7 @@ async def test_refresh_merges_over_old_credentials():
 
 
 async def test_sync_refresh_and_test_functions_are_accepted():
-    scheme = auth.Custom(
-        apply=sign, refresh=lambda creds, send: {"session": "x"}, test=lambda c, s: False
-    )
+    scheme = auth.Custom(apply=sign, refresh=lambda creds, send: {"session": "x"}, test=lambda c, s: False)
     send, _ = make_send()
     assert await scheme.refresh({}, 0, send) == {"session": "x"}
     assert await scheme.test({}, send) is False

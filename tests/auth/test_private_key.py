@@ -178,9 +178,7 @@ def test_broken_stored_key_fails_the_refresh():
     assert info.value.details == {"field": "private_key"}
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"algorithm": "HS256"}, {"algorithm": "EdDSA"}, {"ttl": 0}, {"ttl": 1.5}]
-)
+@pytest.mark.parametrize("kwargs", [{"algorithm": "HS256"}, {"algorithm": "EdDSA"}, {"ttl": 0}, {"ttl": 1.5}])
 def test_bad_settings(kwargs):
     with pytest.raises(InvalidInput):
         auth.PrivateKey(**kwargs)

@@ -36,9 +36,7 @@ async def test_no_list_found_is_an_error(body):
 
 async def test_dotted_items_path():
     body = {"response": {"items": ITEMS[:5], "other": [1]}}
-    pages, _ = await run(
-        Page(items_path="response.items", max_pages=1), lambda request: reply(request, body)
-    )
+    pages, _ = await run(Page(items_path="response.items", max_pages=1), lambda request: reply(request, body))
     assert pages[0] == ITEMS[:5]
 
 
@@ -56,9 +54,7 @@ async def test_null_at_items_path_is_an_empty_page():
 
 async def test_list_index_in_path():
     body = {"results": [{"rows": ITEMS[:4]}]}
-    pages, _ = await run(
-        Page(items_path="results.0.rows", max_pages=1), lambda request: reply(request, body)
-    )
+    pages, _ = await run(Page(items_path="results.0.rows", max_pages=1), lambda request: reply(request, body))
     assert pages == [ITEMS[:4]]
 
 

@@ -24,9 +24,7 @@ def github_api(request):
 async def test_every_item_once():
     pages, requests = await run(LinkHeader(), github_api, per_page=50)
     assert ids(pages) == ALL_IDS
-    assert [r.query for r in requests[1:]] == [
-        {"page": str(n), "per_page": "50"} for n in range(2, 6)
-    ]
+    assert [r.query for r in requests[1:]] == [{"page": str(n), "per_page": "50"} for n in range(2, 6)]
     assert all(r.path == f"{BASE}/items" for r in requests[1:])
 
 
@@ -61,8 +59,7 @@ async def test_link_to_itself_is_a_loop():
             {"next": "https://a.test/1", "last": "https://a.test/1"},
         ),
         (
-            '<https://a.test/?ids=1,2>; title="a, b; c"; rel="next", '
-            '<https://a.test/9>; rel="last"',
+            '<https://a.test/?ids=1,2>; title="a, b; c"; rel="next", <https://a.test/9>; rel="last"',
             {"next": "https://a.test/?ids=1,2", "last": "https://a.test/9"},
         ),
         (

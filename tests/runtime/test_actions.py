@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,7 @@ async def crash(ctx, input):
 
 @crm.action
 async def hang(ctx, input):
+    ctx.log.info(f"pid {os.getpid()}")
     await asyncio.sleep(60)
 
 @crm.action
@@ -285,3 +288,26 @@ async def test_bad_connections_are_refused_and_store_nothing(rt: Runtime) -> Non
     with pytest.raises(InvalidInput, match="page_size: Input should be a valid integer"):
         await rt.add_connection("crm", "c3", {"api_key": "k"}, config={"page_size": "ten"})
     assert [c.id for c in await rt.list_connections("crm")] == ["c1"]
+
+
+async def test_a_cancelled_caller_leaves_the_run_marked_cancelled(rt: Runtime) -> None:
+    task = asyncio.create_task(rt.run("crm.hang", connection="c1"))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (run,) = await rt.find_runs(script="hang")
+    assert run.status == "cancelled"
+    assert run.error["code"] == "CANCELLED"
+    if rt.isolation == "none":
+        return
+    (line,) = await rt.search_logs(run_id=run.id)
+    pid = int(line.message.split()[-1])
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"the cancelled run's process {pid} is still alive")

@@ -63,6 +63,10 @@ class Executor:
             spawner.kill(pid)
             await spawner.wait_exit(pid)
             return _timed_out(time_limit)
+        except asyncio.CancelledError:
+            spawner.kill(pid)
+            spawner.release(pid)
+            raise
         if gateway.done is not None:
             spawner.release(pid)
             return gateway.done

@@ -7,7 +7,7 @@ import os
 import typer
 
 from splice.cli._common import ProjectOption, fail, out, run_async
-from splice.project import find_root, read_config
+from splice.project import Project, find_root, read_config
 from splice.store import SecretBox, open_store
 
 app = typer.Typer(help="The key that encrypts credentials and env vars at rest.", no_args_is_help=True)
@@ -25,8 +25,6 @@ def rotate(project: ProjectOption = None) -> None:
     read_config(root)
 
     async def work() -> int:
-        from splice.project import Project
-
         settings = Project(root=root, config=read_config(root))
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         box = SecretBox.rotate_key_file(settings.state_dir / "secret.key")
