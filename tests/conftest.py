@@ -51,3 +51,14 @@ def make_project(tmp_path: Path) -> ProjectFactory:
         return root
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line which database suites did not run, so a green run is not misread."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "PostgreSQL not reachable" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"PostgreSQL suites skipped: {len(skipped)} tests (only SQLite was tested). "
+            "Start PostgreSQL or set SPLICE_TEST_POSTGRES_URL; .ci/run does.",
+            yellow=True,
+        )
