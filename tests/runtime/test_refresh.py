@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -113,3 +115,35 @@ async def test_token_endpoint_failures_are_clear(
     assert expected in run.error["message"]
     status = (await first.get_connection("acme", "c1")).status
     assert status == ("ok" if mode == "500" else "error")
+
+
+async def test_two_worker_processes_refresh_once(make_project: ProjectFactory, demo_api: DemoAPI) -> None:
+    """Four real ``splice run`` processes start on an expired token at once: one refresh."""
+    root = make_project({"acme.py": OAUTH})
+    async with await Runtime.open(root) as rt:
+        tokens = await authorize(rt, demo_api.url)
+        await rt.add_connection(
+            "acme", "c1", {**CLIENT, **tokens, "expires_at": time.time() - 10}, config={"api_url": demo_api.url}
+        )
+    splice = Path(sys.executable).parent / "splice"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPLICE_")}
+    procs = [
+        await asyncio.create_subprocess_exec(
+            str(splice),
+            "run",
+            "acme.whoami",
+            "-c",
+            "c1",
+            "-q",
+            cwd=root,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    results = [await asyncio.wait_for(p.communicate(), 60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, results
+    assert all(b'"auth": "bearer"' in out for out, _ in results)
+    assert demo_api.stats["token.refresh_token"] == 1
+    assert demo_api.stats.get("token.refresh_reused", 0) == 0
