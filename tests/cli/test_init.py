@@ -73,9 +73,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.code == 0, result
     assert "demo API listening on http://127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "splice demo" in result.stdout
-    for header in ("step", "run", "status", "result"):
-        assert header in result.stdout
+    assert "splice demo — 19 runs against the demo API" in result.stdout
+    assert "✗" not in result.stdout
+    assert result.stdout.count("✓") == 20  # the connections line and each run
     assert "whoami via api key in a header" in result.stdout
     assert "duplicate email → ActionError" in result.stdout
     assert result.stdout.count("succeeded") >= 10

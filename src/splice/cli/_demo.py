@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -39,8 +41,14 @@ def demo(
         failures = run_async(run_demo(target, url, out, isolation="none" if in_process else "process"))
     finally:
         api.stop_thread()
+    command = "splice" if shutil.which("splice") else _shortest(sys.argv[0])
     out.print(
-        f"\nexplore it: [bold]splice logs -p {target}[/] · [bold]splice connections list -p {target}[/]",
+        f"\nexplore it: [bold]{command} logs -p {target}[/] · [bold]{command} connections list -p {target}[/]",
         highlight=False,
     )
     raise typer.Exit(1 if failures else 0)
+
+
+def _shortest(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative

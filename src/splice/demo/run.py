@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 from joserfc.jwk import RSAKey
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from splice.auth import OAuth2AuthorizationCode
 from splice.auth._base import drive
@@ -37,24 +37,25 @@ async def run_demo(root: Path, api_url: str, console: Console, *, isolation: str
         console.print(
             f"[green]✓[/] {len(await rt.list_connections())} connections stored (credentials encrypted at rest)"
         )
-        table = Table("step", "run", "status", "ms", "result", title="splice demo")
-        failures = 0
         steps = _steps()
+        console.print(f"[bold]splice demo[/] — {len(steps)} runs against the demo API", highlight=False)
+        failures = 0
         for number, step in enumerate(steps, 1):
-            if step.title.startswith("token expired"):
+            if step.title.startswith("token expired"):  # make the API forget its tokens
                 await _admin(api_url, "/admin/tokens/expire")
             with console.status(f"[{number}/{len(steps)}] {step.title}…"):
                 run = await rt.run(step.script, connection=step.connection, input=step.input)
             ok = run.status == step.expect
             failures += not ok
-            table.add_row(
-                step.title,
-                run.id[-8:],
-                f"[{'green' if ok else 'red'}]{run.status}[/]",
-                f"{run.duration_ms:.0f}",
-                _summary(run.output if run.status == "succeeded" else run.error),
+            mark = "[green]✓[/]" if ok else "[red]✗[/]"
+            status = run.status if step.expect == "succeeded" else f"{run.status} (expected)"
+            result = _summary(run.output if run.status == "succeeded" else run.error)
+            console.print(
+                f"{mark} {step.title:<40} {run.duration_ms:>5.0f} ms  {run.id[-8:]}  {status}\n"
+                f"    [dim]{escape(result)}[/]",
+                highlight=False,
+                overflow="ellipsis",
             )
-        console.print(table)
         stats = await _admin(api_url, "/admin/stats", method="GET")
         console.print(
             f"demo API saw {stats.get('api.requests', 0)} API requests, "
