@@ -26,7 +26,6 @@ rebuildable from ``code``, ``message`` and ``details`` alone.
 
 from __future__ import annotations
 
-import builtins
 from typing import Any, ClassVar
 
 __all__ = [
@@ -215,7 +214,3 @@ def error_from_dict(data: dict[str, Any]) -> SpliceError:
     if cls is ActionError:
         return ActionError(message=data.get("message"), **kwargs)
     return cls(str(data.get("message", "")), **kwargs)
-
-
-# Keep the builtin reachable for modules that import ``*`` from here.
-BuiltinConnectionError = builtins.ConnectionError
