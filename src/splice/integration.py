@@ -24,6 +24,7 @@ from splice import _templates
 from splice.auth import BaseAuth
 from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.paginate import BasePaginator
+from splice.schedule import Schedule
 
 ScriptKind = Literal["action", "sync", "trigger"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -41,7 +42,24 @@ class Script:
     output: type[BaseModel] | None = None
     description: str = ""
     time_limit: float | None = None
+    #: syncs: the record models it saves, when it runs, whether unseen records are deleted
+    models: tuple[type[BaseModel], ...] = ()
+    schedule: Schedule | None = None
+    track_deletes: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+
+    def model(self, name: str | None) -> type[BaseModel]:
+        """The declared model called ``name`` (or the only one when ``name`` is None)."""
+        if name is None:
+            if len(self.models) == 1:
+                return self.models[0]
+            known = ", ".join(m.__name__ for m in self.models)
+            raise InvalidInput(f"{self.qualname} saves several models ({known}); pass model=")
+        for model in self.models:
+            if model.__name__ == name:
+                return model
+        known = ", ".join(m.__name__ for m in self.models) or "none"
+        raise InvalidInput(f"{self.qualname} declares no model {name!r} (it declares: {known})")
 
     @property
     def qualname(self) -> str:
@@ -51,6 +69,8 @@ class Script:
         return {
             "name": self.name,
             "kind": self.kind,
+            "models": [m.__name__ for m in self.models],
+            "schedule": self.schedule.describe() if self.schedule else None,
             "description": self.description,
             "input": self.input.model_json_schema() if self.input else None,
             "output": self.output.model_json_schema() if self.output else None,
@@ -129,6 +149,48 @@ class Integration:
 
         return register(fn) if fn is not None else register
 
+    def sync(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        models: list[type[BaseModel]] | tuple[type[BaseModel], ...],
+        every: str | None = None,
+        cron: str | None = None,
+        track_deletes: bool = False,
+        name: str | None = None,
+        time_limit: float | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Declare a sync: ``async def fn(ctx)`` run on a schedule, saving ``models`` records.
+
+        >>> @acme.sync(models=[Contact], every="15m", track_deletes=True)
+        ... async def contacts(ctx): ...
+        """
+        try:
+            schedule = Schedule.parse(every=every, cron=cron)
+        except InvalidInput as exc:
+            raise ProjectError(f"integration {self.name!r}: {exc.message}", hint=exc.hint) from None
+        if not models:
+            raise ProjectError(f"integration {self.name!r}: a sync needs models=[...] (pydantic models with an id)")
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self._add(
+                Script(
+                    self,
+                    name or func.__name__,
+                    "sync",
+                    func,
+                    description=description or inspect.getdoc(func) or "",
+                    time_limit=time_limit,
+                    models=tuple(models),
+                    schedule=schedule,
+                    track_deletes=track_deletes,
+                )
+            )
+            return func
+
+        return register(fn) if fn is not None else register
+
     def _add(self, script: Script) -> None:
         if not inspect.iscoroutinefunction(script.fn):
             raise ProjectError(f"script {script.qualname} must be an 'async def' function")
@@ -136,9 +198,12 @@ class Integration:
             raise ProjectError(f"script name {script.name!r} must be lower-case letters, digits and _")
         if script.name in self.scripts:
             raise ProjectError(f"script {script.qualname} is declared twice")
-        for model in (script.input, script.output):
+        for model in (script.input, script.output, *script.models):
             if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
-                raise ProjectError(f"{script.qualname}: input/output must be pydantic models")
+                raise ProjectError(f"{script.qualname}: input, output and models must be pydantic models")
+        for model in script.models:
+            if "id" not in model.model_fields:
+                raise ProjectError(f"{script.qualname}: model {model.__name__} needs an id field")
         self.scripts[script.name] = script
 
     def script(self, name: str) -> Script:

@@ -46,6 +46,7 @@ def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Co
         config=start.get("config") or {},
         env=start.get("env") or {},
         paginator=script.integration.paginate,
+        script=script,
     )
 
 
