@@ -29,10 +29,10 @@ from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
 from splice.auth import ApiKey, BaseAuth
 from splice.errors import ConnectionError as ApiConnectionError
-from splice.errors import CredentialsError, InvalidInput, SpliceError, error_from_dict
+from splice.errors import CredentialsError, InvalidInput, NotFound, SpliceError, error_from_dict
 from splice.integration import Integration, Script
 from splice.project import Project, load_project
-from splice.store import Connection, LogLine, LogRecord, RunRecord, SecretBox, Store, open_store
+from splice.store import Connection, LogLine, LogRecord, RecordPage, RunRecord, SecretBox, Store, Stream, open_store
 
 LogCallback = Callable[[LogLine], None]
 #: how deep ``ctx.trigger_action`` may nest before it is refused (a loop, most likely)
@@ -157,14 +157,18 @@ class Runtime:
         parent_id: str | None = None,
         _depth: int = 0,
     ) -> RunRecord:
-        """Run an action and wait for it; the stored run (status, output or error) comes back.
+        """Run an action or a sync now and wait for it; the stored run (status, output or error) comes back.
 
         Bad requests (unknown script or connection, invalid input) raise before any run is
         stored; everything that goes wrong once the run started is recorded on the run.
         """
         target = self.project.script(script)
-        if target.kind != "action":
-            raise InvalidInput(f"{target.qualname} is a {target.kind}; only actions can be run this way")
+        if target.kind == "trigger":
+            raise InvalidInput(f"{target.qualname} is a trigger; it runs when its webhook is called")
+        if target.kind == "sync":
+            if input is not None:
+                raise InvalidInput(f"{target.qualname} is a sync; syncs take no input")
+            background = True
         conn = await self._run_connection(target, connection)
         parse_input(target, input)
         record = RunRecord(
@@ -192,6 +196,8 @@ class Runtime:
             gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, _depth)
             limit = time_limit or target.time_limit or self.project.config.runtime.time_limit
             done = await self.executor.execute(target, gateway, start, limit, self._limits(limit))
+            if target.kind == "sync" and done.get("ok"):
+                done = {"ok": True, "output": await self._sync_result(target, gateway, done.get("output"))}
         except SpliceError as exc:
             done = {"ok": False, "error": exc.to_dict()}
         except asyncio.CancelledError:
@@ -200,6 +206,21 @@ class Runtime:
         if gateway is not None:
             await gateway.flush()
         return await self._finish(record, done, redactor)
+
+    async def _sync_result(self, script: Script, gateway: RunGateway, returned: Any) -> dict[str, Any]:
+        """After a successful sync: soft-delete unseen records (track_deletes) and count what changed.
+
+        Only a run that finished successfully reaches here, so a failed or interrupted run
+        never deletes anything.
+        """
+        if script.track_deletes:
+            for model in script.models:
+                deleted = await self.store.records.delete_unseen(gateway.stream(model.__name__), gateway.run_id)
+                gateway.count(model.__name__, deleted=deleted)
+        result: dict[str, Any] = {"records": gateway.record_counts}
+        if returned is not None:
+            result["result"] = returned
+        return result
 
     async def _cancelled(self, record: RunRecord, gateway: RunGateway | None) -> None:
         """A caller that gave up (Ctrl-C, a closed request) leaves a run marked cancelled, not running."""
@@ -409,6 +430,30 @@ class Runtime:
         )
 
     # --- reading -----------------------------------------------------------------------
+
+    async def read_records(
+        self,
+        integration: str,
+        model: str,
+        *,
+        connection: str,
+        cursor: str | None = None,
+        modified_after: datetime | None = None,
+        filter: set[str] | None = None,
+        ids: list[str] | None = None,
+        limit: int = 100,
+    ) -> RecordPage:
+        """One page of a connection's synced records, oldest change first (keyset on the cursor)."""
+        spec = self.project.integration(integration)
+        models = {m.__name__ for s in spec.scripts.values() for m in s.models}
+        if model not in models:
+            known = ", ".join(sorted(models)) or "none"
+            raise NotFound(f"integration {integration!r} syncs no model {model!r} (it syncs: {known})")
+        await self.store.connections.get(integration, connection)
+        stream = Stream(integration, connection, model)
+        return await self.store.records.read(
+            stream, cursor=cursor, modified_after=modified_after, filter=filter, ids=ids, limit=limit
+        )
 
     async def get_run(self, run_id: str) -> RunRecord:
         return await self.store.runs.get(run_id)

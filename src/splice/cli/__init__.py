@@ -10,6 +10,7 @@ from splice.cli._demo import demo
 from splice.cli._init import init
 from splice.cli._keys import app as keys_app
 from splice.cli._logs import logs
+from splice.cli._records import records
 from splice.cli._run import run
 from splice.errors import SpliceError
 
@@ -24,6 +25,7 @@ app.command()(init)
 app.command()(demo)
 app.command()(run)
 app.command()(logs)
+app.command()(records)
 app.add_typer(_connections.app, name="connections")
 app.add_typer(_env.app, name="env")
 app.add_typer(keys_app, name="keys")

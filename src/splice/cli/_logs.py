@@ -37,7 +37,7 @@ def logs(
         "script": script_name,
         "level": level,
         "text": search,
-        "since": _parse_since(since),
+        "since": parse_since(since, "--since"),
     }
 
     async def work(rt: Runtime) -> None:
@@ -77,7 +77,8 @@ def _split_script(script: str | None) -> tuple[str | None, str | None]:
     return (integration, name) if dot else (None, script)
 
 
-def _parse_since(since: str | None) -> datetime | None:
+def parse_since(since: str | None, option: str) -> datetime | None:
+    """An ISO time or a duration back from now (``15m``, ``2h``, ``1d``)."""
     if since is None:
         return None
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -87,6 +88,6 @@ def _parse_since(since: str | None) -> datetime | None:
         value = datetime.fromisoformat(since)
     except ValueError:
         raise InvalidInput(
-            f"--since {since!r} is neither an ISO time nor a duration", hint="use e.g. 15m, 2h, 1d or 2026-11-22T10:00"
+            f"{option} {since!r} is neither an ISO time nor a duration", hint="use e.g. 15m, 2h, 1d or 2026-11-22T10:00"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -10,6 +10,8 @@ same behaviour on both, migrated by alembic when opened.
 
 from splice.store._connections import Connection
 from splice.store._crypto import SecretBox
+from splice.store._record_codec import Stream
+from splice.store._records import RecordPage, SaveResult
 from splice.store._runs import LogLine, LogRecord, RunRecord
 from splice.store._store import Store, open_store
 
@@ -17,8 +19,11 @@ __all__ = [
     "Connection",
     "LogLine",
     "LogRecord",
+    "RecordPage",
     "RunRecord",
+    "SaveResult",
     "SecretBox",
     "Store",
+    "Stream",
     "open_store",
 ]

@@ -13,6 +13,10 @@ Why the custom pieces:
 * :func:`dumps_json` — the engines' JSON serializer (orjson), strict: datetimes, dataclasses,
   sets and non-string keys are refused instead of silently changed, so a value reads back as
   it was written.
+* ``records`` keeps its timestamps as integer microseconds since the epoch (``*_us``), not
+  :class:`UTCDateTime`: SQLite stores a datetime as 26 bytes of text, and with ~1 KB records
+  those bytes drop a 4 KiB page from four rows to three (measured: 60k -> 80k new rows/s when
+  changed to integers). It also lets the hot path write them without SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -199,4 +203,49 @@ locks = sa.Table(
     sa.Column("name", sa.String(255), primary_key=True),
     sa.Column("owner", sa.String(64), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# A stream is (integration, connection_id, model). Its row is the per-stream cursor counter:
+# every writer of the stream locks it first (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
+# write transaction's lock), so cursors are handed out in commit order. ``live`` and
+# ``deleted`` are kept up to date by every write so counting is one lookup. The id is never
+# reused (AUTOINCREMENT on SQLite), so a cursor issued before a reset is recognised as stale.
+record_streams = sa.Table(
+    "record_streams",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(128), nullable=False),
+    sa.Column("connection_id", sa.String(128), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("last_cursor", sa.BigInteger, nullable=False),
+    sa.Column("live", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("integration", "connection_id", "model"),
+    sqlite_autoincrement=True,
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("stream_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(512), primary_key=True),
+    sa.Column("cursor", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.LargeBinary, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("first_seen_us", sa.BigInteger, nullable=False),
+    sa.Column("last_modified_us", sa.BigInteger, nullable=False),
+    sa.Column("last_action", sa.String(8), nullable=False),
+    sa.Column("deleted_us", sa.BigInteger, nullable=True),
+    sa.Column("last_seen_run", sa.String(64), nullable=True),
+    sa.Index(None, "stream_id", "cursor", unique=True),
+)
+
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("integration", sa.String(128), primary_key=True),
+    sa.Column("connection_id", sa.String(128), primary_key=True),
+    sa.Column("sync", sa.String(255), primary_key=True),
+    sa.Column("value", json_type(), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

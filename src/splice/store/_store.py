@@ -6,11 +6,13 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from splice.store._checkpoints import CheckpointStore
 from splice.store._connections import ConnectionStore
 from splice.store._crypto import SecretBox
 from splice.store._engine import Database, connect, redact_url
 from splice.store._env import EnvStore
 from splice.store._locks import LockStore
+from splice.store._records import RecordStore
 from splice.store._runs import RunStore
 from splice.store._state import StateStore
 
@@ -18,7 +20,8 @@ from splice.store._state import StateStore
 class Store:
     """Everything splice keeps in its database, as sub-stores.
 
-    ``connections``, ``env``, ``runs``, ``state`` and ``locks``. Get one with
+    ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records`` and
+    ``checkpoints``. Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``.
     """
 
@@ -30,6 +33,8 @@ class Store:
         self.runs = RunStore(db)
         self.state = StateStore(db)
         self.locks = LockStore(db)
+        self.records = RecordStore(db, secrets)
+        self.checkpoints = CheckpointStore(db)
 
     @property
     def url(self) -> str:
@@ -52,7 +57,10 @@ class Store:
     async def rotate_secrets(self) -> int:
         """Re-encrypt every secret with the primary key, in one transaction; returns the count.
 
-        Run after :meth:`SecretBox.rotate_key_file`; afterwards the old keys can be dropped.
+        Run after :meth:`SecretBox.rotate_key_file`. Sync records are not re-encrypted
+        (there may be millions): they stay readable while the old key is still configured as
+        a later key, and each is re-encrypted with the new key when it next changes, so keep
+        the old key until the records written under it have been reset or rewritten.
         """
         async with self._db.write() as conn:
             count = await self.connections.rotate_secrets(conn)
