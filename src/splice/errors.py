@@ -7,7 +7,8 @@ Branches are grouped by what the caller should do about them::
     │   ├── ProjectError             PROJECT_INVALID, IMPORT_FAILED
     │   ├── NotFound                 NOT_FOUND
     │   ├── AlreadyExists            ALREADY_EXISTS
-    │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG
+    │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
+    │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT
     ├── ApiError                     the third-party API said no (status, headers, body)
     │   ├── AccessTokenExpired       ACCESS_TOKEN_EXPIRED
     │   ├── RateLimitExceeded        RATE_LIMIT_EXCEEDED
@@ -17,7 +18,7 @@ Branches are grouped by what the caller should do about them::
     ├── ActionError                  ACTION_ERROR: a script's structured answer to its caller
     └── RunError                     the run itself failed
         ├── ScriptError              SCRIPT_ERROR, INVALID_OUTPUT
-        └── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED
+        └── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED, OUTPUT_TOO_LARGE
 
 Errors cross the process boundary between a run's child and its parent as plain
 dicts (:meth:`SpliceError.to_dict` / :func:`error_from_dict`), so every class must be

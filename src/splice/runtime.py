@@ -115,7 +115,10 @@ class Runtime:
         return await self.store.connections.get(integration, connection_id)
 
     async def delete_connection(self, integration: str, connection_id: str) -> None:
+        """Delete a connection with everything stored for it: state, synced records, checkpoints."""
         await self.store.connections.delete(integration, connection_id)
+        await self.store.records.reset(integration, connection_id)
+        await self.store.checkpoints.clear(integration, connection_id)
 
     async def test_connection(self, integration: str, connection_id: str) -> dict[str, Any]:
         """Refresh if needed and call the integration's ``test_path``; says what was checked."""

@@ -193,3 +193,11 @@ async def things(ctx):
 """
     with pytest.raises(ProjectError, match="model Thing needs an id field"):
         load_project(make_project({"x.py": source}))
+
+
+async def test_deleting_a_connection_deletes_its_records_and_checkpoints(rt: Runtime, demo_api: DemoAPI) -> None:
+    await rt.run("acme.contacts", connection="c1")
+    await rt.delete_connection("acme", "c1")
+    await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+    assert await read_all(rt) == []
+    assert await rt.store.checkpoints.get("acme", "c1", "contacts") == {}

@@ -439,10 +439,33 @@ async def test_concurrent_writers_get_distinct_cursors(database_url: str, secret
                 await store.records.save(S, [{"id": f"{n}-{batch}-{i}"} for i in range(20)], run_id=f"r{n}")
                 await store.records.save(S, [{"id": f"{n}-{batch}-0", "v": 1}], run_id=f"r{n}")
 
-        await asyncio.gather(*(writer(store, n) for n, store in enumerate(stores)))
+        done = asyncio.Event()
+        delivered: dict[str, int] = {}
+
+        async def reader(store: Store) -> None:
+            # pages while the writers commit, then drains: a commit it missed would show up
+            # as a record whose final version it never saw
+            cursor = None
+            while True:
+                finished = done.is_set()
+                page = await store.records.read(S, cursor=cursor, limit=7)
+                for record in page.records:
+                    delivered[record["id"]] = _cursor(meta(record)["cursor"])
+                if page.records:
+                    cursor = meta(page.records[-1])["cursor"]
+                elif finished:
+                    return
+                await asyncio.sleep(0)
+
+        async def writers() -> None:
+            await asyncio.gather(*(writer(store, n) for n, store in enumerate(stores)))
+            done.set()
+
+        await asyncio.gather(writers(), reader(stores[0]))
         records = await read_all(stores[0], limit=1000)
         cursors = [_cursor(meta(r)["cursor"]) for r in records]
         assert len(records) == 300 and cursors == sorted(set(cursors))
+        assert delivered == {r["id"]: _cursor(meta(r)["cursor"]) for r in records}
         assert await stores[0].records.count(S) == {"live": 300, "deleted": 0}
     finally:
         for store in stores:

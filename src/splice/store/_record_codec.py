@@ -117,9 +117,8 @@ def batch_ids(items: list[Any]) -> list[str]:
 
 
 def check_id_types(ids: list[str | int]) -> None:
-    kinds = {type(value) for value in ids}
-    if len(kinds) > 1:
-        first_int = next(i for i, v in enumerate(ids) if isinstance(v, int))
+    if len({isinstance(value, str) for value in ids}) > 1:
+        first_int = next(i for i, v in enumerate(ids) if not isinstance(v, str))
         first_str = next(i for i, v in enumerate(ids) if isinstance(v, str))
         raise InvalidInput(
             f"a batch mixes integer and string ids (item {first_int} has an int, item {first_str} a str); "
