@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -17,20 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from splice import _templates
-from splice._http.client import CallSpec, ConnectionApi, Transport
-from splice._http.models import Request, Response
+from splice._http.client import CallSpec, Transport
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
+from splice._runtime.apis import ApiFactory
 from splice._runtime.child import parse_input
 from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
-from splice.auth import ApiKey, BaseAuth
-from splice.errors import ConnectionError as ApiConnectionError
-from splice.errors import CredentialsError, InvalidInput, NotFound, SpliceError, error_from_dict
-from splice.integration import Integration, Script
+from splice.errors import InvalidInput, NotFound, SpliceError, error_from_dict
+from splice.integration import Script
 from splice.project import Project, load_project
 from splice.store import Connection, LogLine, LogRecord, RecordPage, RunRecord, SecretBox, Store, Stream, open_store
 
@@ -53,6 +47,7 @@ class Runtime:
         self.secrets = secrets
         self.isolation = isolation
         self.transport = Transport.create()
+        self.apis = ApiFactory(project, store, self.transport)
         self.executor = Executor(project, isolation)
 
     @classmethod
@@ -124,10 +119,10 @@ class Runtime:
         """Refresh if needed and call the integration's ``test_path``; says what was checked."""
         spec = self.project.integration(integration)
         conn = await self.store.connections.get(integration, connection_id)
-        api = await self._connection_api(spec, conn, Redactor(), None, RetryPolicy(rate_limit_budget=5))
+        api = await self.apis.connection_api(spec, conn, Redactor(), None, RetryPolicy(rate_limit_budget=5))
         test = getattr(spec.auth, "test", None)
         if callable(test):
-            ok = await test(api.credentials, self._send_token_request)
+            ok = await test(api.credentials, self.apis.send_token_request)
             return {"ok": ok is not False, "checked": "the integration's custom test"}
         if spec.test_path:
             response = await api.call(CallSpec("GET", spec.test_path))
@@ -286,9 +281,11 @@ class Runtime:
         credentials: dict[str, Any] = {}
         if conn is not None:
             config = script.integration.resolve_config(conn.config)
-            gateway.api = await self._connection_api(script.integration, conn, redactor, gateway, policy)
+            gateway.api = await self.apis.connection_api(
+                script.integration, conn, redactor, gateway.log_request, policy
+            )
             credentials = gateway.api.credentials
-        gateway.internal_api = self._internal_api(env, redactor, gateway, policy)
+        gateway.internal_api = self.apis.internal_api(env, redactor, gateway.log_request, policy)
         start = {
             "t": "start",
             "run": {
@@ -336,102 +333,6 @@ class Runtime:
         settings = self.project.config.runtime
         return {"memory_bytes": settings.memory_limit_mb * 1024 * 1024, "cpu_seconds": int(time_limit) + 2}
 
-    # --- credentials ---------------------------------------------------------------------
-
-    async def _connection_api(
-        self,
-        integration: Integration,
-        conn: Connection,
-        redactor: Redactor,
-        gateway: RunGateway | None,
-        policy: RetryPolicy,
-    ) -> ConnectionApi:
-        config = integration.resolve_config(conn.config)
-        auth = integration.auth.resolve(config, conn.credentials)
-        base_url = _templates.render(integration.base_url, config=config, credentials=conn.credentials)
-        if conn.status != "ok" and conn.status_error:
-            message = conn.status_error.get("message", "its last credential refresh failed")
-            raise CredentialsError(
-                f"connection {conn.id!r} needs attention: {message}",
-                code="CONNECTION_BROKEN",
-                details={"provider_error": conn.status_error},
-                hint=f"update its credentials: splice connections delete/add {integration.name} {conn.id}",
-            )
-
-        async def refresher(stale: dict[str, Any]) -> dict[str, Any]:
-            return await self._refresh(integration, conn.id, auth, stale)
-
-        api = ConnectionApi(
-            transport=self.transport,
-            base_url=base_url,
-            auth=auth,
-            credentials=dict(conn.credentials),
-            refresher=refresher,
-            policy=policy,
-            default_headers=integration.headers,
-            allowed_hosts=integration.allowed_hosts,
-            redactor=redactor,
-            log_request=gateway.log_request if gateway else None,
-        )
-        if auth.needs_refresh(api.credentials, time.time()):
-            api.credentials = await refresher(api.credentials)
-            redactor.add_credentials(api.credentials)
-        return api
-
-    async def _refresh(
-        self, integration: Integration, conn_id: str, auth: BaseAuth, stale: dict[str, Any]
-    ) -> dict[str, Any]:
-        """One refresh at a time per connection, across every process sharing the store."""
-        async with self.store.locks.hold(f"refresh:{integration.name}:{conn_id}", ttl=120, timeout=120):
-            current = (await self.store.connections.get(integration.name, conn_id)).credentials
-            if current != stale and not auth.needs_refresh(current, time.time()):
-                return current
-            try:
-                fresh = await auth.refresh(current, time.time(), self._send_token_request)
-            except CredentialsError as exc:
-                if _is_permanent(exc):
-                    await self.store.connections.set_status(integration.name, conn_id, "error", exc.to_dict())
-                raise
-            merged = {**current, **fresh}
-            await self.store.connections.update_credentials(integration.name, conn_id, merged)
-            return merged
-
-    async def _send_token_request(self, request: Request) -> Response:
-        try:
-            return await self.transport.send(request, timeout=30.0)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ApiConnectionError(
-                f"token endpoint {request.url} is unreachable: {exc or type(exc).__name__}",
-                code="NETWORK_ERROR",
-            ) from None
-
-    def _internal_api(
-        self, env: dict[str, str], redactor: Redactor, gateway: RunGateway, policy: RetryPolicy
-    ) -> ConnectionApi | None:
-        section = self.project.config.internal_api
-        if section is None:
-            return None
-        auth: BaseAuth = BaseAuth()
-        credentials: dict[str, Any] = {}
-        if section.bearer_env:
-            token = env.get(section.bearer_env) or os.environ.get(section.bearer_env)
-            if token:
-                auth = ApiKey(in_="header", name="Authorization", prefix="Bearer")
-                credentials = {"api_key": token}
-                redactor.add([token])
-        return ConnectionApi(
-            transport=self.transport,
-            base_url=section.base_url,
-            auth=auth,
-            credentials=credentials,
-            refresher=None,
-            policy=policy,
-            default_headers=section.headers,
-            allowed_hosts=tuple(section.allowed_hosts),
-            redactor=redactor,
-            log_request=gateway.log_request,
-        )
-
     # --- reading -----------------------------------------------------------------------
 
     async def read_records(
@@ -466,12 +367,6 @@ class Runtime:
 
     async def search_logs(self, **filters: Any) -> list[LogRecord]:
         return await self.store.runs.search_logs(**filters)
-
-
-def _is_permanent(exc: CredentialsError) -> bool:
-    """A provider 5xx is a bad moment, not bad credentials: only other failures mark the connection."""
-    status = exc.details.get("status")
-    return not (isinstance(status, int) and status >= 500)
 
 
 def _now() -> datetime:

@@ -42,7 +42,8 @@ async def authorize(rt: Runtime, api_url: str) -> dict[str, object]:
     async with aiohttp.ClientSession() as session, session.get(url, allow_redirects=False) as response:
         code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
     return await drive(
-        scheme.exchange_code_flow(CLIENT, code, "http://127.0.0.1/cb", verifier, time.time()), rt._send_token_request
+        scheme.exchange_code_flow(CLIENT, code, "http://127.0.0.1/cb", verifier, time.time()),
+        rt.apis.send_token_request,
     )
 
 

@@ -128,7 +128,7 @@ async def _authorize(rt: Runtime, api_url: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session, session.get(url, allow_redirects=False) as response:
         code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
     flow = scheme.exchange_code_flow(CLIENT, code, redirect, verifier, time.time())
-    return await drive(flow, rt._send_token_request)
+    return await drive(flow, rt.apis.send_token_request)
 
 
 async def _admin(api_url: str, path: str, body: Any = None, method: str = "POST") -> Any:
