@@ -122,3 +122,13 @@ async def test_requests_are_logged_without_secrets(runtime: Runtime) -> None:
     assert "api_key=%2A%2A%2A" in request_line.fields["url"] or "api_key=***" in request_line.fields["url"]
     assert all("demo-key" not in str(line.message) + str(line.fields) for line in lines)
     assert run.output == {"auth": "api_key", "principal": "***"}
+
+
+async def test_bad_options_are_clear_errors(runtime: Runtime) -> None:
+    out = await call_error(runtime, "/whoami", retries=99)
+    assert out["code"] == "INVALID_INPUT"
+    assert "retries must be a whole number" in out["message"]
+    out = await call_error(runtime, "/whoami", response_type="xml")
+    assert "response_type must be" in out["message"]
+    out = await call_error(runtime, "/whoami", auth=["only-user"])
+    assert "auth must be a (username, password) pair" in out["message"]

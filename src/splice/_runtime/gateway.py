@@ -39,6 +39,8 @@ _LEVELS = frozenset({"debug", "info", "warning", "error"})
 #: most log lines a run keeps; the rest are counted and dropped (a flooding script)
 MAX_LOG_LINES = 100_000
 MAX_LOG_MESSAGE = 16_384
+#: most retries a script may ask for on one call
+MAX_RETRIES = 10
 #: log lines are stored in batches of this many while a run goes on
 LOG_BATCH = 500
 
@@ -181,7 +183,7 @@ class RunGateway:
             base_uri=args.get("base_uri"),
             basic_auth=(str(auth[0]), str(auth[1])) if auth else None,
             timeout=_number(args.get("timeout")),
-            retries=args.get("retries"),
+            retries=_retries(args.get("retries")),
         )
 
     def _connection(self) -> Connection:
@@ -391,6 +393,14 @@ def _load_output(blob: bytes) -> Any:
         return orjson.loads(blob)
     except orjson.JSONDecodeError:
         return None
+
+
+def _retries(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_RETRIES:
+        raise InvalidInput(f"retries must be a whole number from 0 to {MAX_RETRIES}, not {value!r}")
+    return value
 
 
 def _number(value: Any) -> float | None:
