@@ -23,6 +23,7 @@ from splice._runtime.apis import ApiFactory
 from splice._runtime.child import parse_input
 from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
+from splice._runtime.records import RecordWriter
 from splice.errors import InvalidInput, NotFound, SpliceError, error_from_dict
 from splice.integration import Script
 from splice.project import Project, load_project
@@ -194,8 +195,11 @@ class Runtime:
             gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, _depth)
             limit = time_limit or target.time_limit or self.project.config.runtime.time_limit
             done = await self.executor.execute(target, gateway, start, limit, self._limits(limit))
-            if target.kind == "sync" and done.get("ok"):
-                done = {"ok": True, "output": await self._sync_result(target, gateway, done.get("output"))}
+            if gateway.records is not None:
+                if done.get("ok"):
+                    done = {"ok": True, "output": await self._sync_result(gateway, done.get("output"))}
+                else:
+                    await gateway.records.flush()
         except SpliceError as exc:
             done = {"ok": False, "error": exc.to_dict()}
         except asyncio.CancelledError:
@@ -205,17 +209,17 @@ class Runtime:
             await gateway.flush()
         return await self._finish(record, done, redactor)
 
-    async def _sync_result(self, script: Script, gateway: RunGateway, returned: Any) -> dict[str, Any]:
-        """After a successful sync: soft-delete unseen records (track_deletes) and count what changed.
+    async def _sync_result(self, gateway: RunGateway, returned: Any) -> dict[str, Any]:
+        """After a successful sync: write what is buffered, soft-delete unseen records (track_deletes).
 
         Only a run that finished successfully reaches here, so a failed or interrupted run
         never deletes anything.
         """
-        if script.track_deletes:
-            for model in script.models:
-                deleted = await self.store.records.delete_unseen(gateway.stream(model.__name__), gateway.run_id)
-                gateway.count(model.__name__, deleted=deleted)
-        result: dict[str, Any] = {"records": gateway.record_counts}
+        assert gateway.records is not None
+        await gateway.records.flush()
+        if gateway.script.track_deletes:
+            await gateway.records.delete_unseen()
+        result: dict[str, Any] = {"records": gateway.records.counts}
         if returned is not None:
             result["result"] = returned
         return result
@@ -277,6 +281,14 @@ class Runtime:
                 record, name, input, connection, on_log, background, depth
             ),
         )
+        if script.kind == "sync":
+            gateway.records = RecordWriter(
+                self.store,
+                script,
+                conn.id if conn else "",
+                record.id,
+                lambda level, msg, fields: gateway.log(level, msg, fields),
+            )
         config: dict[str, Any] = {}
         credentials: dict[str, Any] = {}
         if conn is not None:

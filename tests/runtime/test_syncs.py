@@ -114,11 +114,11 @@ async def test_first_run_adds_then_unchanged_then_deletions_tracked(rt: Runtime,
 async def test_invalid_items_are_reported_and_the_rest_saved(rt: Runtime) -> None:
     run = await rt.run("acme.mixed", connection="c1")
     assert run.status == "succeeded", run.error
-    assert run.output["result"]["added"] == 2
+    assert run.output["result"]["accepted"] == 2
     assert run.output["result"]["invalid"][0]["id"] == "a2"
     assert "email" in run.output["result"]["invalid"][0]["error"]
     counts = run.output["records"]
-    assert counts["Contact"]["invalid"] == 1
+    assert counts["Contact"] == {"added": 2, "updated": 1, "unchanged": 0, "deleted": 1, "rejected": 0, "invalid": 1}
     assert counts["Note"]["added"] == 2
     contacts = {r["id"]: r for r in await read_all(rt)}
     assert contacts["a1"]["name"] == "Ada"
@@ -201,3 +201,26 @@ async def test_deleting_a_connection_deletes_its_records_and_checkpoints(rt: Run
     await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
     assert await read_all(rt) == []
     assert await rt.store.checkpoints.get("acme", "c1", "contacts") == {}
+
+
+async def test_a_checkpoint_is_written_with_the_records_before_it(
+    make_project: ProjectFactory, demo_api: DemoAPI
+) -> None:
+    source = (
+        SYNCS
+        + """
+@acme.sync(models=[Contact], every="1h")
+async def crashy(ctx):
+    await ctx.records.save([{"id": f"k{i}", "email": "k@x.test"} for i in range(5)])
+    await ctx.checkpoint.save({"n": 5})
+    await ctx.records.save([{"id": f"k{i}", "email": "k@x.test"} for i in range(5, 10)])
+    import os
+    os._exit(9)
+"""
+    )
+    async with await Runtime.open(make_project({"acme.py": source})) as rt:
+        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+        run = await rt.run("acme.crashy", connection="c1")
+        assert run.error["code"] == "CHILD_CRASHED"
+        assert await rt.store.checkpoints.get("acme", "c1", "crashy") == {"n": 5}
+        assert len(await read_all(rt)) == 10

@@ -24,9 +24,10 @@ from splice._http.client import CallSpec, ConnectionApi
 from splice._http.models import Response
 from splice._http.redact import Redactor
 from splice._runtime import wire
+from splice._runtime.records import RecordWriter
 from splice.errors import InvalidInput, SpliceError
 from splice.integration import Script
-from splice.store import LogLine, Stream
+from splice.store import LogLine
 from splice.store._state import connection_scope_id
 
 if TYPE_CHECKING:
@@ -62,8 +63,8 @@ class RunGateway:
     log_count: int = 0
     dropped_logs: int = 0
     done: dict[str, Any] | None = None
-    #: syncs: what ctx.records did, per model (added, updated, unchanged, deleted, rejected, invalid)
-    record_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: syncs: the run's record writer (buffers, writes and counts ctx.records)
+    records: RecordWriter | None = None
     _writing: asyncio.Future[None] | None = None
 
     # --- log lines -------------------------------------------------------------------
@@ -149,6 +150,8 @@ class RunGateway:
             return _head(response, client), response.content
         if op.startswith("records."):
             return await self._records(op.removeprefix("records."), args, blob), b""
+        if op.startswith("checkpoint."):
+            return await self._checkpoint(op.removeprefix("checkpoint."), args), b""
         handler = self._handlers.get(op)
         if handler is None:
             raise InvalidInput(f"unknown ctx operation {op!r}")
@@ -234,72 +237,20 @@ class RunGateway:
         prefix = args.get("prefix")
         return {"keys": await self.store.state.keys(*self._scope(args.get("scope")), prefix=prefix)}
 
-    def stream(self, model: str) -> Stream:
-        conn = self.connection.id if self.connection else ""
-        return Stream(self.script.integration.name, conn, model)
-
-    def count(self, model: str, **counts: int) -> dict[str, int]:
-        totals = self.record_counts.setdefault(
-            model, {"added": 0, "updated": 0, "unchanged": 0, "deleted": 0, "rejected": 0, "invalid": 0}
-        )
-        for key, value in counts.items():
-            totals[key] += value
-        return totals
-
     async def _records(self, op: str, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
-        if self.script.kind != "sync":
+        if self.records is None:
             raise InvalidInput("ctx.records is only available to syncs")
-        model = self.script.model(str(args.get("model"))).__name__
         try:
             items = orjson.loads(blob) if blob else []
         except orjson.JSONDecodeError:
             raise InvalidInput("records batch is not valid JSON") from None
         invalid = args.get("invalid") if isinstance(args.get("invalid"), list) else []
-        stream = self.stream(model)
-        if op == "delete":
-            deleted = await self.store.records.delete(stream, items, run_id=self.run_id)
-            self.count(model, deleted=deleted, invalid=len(invalid))
-            return {"deleted": deleted}
-        if op == "update":
-            result = await self.store.records.update(stream, items, run_id=self.run_id)
-        else:
-            result = await self.store.records.save(
-                stream, items, run_id=self.run_id, mark_seen=self.script.track_deletes
-            )
-        for rejected in result.rejected:
-            self.log("warning", f"{model} record {rejected.get('id')!r} not saved: {rejected.get('reason')}", rejected)
-        self.count(
-            model,
-            added=result.added,
-            updated=result.updated,
-            unchanged=result.unchanged,
-            rejected=len(result.rejected),
-            invalid=len(invalid),
-        )
-        return {
-            "added": result.added,
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-            "rejected": result.rejected,
-            "invalid": invalid,
-        }
+        return await self.records.handle(op, str(args.get("model")), items, invalid)
 
-    def _checkpoint_key(self) -> tuple[str, str, str]:
-        if self.script.kind != "sync":
+    async def _checkpoint(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        if self.records is None:
             raise InvalidInput("ctx.checkpoint is only available to syncs")
-        conn = self.connection.id if self.connection else ""
-        return self.script.integration.name, conn, self.script.name
-
-    async def _checkpoint_get(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"value": await self.store.checkpoints.get(*self._checkpoint_key())}
-
-    async def _checkpoint_save(self, args: dict[str, Any]) -> dict[str, Any]:
-        await self.store.checkpoints.save(*self._checkpoint_key(), args.get("value"))
-        return {}
-
-    async def _checkpoint_clear(self, args: dict[str, Any]) -> dict[str, Any]:
-        await self.store.checkpoints.clear(*self._checkpoint_key())
-        return {}
+        return await self.records.checkpoint(op, args.get("value"))
 
     async def _trigger_action(self, args: dict[str, Any]) -> dict[str, Any]:
         name = str(args.get("name") or "")
@@ -317,9 +268,6 @@ class RunGateway:
         "state.delete": _state_delete,
         "state.keys": _state_keys,
         "trigger_action": _trigger_action,
-        "checkpoint.get": _checkpoint_get,
-        "checkpoint.save": _checkpoint_save,
-        "checkpoint.clear": _checkpoint_clear,
     }
 
     # --- the child's socket ------------------------------------------------------------
