@@ -224,3 +224,39 @@ async def crashy(ctx):
         assert run.error["code"] == "CHILD_CRASHED"
         assert await rt.store.checkpoints.get("acme", "c1", "crashy") == {"n": 5}
         assert len(await read_all(rt)) == 10
+
+
+async def test_large_syncs_are_written_in_ordered_batches(make_project: ProjectFactory, demo_api: DemoAPI) -> None:
+    source = (
+        SYNCS
+        + """
+@acme.sync(models=[Contact], every="1h")
+async def bulk(ctx):
+    for start in range(0, 2500, 100):
+        await ctx.records.save([{"id": f"b{i:05d}", "email": f"{i}@x.test"} for i in range(start, start + 100)])
+        if start == 1400:
+            await ctx.checkpoint.save({"n": 1500})
+    await ctx.records.update([{"id": "b00000", "name": "first"}])
+    await ctx.records.delete(["b02499"])
+"""
+    )
+    async with await Runtime.open(make_project({"acme.py": source})) as rt:
+        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+        run = await rt.run("acme.bulk", connection="c1")
+        assert run.status == "succeeded", run.error
+        assert run.output["records"]["Contact"] == {
+            "added": 2500,
+            "updated": 1,
+            "unchanged": 0,
+            "deleted": 1,
+            "rejected": 0,
+            "invalid": 0,
+        }
+        records = await read_all(rt)
+        assert len(records) == 2500
+        by_id = {r["id"]: r for r in records}
+        assert by_id["b00000"]["name"] == "first"
+        assert by_id["b02499"]["_splice"]["last_action"] == "DELETED"
+        cursors = [r["_splice"]["cursor"] for r in records]
+        assert len(set(cursors)) == 2500
+        assert await rt.store.checkpoints.get("acme", "c1", "bulk") == {"n": 1500}
