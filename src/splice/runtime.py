@@ -347,6 +347,33 @@ class Runtime:
 
     # --- reading -----------------------------------------------------------------------
 
+    async def list_syncs(self, integration: str | None = None) -> list[dict[str, Any]]:
+        """Every sync × connection: schedule, last run and stored record counts per model."""
+        specs = [self.project.integration(integration)] if integration else list(self.project.integrations.values())
+        rows: list[dict[str, Any]] = []
+        for spec in specs:
+            syncs = [s for s in spec.scripts.values() if s.kind == "sync"]
+            connections = await self.store.connections.find(spec.name) if syncs else []
+            for script in syncs:
+                for conn in connections:
+                    runs = await self.store.runs.find(
+                        integration=spec.name, script=script.name, connection_id=conn.id, limit=1
+                    )
+                    counts = {
+                        m.__name__: await self.store.records.count(Stream(spec.name, conn.id, m.__name__))
+                        for m in script.models
+                    }
+                    rows.append({
+                        "sync": script.qualname, "connection": conn.id,
+                        "schedule": script.schedule.describe() if script.schedule else None,
+                        "last_run": None if not runs else {
+                            "id": runs[0].id, "status": runs[0].status,
+                            "finished_at": runs[0].finished_at.isoformat() if runs[0].finished_at else None,
+                        },
+                        "records": counts,
+                    })  # fmt: skip
+        return rows
+
     async def read_records(
         self,
         integration: str,

@@ -94,3 +94,17 @@ def test_bad_reader_input_is_one_clear_error(project: SimpleNamespace, args: lis
 def test_unknown_model_and_connection(project: SimpleNamespace) -> None:
     assert_error(splice("records", "crm", "Deal", "-c", "c1", cwd=project.root), "syncs no model 'Deal'", hint=None)
     assert_error(splice("records", "crm", "Contact", "-c", "nope", cwd=project.root), "connection 'nope'", hint=None)
+
+
+def test_syncs_list_shows_schedule_last_run_and_counts(project: SimpleNamespace) -> None:
+    result = splice("syncs", "list", "--json", cwd=project.root)
+    assert result.code == 0, result
+    (row,) = result.json()
+    assert row["sync"] == "crm.contacts"
+    assert row["connection"] == "c1"
+    assert row["schedule"] == "every 1h"
+    assert row["last_run"]["status"] == "succeeded"
+    assert row["records"] == {"Contact": {"live": 60, "deleted": 0}}
+    table = splice("syncs", "list", cwd=project.root)
+    assert "crm.contacts" in table.stdout and "Contact 60 / 0" in table.stdout
+    assert_error(splice("syncs", "list", "nope", cwd=project.root), "unknown integration 'nope'")
