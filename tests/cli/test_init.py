@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
-from ._cli import assert_error, splice
+from ._cli import assert_error, clean_env, init_project, splice
 
 
 def test_init_creates_a_project(tmp_path: Path) -> None:
@@ -89,3 +91,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     connections = json.loads(listed.stdout)
     assert len(connections) >= 5
     assert all("credentials" not in c and c["credential_fields"] for c in connections)
+
+
+def test_the_new_projects_own_tests_pass(tmp_path: Path) -> None:
+    """What `splice init` generates is a project whose tests run green as they are."""
+    root = init_project(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+        cwd=root, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 passed" in proc.stdout

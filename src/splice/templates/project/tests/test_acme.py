@@ -1,6 +1,7 @@
 """Tests for the acme integration, against splice's bundled demo API on 127.0.0.1."""
 
 import pytest
+import pytest_asyncio
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
@@ -8,7 +9,7 @@ from splice.runtime import Runtime
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def api():
     demo = DemoAPI(contacts=120)
     await demo.start()
@@ -16,7 +17,7 @@ async def api():
     await demo.stop()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def runtime(tmp_path, monkeypatch, api):
     import pathlib
     import shutil
