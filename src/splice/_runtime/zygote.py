@@ -61,27 +61,30 @@ def _serve(ctrl: socket.socket, project: Project) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children: set[int] = set()
-    while True:
-        ready, _, _ = select.select([ctrl, wake_r], [], [])
-        if wake_r in ready:
-            os.read(wake_r, 512)
-            _reap(ctrl, children)
-        if ctrl in ready:
-            message, fds = wire.recv_control(ctrl, maxfds=1)
-            if message is None:
-                break
-            if message.get("t") == "fork" and fds:
-                pid = os.fork()
-                if pid == 0:
-                    os.close(wake_r)
-                    os.close(wake_w)
-                    _child(ctrl, fds[0], message, project)
-                children.add(pid)
-                os.close(fds[0])
-                wire.send_control(ctrl, {"t": "forked", "run": message.get("run"), "pid": pid})
-            else:
-                for fd in fds:
-                    os.close(fd)
+    try:
+        while True:
+            ready, _, _ = select.select([ctrl, wake_r], [], [])
+            if wake_r in ready:
+                os.read(wake_r, 512)
+                _reap(ctrl, children)
+            if ctrl in ready:
+                message, fds = wire.recv_control(ctrl, maxfds=1)
+                if message is None:
+                    break
+                if message.get("t") == "fork" and fds:
+                    pid = os.fork()
+                    if pid == 0:
+                        os.close(wake_r)
+                        os.close(wake_w)
+                        _child(ctrl, fds[0], message, project)
+                    children.add(pid)
+                    os.close(fds[0])
+                    wire.send_control(ctrl, {"t": "forked", "run": message.get("run"), "pid": pid})
+                else:
+                    for fd in fds:
+                        os.close(fd)
+    except (ConnectionError, OSError):
+        pass  # the worker went away (closed or reset the socket): same as a clean EOF
     for pid in children:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
