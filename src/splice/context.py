@@ -239,9 +239,10 @@ class Records:
     of the batch are saved.
     """
 
-    def __init__(self, channel: Channel, script: Script) -> None:
+    def __init__(self, channel: Channel, script: Script, log: Log) -> None:
         self._channel = channel
         self._script = script
+        self._log = log
         self._adapters: dict[str, TypeAdapter[list[Any]]] = {}
 
     async def save(self, items: list[Any], model: str | None = None) -> dict[str, Any]:
@@ -268,15 +269,7 @@ class Records:
         else:
             batch = [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in batch]
         for bad in invalid:
-            self._channel.emit(
-                {
-                    "t": "log",
-                    "level": "warning",
-                    "ts": time.time(),
-                    "message": f"invalid {cls.__name__} record {bad['id']!r}: {bad['error']}",
-                    "fields": bad,
-                }
-            )
+            self._log.warning(f"invalid {cls.__name__} record {bad['id']!r}: {bad['error']}", **bad)
         try:
             blob = orjson.dumps(batch)
         except TypeError as exc:
@@ -350,7 +343,7 @@ class Context:
         self.metadata = Metadata(channel)
         self.state = State(channel)
         if script is not None and script.kind == "sync":
-            self.records = Records(channel, script)
+            self.records = Records(channel, script, self.log)
             self.checkpoint = Checkpoint(channel)
 
     async def trigger_action(self, name: str, input: Any = None, connection: str | None = None) -> Any:

@@ -147,7 +147,7 @@ class RunGateway:
         if op == "http":
             client = self._client(args)
             response = await client.call(self._spec(args, blob))
-            return _head(response, client), response.content
+            return _head(response), response.content
         if op.startswith("records."):
             return await self._records(op.removeprefix("records."), args, blob), b""
         if op.startswith("checkpoint."):
@@ -160,7 +160,7 @@ class RunGateway:
     async def handle_stream(self, args: dict[str, Any], blob: bytes) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
         client = self._client(args)
         response, chunks = await client.call_stream(self._spec(args, blob))
-        return _head(response, client), chunks
+        return _head(response), chunks
 
     def _client(self, args: dict[str, Any]) -> ConnectionApi:
         if args.get("target") == "internal":
@@ -330,10 +330,10 @@ class RunGateway:
         return self.redactor.value(exc.to_dict())
 
 
-def _head(response: Response, client: ConnectionApi) -> dict[str, Any]:
+def _head(response: Response) -> dict[str, Any]:
     """Status, headers and the URL with secrets masked (paginators resolve links against it)."""
     headers = [[str(k), v] for k, v in response.headers.items()]
-    return {"status": response.status, "headers": headers, "url": response.url or client.public_url(response.request)}
+    return {"status": response.status, "headers": headers, "url": response.url}
 
 
 def _load_output(blob: bytes) -> Any:

@@ -22,10 +22,9 @@ def rotate(project: ProjectOption = None) -> None:
             hint="prepend a new key to SPLICE_SECRET_KEY (comma-separated, newest first) and restart",
         )
     root = project.resolve() if project else find_root()
-    read_config(root)
+    settings = Project(root=root, config=read_config(root))  # a bad splice.toml fails before any key changes
 
     async def work() -> int:
-        settings = Project(root=root, config=read_config(root))
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         box = SecretBox.rotate_key_file(settings.state_dir / "secret.key")
         store = await open_store(settings.database_url, box)
