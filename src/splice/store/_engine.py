@@ -15,6 +15,8 @@ hands out two kinds of connection:
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -116,9 +118,25 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA journal_mode")
         if cursor.fetchone()[0] not in ("wal", "memory"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor)
     finally:
         cursor.close()
+
+
+def _enable_wal(cursor: Any, timeout: float = 5.0) -> None:
+    """Switch a fresh file to WAL. The switch needs the file to itself and SQLite answers
+    "database is locked" at once, without its busy handler, while another process opening
+    the same fresh file holds a lock: retry for up to ``timeout`` seconds (this runs on the
+    driver's thread, so sleeping blocks no event loop)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
