@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,8 +16,8 @@ from alembic.script import ScriptDirectory
 
 from splice.errors import InvalidInput, SpliceError
 from splice.store import LogLine, RunRecord, SecretBox, Store, _engine, open_store
-from splice.store._engine import MIGRATIONS_DIR, parse_url, redact_url
-from splice.store._schema import HEAD_REVISION, VERSION_TABLE, metadata
+from splice.store._engine import MIGRATIONS_DIR, create_engine, parse_url, redact_url
+from splice.store._schema import HEAD_REVISION, VERSION_TABLE, checkpoints, metadata, run_logs, runs
 
 
 @pytest.mark.parametrize(
@@ -115,6 +116,58 @@ async def test_migration_builds_the_declared_schema(fresh_database: str) -> None
 
 def _is_version_table(diff: object) -> bool:
     return isinstance(diff, tuple) and getattr(diff[1], "name", None) == VERSION_TABLE
+
+
+def _alembic_upgrade(connection: sa.Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def test_a_0002_database_upgrades_to_head_and_keeps_its_rows(fresh_database: str) -> None:
+    t0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    engine = create_engine(parse_url(fresh_database))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_alembic_upgrade, "0002")
+            await conn.execute(
+                runs.insert().values(
+                    id="r1", kind="sync", integration="acme", script="contacts", connection_id="c1",
+                    status="running", input=None, output=None, error=None, attempt=1, test_mode=False,
+                    created_at=t0, started_at=t0,
+                )
+            )  # fmt: skip
+            await conn.execute(
+                run_logs.insert().values(
+                    run_id="r1", ts=t0, level="info", message="kept", fields={},
+                    integration="acme", script="contacts", connection_id="c1",
+                )
+            )  # fmt: skip
+            await conn.execute(
+                checkpoints.insert().values(
+                    integration="acme", connection_id="c1", sync="contacts", value={"page": 2}, updated_at=t0
+                )
+            )
+            assert (await conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))).scalar() == "0002"
+    finally:
+        await engine.dispose()
+
+    async with await open_store(fresh_database, SecretBox.generate()) as store:
+        assert await _revision(store) == HEAD_REVISION
+        run = await store.runs.get("r1")
+        assert (run.status, run.started_at, run.job_id, run.progress) == ("running", t0, None, None)
+        assert [log.message for log in await store.runs.search_logs(run_id="r1")] == ["kept"]
+        assert await store.checkpoints.get("acme", "c1", "contacts") == {"page": 2}
+        assert await store.schedules.find() == []
+        await store.runs.set_progress("r1", {"page": 3})
+        assert (await store.runs.get("r1")).progress == {"page": 3}
+        await store.schedules.set_paused("acme", "contacts", "c1", True)
+        async with store.engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
+            )
+    assert [d for d in diff if not _is_version_table(d)] == []
 
 
 async def test_open_twice_is_idempotent_and_skips_alembic(fresh_database: str, monkeypatch: pytest.MonkeyPatch) -> None:

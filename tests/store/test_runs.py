@@ -222,3 +222,87 @@ async def test_seq_never_reused_after_delete(store: Store) -> None:
     await store.runs.create(_run("r2"))
     await store.runs.add_logs("r2", [LogLine(T0, "info", "c")])
     assert (await store.runs.search_logs())[0].seq > last
+
+
+async def test_job_id_and_progress_round_trip_and_default_to_none(store: Store) -> None:
+    await store.runs.create(_run("r1", kind="sync", job_id="job-1", progress={"page": 3, "models": {"Contact": 120}}))
+    await store.runs.create(_run("r2"))
+    got = await store.runs.get("r1")
+    assert got.job_id == "job-1" and got.progress == {"page": 3, "models": {"Contact": 120}}
+    plain = await store.runs.get("r2")
+    assert plain.job_id is None and plain.progress is None
+    with pytest.raises(InvalidInput):
+        await store.runs.create(_run("r3", progress={"at": T0}))
+
+
+async def test_find_by_job_id(store: Store) -> None:
+    for i, (id, job_id) in enumerate([("r1", "job-1"), ("r2", "job-2"), ("r3", "job-1"), ("r4", None)]):
+        await store.runs.create(_run(id, job_id=job_id, created_at=T0 + timedelta(minutes=i)))
+    assert [r.id for r in await store.runs.find(job_id="job-1")] == ["r3", "r1"]
+    assert [r.id for r in await store.runs.find(job_id="job-1", before_id="r3")] == ["r1"]
+    assert await store.runs.find(job_id="job-9") == []
+    assert len(await store.runs.find()) == 4
+
+
+async def test_set_progress_replaces_the_previous_value(store: Store) -> None:
+    await store.runs.create(_run("r1", kind="sync", status="running", started_at=T0))
+    await store.runs.set_progress("r1", {"fetched": 100})
+    assert (await store.runs.get("r1")).progress == {"fetched": 100}
+    await store.runs.set_progress("r1", {"fetched": 250, "model": "Contact"})
+    got = await store.runs.get("r1")
+    assert got.progress == {"fetched": 250, "model": "Contact"}
+    assert got.status == "running"
+    done = await store.runs.finish("r1", "succeeded", finished_at=T0 + timedelta(seconds=1))
+    assert done.progress == {"fetched": 250, "model": "Contact"}
+
+
+async def test_set_progress_errors_leave_the_stored_value(store: Store) -> None:
+    with pytest.raises(NotFound) as info:
+        await store.runs.set_progress("nope", {"fetched": 1})
+    assert "'nope'" in info.value.message
+    await store.runs.create(_run("r1"))
+    await store.runs.set_progress("r1", {"fetched": 1})
+    for bad in ({"at": T0}, {"ids": {1, 2}}, {1: "x"}, [1, 2], "half"):
+        with pytest.raises(InvalidInput):
+            await store.runs.set_progress("r1", bad)  # type: ignore[arg-type]
+    assert (await store.runs.get("r1")).progress == {"fetched": 1}
+
+
+async def test_interrupt_fails_only_the_jobs_running_runs(store: Store) -> None:
+    started = T0 + timedelta(seconds=1)
+    await store.runs.create(_run("r1", job_id="job-1", status="running", started_at=started))
+    await store.runs.create(_run("r2", job_id="job-1", status="running"))
+    await store.runs.create(_run("r3", job_id="job-1", status="queued"))
+    await store.runs.create(_run("r4", job_id="job-1", status="running", started_at=started))
+    await store.runs.finish("r4", "succeeded", output={"ok": 1}, finished_at=started + timedelta(seconds=1))
+    await store.runs.create(_run("r5", job_id="job-2", status="running", started_at=started))
+    error = {"code": "WORKER_LOST", "message": "the worker running this job stopped"}
+
+    finished_at = started + timedelta(seconds=4)
+    assert await store.runs.interrupt("job-1", error, finished_at=finished_at) == 2
+
+    r1 = await store.runs.get("r1")
+    assert (r1.status, r1.error, r1.finished_at) == ("failed", error, finished_at)
+    assert r1.duration_ms == pytest.approx(4000.0)
+    r2 = await store.runs.get("r2")
+    assert (r2.status, r2.error, r2.duration_ms) == ("failed", error, None) and r2.finished_at == finished_at
+    assert (await store.runs.get("r3")).status == "queued"
+    r4 = await store.runs.get("r4")
+    assert (r4.status, r4.output, r4.error) == ("succeeded", {"ok": 1}, None)
+    assert (await store.runs.get("r5")).status == "running"
+    assert [r.id for r in await store.runs.find(job_id="job-1", status="failed")] == ["r2", "r1"]
+
+    assert await store.runs.interrupt("job-1", error) == 0
+    assert await store.runs.interrupt("job-unknown", error) == 0
+
+
+async def test_interrupt_defaults_finished_at_to_now_and_checks_the_error(store: Store) -> None:
+    started = datetime.now(UTC)
+    await store.runs.create(_run("r1", job_id="job-1", status="running", started_at=started))
+    with pytest.raises(InvalidInput):
+        await store.runs.interrupt("job-1", {"at": T0})
+    assert (await store.runs.get("r1")).status == "running"
+    assert await store.runs.interrupt("job-1", {"code": "WORKER_LOST"}) == 1
+    got = await store.runs.get("r1")
+    assert got.finished_at is not None and started <= got.finished_at <= datetime.now(UTC)
+    assert got.duration_ms is not None and got.duration_ms >= 0

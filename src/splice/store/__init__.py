@@ -1,4 +1,4 @@
-"""splice's database: connections, env vars, runs and logs, state and locks.
+"""splice's database: connections, env vars, runs and logs, state, locks, records and schedules.
 
 SQLite by default (one file, WAL), PostgreSQL for many machines; the same schema and the
 same behaviour on both, migrated by alembic when opened.
@@ -13,6 +13,7 @@ from splice.store._crypto import SecretBox
 from splice.store._record_codec import Stream
 from splice.store._records import RecordPage, SaveResult
 from splice.store._runs import LogLine, LogRecord, RunRecord
+from splice.store._schedules import ScheduleStore, SyncSchedule
 from splice.store._store import Store, open_store
 
 __all__ = [
@@ -22,8 +23,10 @@ __all__ = [
     "RecordPage",
     "RunRecord",
     "SaveResult",
+    "ScheduleStore",
     "SecretBox",
     "Store",
     "Stream",
+    "SyncSchedule",
     "open_store",
 ]

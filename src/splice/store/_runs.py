@@ -1,6 +1,9 @@
 """Runs and their logs.
 
-A run row is written when the run is queued, then started and finished; its log lines go
+A run row is written when the run is queued, then started and finished; while it runs it
+may report ``progress`` (a JSON dict, replaced on every report). ``job_id`` names the
+background job executing it, so when a worker dies its job's runs that were still
+``running`` can be failed with :meth:`RunStore.interrupt`. Its log lines go
 to ``run_logs`` in batches (one ``executemany`` per batch), with the run's integration,
 script and connection copied onto each line so ``splice logs`` can search without a join.
 Log ``seq`` numbers only grow, so a follower polls with ``after_seq=<last seen>``.
@@ -45,6 +48,8 @@ class RunRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_ms: float | None = None
+    job_id: str | None = None
+    progress: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -95,7 +100,7 @@ class RunStore:
 
     async def create(self, record: RunRecord) -> RunRecord:
         _check_status(record.status, RUN_STATUSES)
-        for name in ("input", "output", "error"):
+        for name in ("input", "output", "error", "progress"):
             check_json(getattr(record, name), f"run {name}")
         values = {name: getattr(record, name) for name in RunRecord.__slots__}
         try:
@@ -151,6 +156,44 @@ class RunStore:
             )
         return record
 
+    async def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        """Replace the run's progress (a JSON dict), so how far a long sync got shows while it runs."""
+        if not isinstance(progress, dict):
+            raise InvalidInput(f"run progress must be a dict, not {type(progress).__name__}")
+        check_json(progress, "run progress")
+        stmt = runs.update().where(_R.id == run_id).values(progress=progress)
+        async with self._db.write() as conn:
+            if (await conn.execute(stmt)).rowcount == 0:
+                raise _not_found(run_id)
+
+    async def interrupt(self, job_id: str, error: dict[str, Any], *, finished_at: datetime | None = None) -> int:
+        """Fail every run of ``job_id`` still ``running``, with ``error``; returns how many.
+
+        For a job that is being recovered after its worker died: its runs will never finish
+        on their own. ``duration_ms`` is measured from ``started_at`` as :meth:`finish` does,
+        so the rows are read (locked) and updated one by one in a single transaction.
+        """
+        check_json(error, "run error")
+        finished_at = finished_at or utcnow()
+        query = (
+            sa.select(_R.id, _R.started_at)
+            .where(_R.job_id == job_id, _R.status == "running")
+            .order_by(_R.id)
+            .with_for_update()
+        )
+        async with self._db.write() as conn:
+            rows = (await conn.execute(query)).all()
+            for run_id, started_at in rows:
+                duration_ms = None
+                if started_at is not None:
+                    duration_ms = (finished_at - started_at).total_seconds() * 1000.0
+                await conn.execute(
+                    runs.update()
+                    .where(_R.id == run_id)
+                    .values(status="failed", error=error, finished_at=finished_at, duration_ms=duration_ms)
+                )
+        return len(rows)
+
     async def get(self, id: str) -> RunRecord:
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(runs).where(_R.id == id))).first()
@@ -165,6 +208,7 @@ class RunStore:
         script: str | None = None,
         connection_id: str | None = None,
         status: str | None = None,
+        job_id: str | None = None,
         limit: int = 50,
         before_id: str | None = None,
     ) -> list[RunRecord]:
@@ -175,6 +219,7 @@ class RunStore:
             (_R.script, script),
             (_R.connection_id, connection_id),
             (_R.status, status),
+            (_R.job_id, job_id),
         ):
             if value is not None:
                 query = query.where(column == value)

@@ -1,8 +1,8 @@
 """The store's tables as SQLAlchemy Core objects, and the column types they share.
 
-Migration ``0001_initial`` must build exactly this schema; ``tests/store/test_migrations.py``
-compares the two with alembic's autogenerate on both dialects, so a table changed here
-without a migration fails the suite.
+The migrations in ``splice/migrations/versions`` must build exactly this schema;
+``tests/store/test_engine.py`` compares the two with alembic's autogenerate on both dialects,
+so a table changed here without a migration fails the suite.
 
 Why the custom pieces:
 
@@ -34,7 +34,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -157,9 +157,14 @@ runs = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
     sa.Column("duration_ms", sa.Float, nullable=True),
+    # the background job executing the run, so runs left "running" by a dead worker can be
+    # found and failed when its job is recovered
+    sa.Column("job_id", sa.String(64), nullable=True),
+    sa.Column("progress", json_type(none_as_null=True), nullable=True),
     sa.Index(None, "integration", "script", "created_at"),
     sa.Index(None, "connection_id", "created_at"),
     sa.Index(None, "status"),
+    sa.Index(None, "job_id"),
 )
 
 run_logs = sa.Table(
@@ -247,5 +252,22 @@ checkpoints = sa.Table(
     sa.Column("connection_id", sa.String(128), primary_key=True),
     sa.Column("sync", sa.String(255), primary_key=True),
     sa.Column("value", json_type(), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per (integration, connection, sync) that was ever paused, overridden or scheduled.
+# ``every_seconds`` / ``cron`` override the sync's declared schedule for this connection (both
+# NULL: use the declared one); ``next_run_at`` NULL means "recompute from the schedule".
+sync_schedules = sa.Table(
+    "sync_schedules",
+    metadata,
+    sa.Column("integration", sa.String(128), primary_key=True),
+    sa.Column("connection_id", sa.String(128), primary_key=True),
+    sa.Column("sync", sa.String(255), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("every_seconds", sa.Integer, nullable=True),
+    sa.Column("cron", sa.String(255), nullable=True),
+    sa.Column("last_scheduled_at", UTCDateTime, nullable=True),
+    sa.Column("next_run_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )

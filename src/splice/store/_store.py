@@ -14,14 +14,15 @@ from splice.store._env import EnvStore
 from splice.store._locks import LockStore
 from splice.store._records import RecordStore
 from splice.store._runs import RunStore
+from splice.store._schedules import ScheduleStore
 from splice.store._state import StateStore
 
 
 class Store:
     """Everything splice keeps in its database, as sub-stores.
 
-    ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records`` and
-    ``checkpoints``. Get one with
+    ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
+    ``checkpoints`` and ``schedules``. Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``.
     """
 
@@ -35,6 +36,7 @@ class Store:
         self.locks = LockStore(db)
         self.records = RecordStore(db, secrets)
         self.checkpoints = CheckpointStore(db)
+        self.schedules = ScheduleStore(db)
 
     @property
     def url(self) -> str:
