@@ -7,6 +7,7 @@ Branches are grouped by what the caller should do about them::
     │   ├── ProjectError             PROJECT_INVALID, IMPORT_FAILED
     │   ├── NotFound                 NOT_FOUND
     │   ├── AlreadyExists            ALREADY_EXISTS
+    │   ├── Conflict                 SYNC_RUNNING: the thing is busy; wait, or pause it first
     │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
     │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT
     ├── ApiError                     the third-party API said no (status, headers, body)
@@ -18,7 +19,8 @@ Branches are grouped by what the caller should do about them::
     ├── ActionError                  ACTION_ERROR: a script's structured answer to its caller
     └── RunError                     the run itself failed
         ├── ScriptError              SCRIPT_ERROR, INVALID_OUTPUT
-        └── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED, OUTPUT_TOO_LARGE
+        ├── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED, OUTPUT_TOO_LARGE
+        └── (RunError itself)        WORKER_LOST: the worker running it died; the job retries
 
 Errors cross the process boundary between a run's child and its parent as plain
 dicts (:meth:`SpliceError.to_dict` / :func:`error_from_dict`), so every class must be
@@ -34,6 +36,7 @@ __all__ = [
     "ActionError",
     "AlreadyExists",
     "ApiError",
+    "Conflict",
     "ConnectionError",
     "CredentialsError",
     "InvalidInput",
@@ -97,6 +100,12 @@ class NotFound(UsageError):
 
 class AlreadyExists(UsageError):
     default_code = "ALREADY_EXISTS"
+
+
+class Conflict(UsageError):
+    """The request is fine but clashes with what is happening now (a sync already running)."""
+
+    default_code = "CONFLICT"
 
 
 class InvalidInput(UsageError):
@@ -191,6 +200,7 @@ _BY_NAME: dict[str, type[SpliceError]] = {
         ProjectError,
         NotFound,
         AlreadyExists,
+        Conflict,
         InvalidInput,
         ApiError,
         AccessTokenExpired,

@@ -46,6 +46,9 @@ class Script:
     models: tuple[type[BaseModel], ...] = ()
     schedule: Schedule | None = None
     track_deletes: bool = False
+    #: syncs: how often a failed run is retried, and the first wait (doubling after each retry)
+    retries: int = 3
+    retry_delay: float = 30.0
     options: dict[str, Any] = field(default_factory=dict)
 
     def model(self, name: str | None) -> type[BaseModel]:
@@ -157,11 +160,16 @@ class Integration:
         every: str | None = None,
         cron: str | None = None,
         track_deletes: bool = False,
+        retries: int = 3,
+        retry_delay: float = 30.0,
         name: str | None = None,
         time_limit: float | None = None,
         description: str | None = None,
     ) -> Any:
         """Declare a sync: ``async def fn(ctx)`` run on a schedule, saving ``models`` records.
+
+        A failed run is retried ``retries`` times, first after ``retry_delay`` seconds, then
+        twice as long each time; every attempt resumes from the last checkpoint.
 
         >>> @acme.sync(models=[Contact], every="15m", track_deletes=True)
         ... async def contacts(ctx): ...
@@ -172,6 +180,10 @@ class Integration:
             raise ProjectError(f"integration {self.name!r}: {exc.message}", hint=exc.hint) from None
         if not models:
             raise ProjectError(f"integration {self.name!r}: a sync needs models=[...] (pydantic models with an id)")
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 20:
+            raise ProjectError(f"integration {self.name!r}: retries={retries!r} must be a whole number from 0 to 20")
+        if not isinstance(retry_delay, int | float) or isinstance(retry_delay, bool) or not 0 <= retry_delay <= 86400:
+            raise ProjectError(f"integration {self.name!r}: retry_delay={retry_delay!r} must be 0 to 86400 seconds")
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
             self._add(
@@ -185,6 +197,8 @@ class Integration:
                     models=tuple(models),
                     schedule=schedule,
                     track_deletes=track_deletes,
+                    retries=retries,
+                    retry_delay=float(retry_delay),
                 )
             )
             return func

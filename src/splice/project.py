@@ -40,6 +40,10 @@ class RuntimeSection(_Section):
     database_url: str | None = None
     isolation: Literal["process", "none"] = "process"
     time_limit: float = Field(default=60.0, gt=0, le=86400)
+    #: syncs run longer than actions; a sync's own ``time_limit=`` wins over this
+    sync_time_limit: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    #: runs one worker process (``splice serve`` / ``splice worker``) executes at once
+    concurrency: int = Field(default=4, ge=1, le=64)
     memory_limit_mb: int = Field(default=1024, ge=64, le=65536)
     #: seconds a waiting caller's run may spend backing off 429s before RateLimitExceeded
     rate_limit_budget_interactive: float = Field(default=15.0, ge=0)
@@ -100,6 +104,19 @@ class Project:
         if not matches:
             raise NotFound(f"unknown script {qualname!r}", hint="name it as integration.script")
         raise NotFound(f"script name {qualname!r} is ambiguous; name it as integration.script")
+
+    def syncs(self) -> list[Script]:
+        """Every sync of every integration, in declaration order."""
+        return [s for i in self.integrations.values() for s in i.scripts.values() if s.kind == "sync"]
+
+    def sync(self, qualname: str) -> Script:
+        """Like :meth:`script`, but the script must be a sync."""
+        script = self.script(qualname)
+        if script.kind != "sync":
+            known = ", ".join(s.qualname for s in self.syncs()) or "none"
+            raise NotFound(f"{script.qualname} is not a sync (it is the {script.kind} {script.name!r})",
+                           hint=f"the syncs are: {known}")  # fmt: skip
+        return script
 
 
 def find_root(start: Path | None = None) -> Path:

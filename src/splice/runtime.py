@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from splice._engine._dbos import Jobs
+from splice._engine.scheduler import effective_schedule, next_run
 from splice._http.client import CallSpec, Transport
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
@@ -23,13 +25,16 @@ from splice._runtime.apis import ApiFactory
 from splice._runtime.child import parse_input
 from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
+from splice._runtime.progress import Progress
 from splice._runtime.records import RecordWriter
-from splice.errors import InvalidInput, NotFound, SpliceError, error_from_dict
+from splice.errors import Conflict, InvalidInput, NotFound, SpliceError, error_from_dict
 from splice.integration import Script
 from splice.project import Project, load_project
+from splice.schedule import Schedule
 from splice.store import Connection, LogLine, LogRecord, RecordPage, RunRecord, SecretBox, Store, Stream, open_store
 
 LogCallback = Callable[[LogLine], None]
+ProgressCallback = Callable[[dict[str, Any]], None]
 #: how deep ``ctx.trigger_action`` may nest before it is refused (a loop, most likely)
 MAX_NESTING = 8
 
@@ -50,6 +55,7 @@ class Runtime:
         self.transport = Transport.create()
         self.apis = ApiFactory(project, store, self.transport)
         self.executor = Executor(project, isolation)
+        self.jobs = Jobs(store.engine.url)
 
     @classmethod
     async def open(
@@ -77,6 +83,7 @@ class Runtime:
         await self.close()
 
     async def close(self) -> None:
+        await self.jobs.close()
         await self.executor.close()
         await self.transport.close()
         await self.store.close()
@@ -115,6 +122,7 @@ class Runtime:
         await self.store.connections.delete(integration, connection_id)
         await self.store.records.reset(integration, connection_id)
         await self.store.checkpoints.clear(integration, connection_id)
+        await self.store.schedules.delete(integration, connection_id)
 
     async def test_connection(self, integration: str, connection_id: str) -> dict[str, Any]:
         """Refresh if needed and call the integration's ``test_path``; says what was checked."""
@@ -154,12 +162,18 @@ class Runtime:
         background: bool = False,
         time_limit: float | None = None,
         parent_id: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        job_id: str | None = None,
+        attempt: int = 1,
         _depth: int = 0,
     ) -> RunRecord:
         """Run an action or a sync now and wait for it; the stored run (status, output or error) comes back.
 
         Bad requests (unknown script or connection, invalid input) raise before any run is
-        stored; everything that goes wrong once the run started is recorded on the run.
+        stored; everything that goes wrong once the run started is recorded on the run. A
+        sync already running for the connection raises :class:`Conflict` (``SYNC_RUNNING``);
+        a sync's progress (requests, records, rate) is stored on the run every second and
+        passed to ``on_progress``.
         """
         target = self.project.script(script)
         if target.kind == "trigger":
@@ -170,8 +184,39 @@ class Runtime:
             background = True
         conn = await self._run_connection(target, connection)
         parse_input(target, input)
+        run_id = new_run_id()
+        if target.kind != "sync":
+            return await self._run(target, conn, run_id, input, on_log, background, time_limit, parent_id, _depth)
+        async with self.store.locks.lease(_sync_lock(target, conn), job_id or run_id) as ours:
+            if not ours:
+                raise Conflict(
+                    f"{target.qualname} is already running for connection {conn.id if conn else '-'}",
+                    code="SYNC_RUNNING",
+                    hint="wait for that run to finish; a sync runs at most once per connection at a time",
+                )
+            return await self._run(
+                target, conn, run_id, input, on_log, True, time_limit, parent_id, _depth,
+                on_progress=on_progress, job_id=job_id, attempt=attempt,
+            )  # fmt: skip
+
+    async def _run(
+        self,
+        target: Script,
+        conn: Connection | None,
+        run_id: str,
+        input: Any,
+        on_log: LogCallback | None,
+        background: bool,
+        time_limit: float | None,
+        parent_id: str | None,
+        depth: int,
+        *,
+        on_progress: ProgressCallback | None = None,
+        job_id: str | None = None,
+        attempt: int = 1,
+    ) -> RunRecord:
         record = RunRecord(
-            id=new_run_id(),
+            id=run_id,
             kind=target.kind,
             integration=target.integration.name,
             script=target.name,
@@ -180,20 +225,24 @@ class Runtime:
             input=input,
             output=None,
             error=None,
-            attempt=1,
+            attempt=attempt,
             parent_id=parent_id,
             test_mode=False,
             created_at=_now(),
             started_at=_now(),
             finished_at=None,
             duration_ms=None,
+            job_id=job_id,
         )
         await self.store.runs.create(record)
         redactor = Redactor()
         gateway: RunGateway | None = None
+        progress: Progress | None = None
         try:
-            gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, _depth)
-            limit = time_limit or target.time_limit or self.project.config.runtime.time_limit
+            gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, depth)
+            limit = time_limit or target.time_limit or self._default_time_limit(target)
+            if gateway.records is not None:
+                progress = Progress(self.store, record.id, gateway, on_progress)
             done = await self.executor.execute(target, gateway, start, limit, self._limits(limit))
             if gateway.records is not None:
                 if done.get("ok"):
@@ -203,11 +252,32 @@ class Runtime:
         except SpliceError as exc:
             done = {"ok": False, "error": exc.to_dict()}
         except asyncio.CancelledError:
+            if progress is not None:
+                await asyncio.shield(progress.stop())
             await asyncio.shield(self._cancelled(record, gateway))
             raise
+        if progress is not None:
+            await progress.stop()
         if gateway is not None:
             await gateway.flush()
         return await self._finish(record, done, redactor)
+
+    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
+        """One attempt of a queued job (the engine calls this; it retries failed attempts).
+
+        An attempt left ``running`` by a worker that died is marked failed (``WORKER_LOST``)
+        first, so the run history shows every attempt; this one counts on from them.
+        """
+        lost = {"code": "WORKER_LOST", "message": "the worker running this attempt stopped; the job retried it",
+                "details": {}}  # fmt: skip
+        await self.store.runs.interrupt(job_id, lost)
+        attempt = 1 + len(await self.store.runs.find(job_id=job_id, limit=10_000))
+        return await self.run(script, connection=connection, input=input, background=True, job_id=job_id,
+                              attempt=attempt)  # fmt: skip
+
+    def _default_time_limit(self, script: Script) -> float:
+        settings = self.project.config.runtime
+        return settings.sync_time_limit if script.kind == "sync" else settings.time_limit
 
     async def _sync_result(self, gateway: RunGateway, returned: Any) -> dict[str, Any]:
         """After a successful sync: write what is buffered, soft-delete unseen records (track_deletes).
@@ -348,31 +418,145 @@ class Runtime:
     # --- reading -----------------------------------------------------------------------
 
     async def list_syncs(self, integration: str | None = None) -> list[dict[str, Any]]:
-        """Every sync × connection: schedule, last run and stored record counts per model."""
-        specs = [self.project.integration(integration)] if integration else list(self.project.integrations.values())
+        """Every sync × connection: schedule, paused, last run, next run and record counts per model."""
+        if integration is not None:
+            self.project.integration(integration)
+        now = _now()
+        plans = {(r.integration, r.sync, r.connection_id): r for r in await self.store.schedules.find(integration)}
         rows: list[dict[str, Any]] = []
-        for spec in specs:
-            syncs = [s for s in spec.scripts.values() if s.kind == "sync"]
-            connections = await self.store.connections.find(spec.name) if syncs else []
-            for script in syncs:
-                for conn in connections:
-                    runs = await self.store.runs.find(
-                        integration=spec.name, script=script.name, connection_id=conn.id, limit=1
-                    )
-                    counts = {
-                        m.__name__: await self.store.records.count(Stream(spec.name, conn.id, m.__name__))
-                        for m in script.models
-                    }
-                    rows.append({
-                        "sync": script.qualname, "connection": conn.id,
-                        "schedule": script.schedule.describe() if script.schedule else None,
-                        "last_run": None if not runs else {
-                            "id": runs[0].id, "status": runs[0].status,
-                            "finished_at": runs[0].finished_at.isoformat() if runs[0].finished_at else None,
-                        },
-                        "records": counts,
-                    })  # fmt: skip
+        for script in self.project.syncs():
+            name = script.integration.name
+            if integration is not None and name != integration:
+                continue
+            for conn in await self.store.connections.find(name):
+                plan = plans.get((name, script.name, conn.id))
+                runs = await self.store.runs.find(integration=name, script=script.name, connection_id=conn.id, limit=1)
+                counts = {
+                    m.__name__: await self.store.records.count(Stream(name, conn.id, m.__name__)) for m in script.models
+                }
+                schedule = effective_schedule(script, plan)
+                due = next_run(script, plan, now) if conn.status != "error" else None
+                rows.append({
+                    "sync": script.qualname, "connection": conn.id,
+                    "schedule": schedule.describe() if schedule else None,
+                    "overridden": plan is not None and (plan.every_seconds is not None or plan.cron is not None),
+                    "paused": plan is not None and plan.paused,
+                    "connection_status": conn.status,
+                    "last_run": None if not runs else {
+                        "id": runs[0].id, "status": runs[0].status, "attempt": runs[0].attempt,
+                        "started_at": runs[0].started_at.isoformat() if runs[0].started_at else None,
+                        "finished_at": runs[0].finished_at.isoformat() if runs[0].finished_at else None,
+                        "progress": runs[0].progress,
+                    },
+                    "next_run": due.isoformat() if due else None,
+                    "records": counts,
+                })  # fmt: skip
         return rows
+
+    # --- sync control --------------------------------------------------------------------
+
+    async def trigger_sync(self, sync: str, connection: str) -> str:
+        """Queue a run of ``sync`` for ``connection`` now; returns the job id.
+
+        A worker (``splice serve`` / ``splice worker``) runs it. Raises :class:`Conflict`
+        (``SYNC_RUNNING``) when that sync is already queued or running for the connection;
+        triggering a paused sync runs it once and leaves it paused.
+        """
+        script = self.project.sync(sync)
+        await self.store.connections.get(script.integration.name, connection)
+        return await self.jobs.enqueue(script.qualname, connection, None, dedup=f"{script.qualname}:{connection}")
+
+    async def enqueue(self, script: str, *, connection: str | None = None, input: Any = None) -> str:
+        """Queue a run of an action (or a sync) to run in the background on a worker; returns the job id."""
+        target = self.project.script(script)
+        if target.kind == "sync":
+            if input is not None:
+                raise InvalidInput(f"{target.qualname} is a sync; syncs take no input")
+            return await self.trigger_sync(target.qualname, connection or "")
+        if target.kind != "action":
+            raise InvalidInput(f"{target.qualname} is a {target.kind}; only actions and syncs run as jobs")
+        conn = await self._run_connection(target, connection)
+        parse_input(target, input)
+        return await self.jobs.enqueue(target.qualname, conn.id if conn else None, input, dedup=None)
+
+    async def wait_job(self, job_id: str, *, on_progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Wait until a queued job ends; its last attempt's summary (run id, status, error) comes back.
+
+        ``on_progress`` gets the latest run's progress while it goes on.
+        """
+
+        seen: dict[str, Any] = {}
+
+        async def tick() -> None:
+            if on_progress is None:
+                return
+            runs = await self.store.runs.find(job_id=job_id, limit=1)
+            if runs and runs[0].progress and runs[0].progress != seen.get(runs[0].id):
+                seen[runs[0].id] = runs[0].progress
+                on_progress({**runs[0].progress, "run_id": runs[0].id, "attempt": runs[0].attempt})
+
+        summary = await self.jobs.wait(job_id, on_tick=tick)
+        return dict(summary or {})
+
+    async def pause_sync(self, sync: str, connection: str | None = None) -> list[str]:
+        """Stop scheduling ``sync`` (for one connection, or all); returns the connections paused."""
+        return await self._set_paused(sync, connection, True)
+
+    async def resume_sync(self, sync: str, connection: str | None = None) -> list[str]:
+        """Schedule a paused sync again; it runs at its next slot."""
+        return await self._set_paused(sync, connection, False)
+
+    async def _set_paused(self, sync: str, connection: str | None, paused: bool) -> list[str]:
+        script = self.project.sync(sync)
+        name = script.integration.name
+        if connection is not None:
+            ids = [(await self.store.connections.get(name, connection)).id]
+        else:
+            ids = [c.id for c in await self.store.connections.find(name)]
+        for conn_id in ids:
+            await self.store.schedules.set_paused(name, script.name, conn_id, paused)
+            if not paused:
+                await self.store.schedules.set_next_run(name, script.name, conn_id, None)
+        return ids
+
+    async def set_sync_schedule(
+        self, sync: str, connection: str, *, every: str | None = None, cron: str | None = None
+    ) -> dict[str, Any]:
+        """Override when ``sync`` runs for one connection; neither ``every`` nor ``cron`` restores the declared one."""
+        script = self.project.sync(sync)
+        name = script.integration.name
+        await self.store.connections.get(name, connection)
+        every_seconds = None
+        if every is not None or cron is not None:
+            schedule = Schedule.parse(every=every, cron=cron)
+            every_seconds = int(schedule.every.total_seconds()) if schedule.every else None
+            cron = schedule.cron
+        await self.store.schedules.set_override(name, script.name, connection, every_seconds=every_seconds, cron=cron)
+        return next(
+            r for r in await self.list_syncs(name) if r["sync"] == script.qualname and r["connection"] == connection
+        )
+
+    async def reset_sync(self, sync: str, connection: str) -> dict[str, Any]:
+        """Forget what ``sync`` stored for ``connection``: its checkpoint and its models' records.
+
+        The next run starts from scratch (a full sync). Refused while the sync runs; cursors
+        readers hold from before are refused afterwards (``INVALID_CURSOR``), so they start over.
+        Records of a model that another sync also writes are cleared too.
+        """
+        script = self.project.sync(sync)
+        name = script.integration.name
+        conn = await self.store.connections.get(name, connection)
+        async with self.store.locks.lease(_sync_lock(script, conn), f"reset-{uuid.uuid4().hex}") as ours:
+            if not ours:
+                raise Conflict(
+                    f"{script.qualname} is running for connection {connection}; it cannot be reset now",
+                    code="SYNC_RUNNING",
+                    hint="pause it, wait for the run to end, then reset",
+                )
+            deleted = await self.store.records.reset(name, connection, [m.__name__ for m in script.models])
+            cleared = await self.store.checkpoints.clear(name, connection, script.name)
+        return {"sync": script.qualname, "connection": connection, "records_deleted": deleted,
+                "checkpoint_cleared": bool(cleared)}  # fmt: skip
 
     async def read_records(
         self,
@@ -410,6 +594,10 @@ class Runtime:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _sync_lock(script: Script, conn: Connection | None) -> str:
+    return f"sync:{script.qualname}:{conn.id if conn else ''}"
 
 
 __all__ = ["Runtime", "new_run_id"]

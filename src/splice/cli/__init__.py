@@ -12,6 +12,7 @@ from splice.cli._keys import app as keys_app
 from splice.cli._logs import logs
 from splice.cli._records import records
 from splice.cli._run import run
+from splice.cli._serve import serve, worker
 from splice.errors import SpliceError
 
 app = typer.Typer(
@@ -23,6 +24,8 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(demo)
+app.command()(serve)
+app.command()(worker)
 app.command()(run)
 app.command()(logs)
 app.command()(records)

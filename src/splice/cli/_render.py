@@ -33,3 +33,15 @@ def run_error(console: Console, run: RunRecord) -> None:
         console.print(escape(details["traceback"].rstrip()), highlight=False, style="dim")
     if error.get("hint"):
         console.print(f"[dim]hint:[/] {escape(error['hint'])}", highlight=False)
+
+
+def progress_line(console: Console, progress: dict[str, Any]) -> None:
+    """``sync: 120 requests · 12,000 records · 4,300 records/s · 2.8 s`` on its own line."""
+    attempt = progress.get("attempt")
+    head = f"attempt {attempt}: " if attempt and attempt > 1 else ""
+    console.print(
+        f"[magenta]progress[/] {head}{progress.get('requests', 0):,} requests · "
+        f"{progress.get('records', 0):,} records · {progress.get('records_per_s', 0):,} records/s · "
+        f"{progress.get('elapsed_s', 0):.1f} s",
+        highlight=False,
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from splice.cli._common import ProjectOption, err, parse_json, print_json, run_async, with_runtime
-from splice.cli._render import log_line, run_error
+from splice.cli._render import log_line, progress_line, run_error
 from splice.runtime import Runtime
 
 
@@ -24,7 +24,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print log lines.")] = False,
     project: ProjectOption = None,
 ) -> None:
-    """Run an action; logs go to stderr as they happen, the output to stdout as JSON."""
+    """Run an action or a sync now; logs (and a sync's progress) go to stderr, the output to stdout as JSON."""
     payload = parse_json(input, "input") if input is not None else None
 
     async def work(rt: Runtime) -> int:
@@ -34,6 +34,7 @@ def run(
             input=payload,
             time_limit=time_limit,
             on_log=None if quiet else (lambda line: log_line(err, line)),
+            on_progress=lambda progress: progress_line(err, progress),
         )
         if record.status == "succeeded":
             print_json(record.output)

@@ -227,6 +227,10 @@ class AcmeAPI:
         )
 
     async def _big_page(self, request: web.Request) -> web.Response:
+        """``?delay_ms=`` slows each page down, so a test can stop a sync part-way."""
+        delay = query_int(request, "delay_ms", default=0, minimum=0, maximum=10_000)
+        if delay:
+            await asyncio.sleep(delay / 1000)
         start = _decode_cursor(request, "big")
         end = min(start + _page_size(request), self.big_count)
         items = [_big_record(i) for i in range(start, end)]

@@ -13,6 +13,7 @@ clocks, so keep machines NTP-synced and ``ttl`` well above any skew.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -58,6 +59,32 @@ class LockStore:
         ``ttl`` seconds even while held, so keep the work inside shorter than that.
         """
         return self._held(name, ttl, timeout, poll)
+
+    @asynccontextmanager
+    async def lease(self, name: str, owner: str, *, ttl: float = 60.0) -> AsyncIterator[bool]:
+        """Try once to take ``name``; yield whether it is ours, and keep renewing it while inside.
+
+        For work longer than any fixed ``ttl`` (a sync): the lease is renewed every ``ttl / 3``
+        seconds, so it lapses only ``ttl`` seconds after its holder dies. An owner that
+        restarts under the same name (a recovered job) gets its lease back at once.
+        """
+        if not await self.acquire(name, owner, ttl):
+            yield False
+            return
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(ttl / 3)
+                await self.acquire(name, owner, ttl)
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield True
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await asyncio.shield(self.release(name, owner))
 
     @asynccontextmanager
     async def _held(self, name: str, ttl: float, wait: float, poll: float) -> AsyncIterator[str]:

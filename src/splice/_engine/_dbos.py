@@ -1,0 +1,234 @@
+"""DBOS, behind the three things splice needs from a durable-execution engine.
+
+This is the only module that imports ``dbos`` (STACK.md: its API changed between majors, so
+it is pinned and wrapped). What splice uses:
+
+- a workflow per job (a sync run, or an action run in the background) whose one step runs
+  the script through :meth:`Runtime.run`; DBOS retries the step with exponential backoff
+  per the sync's ``retries`` / ``retry_delay``, and each attempt is its own stored run;
+- one queue, ``splice-jobs``, with a per-worker concurrency limit, and a deduplication id
+  per sync × connection so a second trigger while one is queued or running is refused
+  (DBOS refuses deduplication on partitioned queues, so this, not a partition, is what
+  keeps one run of a sync per connection);
+- recovery: a worker restarted with the same ``--id`` picks up the jobs it was running when
+  it died, and the interrupted step runs again — the sync resumes from its checkpoint.
+
+Anything may enqueue (the CLI, the scheduler, the REST server later) through
+:class:`Jobs`, which talks to the system database only; only :func:`launch` executes jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSClient, StepOptions
+from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
+
+from splice.errors import Conflict, NotFound, SpliceError
+
+if TYPE_CHECKING:
+    from splice.runtime import Runtime
+    from splice.store import RunRecord
+
+APP = "splice"
+QUEUE = "splice-jobs"
+WORKFLOW = "splice.job"
+#: bump when the job workflow changes shape: DBOS recovers only jobs of the same version
+VERSION = "splice-jobs-1"
+#: how often an idle worker looks for queued jobs, in seconds
+POLL = 0.25
+#: codes a retry cannot fix: the input, the connection or the script's declaration is wrong
+FINAL_CODES = frozenset({
+    "NOT_FOUND", "INVALID_INPUT", "INVALID_CONFIG", "CONNECTION_BROKEN", "SYNC_RUNNING", "CANCELLED",
+    "TIME_LIMIT_EXCEEDED", "MEMORY_LIMIT_EXCEEDED", "OUTPUT_TOO_LARGE",
+})  # fmt: skip
+
+logging.getLogger("dbos").setLevel(logging.CRITICAL)
+logger = logging.getLogger("splice.jobs")
+
+_runtime: Runtime | None = None
+#: attempts running in this process, cancelled on shutdown
+_attempts: set[asyncio.Task[Any]] = set()
+
+
+def system_database_url(store_url: str | sa.URL) -> str:
+    """Where DBOS keeps its tables: beside the store, in a synchronous driver's URL.
+
+    SQLite gets its own file next to the store's (``engine.db``), so the engine's queue
+    polling never waits on a sync's long write transactions; PostgreSQL shares the store's
+    database, in DBOS's own ``dbos`` schema.
+    """
+    url = sa.make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        folder = path.rsplit("/", 1)[0] if "/" in path else "."
+        return f"sqlite:///{folder}/engine.db"
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+class AttemptFailed(Exception):
+    """One attempt's run failed; DBOS sees this and decides whether to retry."""
+
+    def __init__(self, run: RunRecord) -> None:
+        super().__init__(f"run {run.id} {run.status}")
+        self.run = run
+
+    @property
+    def final(self) -> bool:
+        return self.run.status != "failed" or (self.run.error or {}).get("code") in FINAL_CODES
+
+
+@DBOS.workflow(name=WORKFLOW)
+async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any]:
+    """One job: the script's attempts; a summary of the last one, never an exception."""
+    runtime = _require_runtime()
+    job_id = DBOS.workflow_id or ""
+    target = runtime.project.script(script)
+    retries = target.retries if target.kind == "sync" else 0
+    options = StepOptions(
+        retries_allowed=retries > 0,
+        max_attempts=retries + 1,
+        interval_seconds=target.retry_delay,
+        backoff_rate=2.0,
+        should_retry=lambda exc: isinstance(exc, AttemptFailed) and not exc.final,
+    )
+    try:
+        run = await DBOS.run_step_async(options, _attempt, script, connection, input, job_id)
+    except AttemptFailed as exc:
+        return _summary(exc.run)
+    except Exception as exc:  # DBOS wraps the last failure once retries are used up
+        cause = exc.__cause__ if isinstance(exc.__cause__, AttemptFailed) else None
+        if cause is None:
+            error = exc.to_dict() if isinstance(exc, SpliceError) else {"code": "SPLICE_ERROR", "message": str(exc)}
+            return {"job_id": job_id, "status": "failed", "error": error}
+        return _summary(cause.run)
+    return _summary(run)
+
+
+async def _attempt(script: str, connection: str | None, input: Any, job_id: str) -> RunRecord:
+    runtime = _require_runtime()
+    logger.info("job %s: %s for %s starting", job_id, script, connection or "-")
+    task = asyncio.current_task()
+    assert task is not None
+    _attempts.add(task)
+    try:
+        run = await runtime.run_job_attempt(script, connection=connection, input=input, job_id=job_id)
+    finally:
+        _attempts.discard(task)
+    code = f" [{(run.error or {}).get('code')}]" if run.error else ""
+    logger.info("job %s: run %s (attempt %d) %s%s", job_id, run.id, run.attempt, run.status, code)
+    if run.status != "succeeded":
+        raise AttemptFailed(run)
+    return run
+
+
+def _summary(run: RunRecord) -> dict[str, Any]:
+    return {"job_id": run.job_id, "run_id": run.id, "status": run.status, "attempt": run.attempt, "error": run.error}
+
+
+def _require_runtime() -> Runtime:
+    if _runtime is None:  # pragma: no cover - launch() sets it before any job can start
+        raise SpliceError("no runtime: this process did not start the engine with launch()")
+    return _runtime
+
+
+async def launch(runtime: Runtime, executor_id: str, concurrency: int) -> None:
+    """Start executing jobs in this process (one per process: DBOS is a singleton).
+
+    Jobs this ``executor_id`` was running when its process died are recovered now.
+    """
+    global _runtime
+    _runtime = runtime
+    url = system_database_url(runtime.store.engine.url)
+    DBOS(config={
+        "name": APP, "system_database_url": url, "executor_id": executor_id,
+        "application_version": VERSION, "log_level": "CRITICAL",
+    })  # fmt: skip
+    await asyncio.to_thread(DBOS.migrate, url)
+    DBOS.launch()
+    await DBOS.register_queue_async(QUEUE, worker_concurrency=concurrency, polling_interval_sec=POLL)
+
+
+async def shutdown() -> None:
+    """Stop executing; jobs still running are recovered when this ``executor_id`` starts again.
+
+    Attempts in flight are cancelled first (their runs are stored as ``cancelled``, their
+    children killed) while the store and the event loop's thread pool still work: DBOS
+    replaces the loop's default executor with its own and shuts it down on destroy, so a
+    fresh one is put back for whatever closes after.
+    """
+    global _runtime
+    for task in list(_attempts):
+        task.cancel()
+    await asyncio.gather(*_attempts, return_exceptions=True)
+    DBOS.destroy()
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="splice"))
+    _runtime = None
+
+
+class Jobs:
+    """Enqueue jobs and read their state, from any process that can reach the database."""
+
+    def __init__(self, store_url: str | sa.URL) -> None:
+        self.url = system_database_url(store_url)
+        self._client: DBOSClient | None = None
+
+    async def _connect(self) -> DBOSClient:
+        if self._client is None:
+
+            def connect() -> DBOSClient:
+                DBOS.migrate(self.url)
+                return DBOSClient(system_database_url=self.url, application_name=APP)
+
+            self._client = await asyncio.to_thread(connect)
+        return self._client
+
+    async def enqueue(self, script: str, connection: str | None, input: Any, *, dedup: str | None) -> str:
+        """Queue a job; with ``dedup``, refuse (``SYNC_RUNNING``) while another with it is queued or running."""
+        client = await self._connect()
+        options: dict[str, Any] = {"workflow_name": WORKFLOW, "queue_name": QUEUE, "app_version": VERSION}
+        if dedup is not None:
+            options["deduplication_id"] = dedup
+        try:
+            handle = await client.enqueue_async(options, script, connection, input)  # type: ignore[arg-type]
+        except DBOSQueueDeduplicatedError:
+            raise Conflict(
+                f"{dedup} is already queued or running",
+                code="SYNC_RUNNING",
+                details={"sync": dedup},
+                hint="wait for it to finish (splice syncs list shows its last run)",
+            ) from None
+        return str(handle.workflow_id)
+
+    async def status(self, job_id: str) -> str:
+        """DBOS's status of a job: ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, …"""
+        handle = await self._handle(job_id)
+        return str((await handle.get_status()).status)
+
+    async def wait(
+        self, job_id: str, *, poll: float = 0.25, on_tick: Callable[[], Awaitable[None]] | None = None
+    ) -> Any:
+        """Wait for a job to end and return its summary; ``on_tick`` runs between polls."""
+        handle = await self._handle(job_id)
+        while (await handle.get_status()).status in ("ENQUEUED", "PENDING", "DELAYED"):
+            if on_tick is not None:
+                await on_tick()
+            await asyncio.sleep(poll)
+        return await handle.get_result()
+
+    async def _handle(self, job_id: str) -> Any:
+        client = await self._connect()
+        try:
+            return await client.retrieve_workflow_async(job_id)
+        except DBOSNonExistentWorkflowError:
+            raise NotFound(f"no job {job_id!r}") from None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await asyncio.to_thread(self._client.destroy)
+            self._client = None

@@ -1,0 +1,111 @@
+"""The scheduler: enqueue every sync × connection whose next run is due.
+
+Why our own loop and not DBOS's schedules: splice needs what a user sees in
+``splice syncs list`` — the next run of each sync × connection, paused ones, per-connection
+overrides, ``every=`` intervals cron cannot express — and all of it must follow connections
+as they come and go. So the plan lives in the ``sync_schedules`` table, cron expressions are
+iterated by croniter (:class:`~splice.schedule.Schedule`), and a due sync becomes a DBOS job
+like any other trigger. One scheduler at a time is the leader (a lease in the store); others
+stand by, so ``splice serve`` can run on several machines.
+
+A sync × connection that has never run is due at once (its initial sync); afterwards it is
+due one period after it was last scheduled. A run still going when the next is due is not
+started twice: the job queue refuses it and the scheduler moves on to the following slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from splice.errors import Conflict, SpliceError
+from splice.integration import Script
+from splice.schedule import Schedule
+from splice.store import SyncSchedule
+
+if TYPE_CHECKING:
+    from splice.runtime import Runtime
+
+logger = logging.getLogger("splice.scheduler")
+LEADER_LOCK = "scheduler:leader"
+
+
+def effective_schedule(script: Script, row: SyncSchedule | None) -> Schedule | None:
+    """The connection's override when it has one, else the sync's declared schedule."""
+    if row is not None and row.every_seconds is not None:
+        return Schedule(every=timedelta(seconds=row.every_seconds))
+    if row is not None and row.cron is not None:
+        return Schedule(cron=row.cron)
+    return script.schedule
+
+
+def next_run(script: Script, row: SyncSchedule | None, now: datetime) -> datetime | None:
+    """When this sync × connection runs next; None when paused or it has no schedule."""
+    schedule = effective_schedule(script, row)
+    if schedule is None or (row is not None and row.paused):
+        return None
+    if row is None or row.last_scheduled_at is None:
+        return now
+    if row.next_run_at is not None:
+        return row.next_run_at
+    return schedule.next_after(row.last_scheduled_at)
+
+
+class Scheduler:
+    """Every ``tick`` seconds: when this process leads, enqueue what is due."""
+
+    def __init__(self, runtime: Runtime, *, tick: float = 1.0) -> None:
+        self.runtime = runtime
+        self.tick_seconds = tick
+        self.owner = f"scheduler-{uuid.uuid4().hex[:12]}"
+
+    async def run(self) -> None:
+        """Tick until cancelled; a failing tick is logged and the next one tries again."""
+        while True:
+            try:
+                await self.tick()
+            except SpliceError as exc:
+                logger.warning("scheduler tick failed: %s", exc.message)
+            await asyncio.sleep(self.tick_seconds)
+
+    async def tick(self, now: datetime | None = None) -> list[tuple[str, str]]:
+        """One pass; returns the (sync, connection) pairs it enqueued."""
+        store = self.runtime.store
+        if not await store.locks.acquire(LEADER_LOCK, self.owner, ttl=max(10.0, 5 * self.tick_seconds)):
+            return []
+        now = now or datetime.now(UTC)
+        rows = {(r.integration, r.sync, r.connection_id): r for r in await store.schedules.find()}
+        started: list[tuple[str, str]] = []
+        for script in self.runtime.project.syncs():
+            integration = script.integration.name
+            for conn in await store.connections.find(integration):
+                if conn.status == "error":
+                    continue
+                row = rows.get((integration, script.name, conn.id))
+                due = next_run(script, row, now)
+                if due is None:
+                    continue
+                if due > now:
+                    if row is None or row.next_run_at is None:
+                        await store.schedules.set_next_run(integration, script.name, conn.id, due)
+                    continue
+                if await self._start(script, conn.id):
+                    started.append((script.qualname, conn.id))
+                schedule = effective_schedule(script, row)
+                assert schedule is not None
+                await store.schedules.mark_scheduled(
+                    integration, script.name, conn.id, at=now, next_run_at=schedule.next_after(now)
+                )
+        return started
+
+    async def _start(self, script: Script, connection_id: str) -> bool:
+        try:
+            job = await self.runtime.trigger_sync(script.qualname, connection_id)
+        except Conflict:
+            logger.info("%s for %s is still running; skipping this slot", script.qualname, connection_id)
+            return False
+        logger.info("scheduled %s for %s (job %s)", script.qualname, connection_id, job)
+        return True
