@@ -1,0 +1,94 @@
+"""Fixtures of the engine tests: a project syncing from a demo API, and real worker processes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tests._databases import make_database_url
+from tests.cli._cli import SPLICE, clean_env
+from tests.conftest import ProjectFactory
+from tests.engine._project import syncs
+
+from splice.demo.server import DemoAPI
+
+#: seconds a worker may take to start, and a test to wait for what it does
+START_TIMEOUT = 30.0
+
+
+class Worker:
+    """``splice serve`` / ``splice worker`` as a child process, its output in a file."""
+
+    def __init__(self, command: str, root: Path, env: dict[str, str], worker_id: str, log: Path) -> None:
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(SPLICE), command, "--id", worker_id], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while "running on" not in self.output():
+            assert self.proc.poll() is None, f"worker exited with {self.proc.returncode}:\n{self.output()}"
+            assert time.monotonic() < deadline, f"worker did not start:\n{self.output()}"
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+StartWorker = Callable[..., Worker]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    url, cleanup = await make_database_url(str(request.param), tmp_path)
+    yield url
+    await cleanup()
+
+
+@pytest.fixture
+def api() -> Iterator[DemoAPI]:
+    """A demo API on its own thread, so it answers while a test blocks on a worker."""
+    server = DemoAPI(contacts=3000)
+    server.start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+@pytest.fixture
+def project(make_project: ProjectFactory, request: pytest.FixtureRequest) -> Path:
+    delay = getattr(request, "param", 0)
+    return make_project({"acme.py": syncs(delay_ms=delay)})
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
+    workers: list[Worker] = []
+
+    def start(root: Path, command: str = "worker", worker_id: str = "w1", database_url: str | None = None) -> Worker:
+        env = clean_env()
+        if database_url:
+            env["SPLICE_DATABASE_URL"] = database_url
+        worker = Worker(command, root, env, worker_id, tmp_path / f"{command}-{worker_id}.log")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
