@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -65,7 +66,7 @@ async def test_serve_syncs_new_connections_retries_failures_and_stops_slow_runs(
         flaky = await history(rt, "flaky")
         assert [(r.attempt, r.status) for r in flaky] == [(1, "failed"), (2, "failed"), (3, "succeeded")]
         assert len({r.job_id for r in flaky}) == 1 and flaky[0].job_id
-        gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(flaky, flaky[1:], strict=False)]
+        gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in itertools.pairwise(flaky)]
         assert gaps[0] >= 0.15 and gaps[1] >= 0.35, f"no backoff between attempts: {gaps}"
         slow = await history(rt, "slow")
         assert [(r.status, r.error["code"]) for r in slow] == [("timed_out", "TIME_LIMIT_EXCEEDED")]  # not retried
