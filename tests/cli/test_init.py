@@ -77,7 +77,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "splice demo — 19 runs against the demo API" in result.stdout
     assert "✗" not in result.stdout
-    assert result.stdout.count("✓") == 20  # the connections line and each run
+    assert result.stdout.count("✓") == 22  # the connections line, each run and two syncs
+    assert "added 1, updated 1, unchanged 249, deleted 1" in result.stdout
+    assert "records read after the first sync's cursor: 3 (ADDED, DELETED, UPDATED)" in result.stdout
     assert "whoami via api key in a header" in result.stdout
     assert "duplicate email → ActionError" in result.stdout
     assert result.stdout.count("succeeded") >= 10
@@ -91,6 +93,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     connections = json.loads(listed.stdout)
     assert len(connections) >= 5
     assert all("credentials" not in c and c["credential_fields"] for c in connections)
+    synced = splice("syncs", "list", "--json", "-p", str(target), cwd=tmp_path).json()
+    (contacts,) = [row for row in synced if row["sync"] == "acme.contacts"]
+    assert contacts["records"]["Contact"] == {"live": 251, "deleted": 1}
+    assert contacts["last_run"]["status"] == "succeeded"
 
 
 def test_the_new_projects_own_tests_pass(tmp_path: Path) -> None:

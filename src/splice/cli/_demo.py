@@ -24,7 +24,7 @@ def demo(
         bool, typer.Option("--in-process", help="Run scripts in-process instead of child processes.")
     ] = False,
 ) -> None:
-    """Start the demo API, connect with every auth scheme, run actions, show what happened."""
+    """Start the demo API, connect with every auth scheme, run actions and syncs, show what happened."""
     from splice.demo.run import run_demo
     from splice.demo.server import DemoAPI
 
@@ -43,7 +43,8 @@ def demo(
         api.stop_thread()
     command = "splice" if shutil.which("splice") else _shortest(sys.argv[0])
     out.print(
-        f"\nexplore it: [bold]{command} logs -p {target}[/] · [bold]{command} connections list -p {target}[/]",
+        f"\nexplore it: [bold]{command} logs -p {target}[/] · [bold]{command} syncs list -p {target}[/] · "
+        f"[bold]{command} records acme Contact -c c1 -p {target}[/]",
         highlight=False,
     )
     raise typer.Exit(1 if failures else 0)

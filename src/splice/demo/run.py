@@ -13,6 +13,7 @@ from joserfc.jwk import RSAKey
 from rich.console import Console
 from rich.markup import escape
 
+from splice._engine._dbos import launch, shutdown
 from splice.auth import OAuth2AuthorizationCode
 from splice.auth._base import drive
 from splice.runtime import Runtime
@@ -56,6 +57,7 @@ async def run_demo(root: Path, api_url: str, console: Console, *, isolation: str
                 highlight=False,
                 overflow="ellipsis",
             )
+        failures += await _syncs(rt, api_url, console)
         stats = await _admin(api_url, "/admin/stats", method="GET")
         console.print(
             f"demo API saw {stats.get('api.requests', 0)} API requests, "
@@ -64,6 +66,57 @@ async def run_demo(root: Path, api_url: str, console: Console, *, isolation: str
             highlight=False,
         )
         return failures
+
+
+async def _syncs(rt: Runtime, api_url: str, console: Console) -> int:
+    """Sync contacts on the durable engine, change some in the API, sync again, read the changes.
+
+    Returns 1 when what the second sync reports is not what the API changed.
+    """
+    console.print("[bold]syncs[/] — on the durable engine (DBOS), as `splice serve` runs them", highlight=False)
+    await launch(rt, "demo", 2)
+    try:
+        first = await _sync_once(rt, console, "first sync (full)")
+        page = await rt.read_records("acme", "Contact", connection="c1", limit=10_000)
+        headers = {"X-API-Key": "demo-key"}
+        victim, changed = page.records[0]["id"], page.records[1]["id"]
+        await _admin(api_url, f"/api/contacts/{changed}", {"name": "Renamed by the demo"}, "PATCH", headers)
+        await _admin(api_url, f"/api/contacts/{victim}", None, "DELETE", headers)
+        await _admin(api_url, "/api/contacts", {"email": "grace@example.com", "name": "Grace Hopper"}, "POST", headers)
+        second = await _sync_once(rt, console, "second sync (1 new, 1 changed, 1 gone)")
+        last = page.records[-1]["_splice"]["cursor"]  # what an app keeps to read only what changed next time
+        changes = await rt.read_records("acme", "Contact", connection="c1", cursor=last, limit=10_000)
+        seen = {r["_splice"]["last_action"] for r in changes.records}
+        console.print(
+            f"    [dim]records read after the first sync's cursor: {len(changes.records)} "
+            f"({', '.join(sorted(seen))})[/]",
+            highlight=False,
+        )
+        counts = second.get("records", {}).get("Contact", {})
+        expected = {"added": 1, "updated": 1, "deleted": 1}
+        ok = first is not None and {k: counts.get(k) for k in expected} == expected and len(changes.records) == 3
+        return 0 if ok else 1
+    finally:
+        await shutdown()
+
+
+async def _sync_once(rt: Runtime, console: Console, title: str) -> dict[str, Any]:
+    job = await rt.trigger_sync("acme.contacts", "c1")
+    started = time.monotonic()
+    with console.status(f"{title}…") as status:
+        summary = await rt.wait_job(
+            job, on_progress=lambda p: status.update(f"{title}: {p['requests']} requests, {p['records']} records…")
+        )
+    run = await rt.get_run(summary["run_id"])
+    counts = (run.output or {}).get("records", {}).get("Contact", {})
+    mark = "[green]✓[/]" if run.status == "succeeded" else "[red]✗[/]"
+    console.print(
+        f"{mark} {title:<40} {(time.monotonic() - started) * 1000:>5.0f} ms  {run.id[-8:]}  {run.status}\n"
+        f"    [dim]added {counts.get('added', 0)}, updated {counts.get('updated', 0)}, "
+        f"unchanged {counts.get('unchanged', 0)}, deleted {counts.get('deleted', 0)}[/]",
+        highlight=False,
+    )
+    return run.output or {}
 
 
 def _steps() -> list[Step]:
@@ -131,8 +184,13 @@ async def _authorize(rt: Runtime, api_url: str) -> dict[str, Any]:
     return await drive(flow, rt.apis.send_token_request)
 
 
-async def _admin(api_url: str, path: str, body: Any = None, method: str = "POST") -> Any:
-    async with aiohttp.ClientSession() as session, session.request(method, api_url + path, json=body) as response:
+async def _admin(
+    api_url: str, path: str, body: Any = None, method: str = "POST", headers: dict[str, str] | None = None
+) -> Any:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, api_url + path, json=body, headers=headers) as response,
+    ):
         return await response.json(content_type=None)
 
 

@@ -103,3 +103,10 @@ async def remember(ctx, input) -> dict:
     await ctx.state.put("count", count)
     meta = await ctx.metadata.update({"last_run": ctx.run.id})
     return {"count": count, "metadata": meta}
+
+
+@acme.sync(models=[Contact], every="15m", track_deletes=True)
+async def contacts(ctx):
+    """Every contact, page by page; contacts gone from the API are marked deleted after a good run."""
+    async for page in ctx.api.paginate("/contacts"):
+        await ctx.records.save(page)
