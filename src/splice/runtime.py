@@ -14,9 +14,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from splice._engine._dbos import Jobs
 from splice._engine.scheduler import effective_schedule, next_run
 from splice._http.client import CallSpec, Transport
 from splice._http.redact import Redactor
@@ -32,6 +31,9 @@ from splice.integration import Script
 from splice.project import Project, load_project
 from splice.schedule import Schedule
 from splice.store import Connection, LogLine, LogRecord, RecordPage, RunRecord, SecretBox, Store, Stream, open_store
+
+if TYPE_CHECKING:
+    from splice._engine._dbos import Jobs
 
 LogCallback = Callable[[LogLine], None]
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -55,7 +57,7 @@ class Runtime:
         self.transport = Transport.create()
         self.apis = ApiFactory(project, store, self.transport)
         self.executor = Executor(project, isolation)
-        self.jobs = Jobs(store.engine.url)
+        self._jobs: Jobs | None = None
 
     @classmethod
     async def open(
@@ -82,8 +84,18 @@ class Runtime:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def jobs(self) -> Jobs:
+        """The job queue; imported on first use, so commands that queue nothing skip loading the engine."""
+        if self._jobs is None:
+            from splice._engine._dbos import Jobs
+
+            self._jobs = Jobs(self.store.engine.url)
+        return self._jobs
+
     async def close(self) -> None:
-        await self.jobs.close()
+        if self._jobs is not None:
+            await self._jobs.close()
         await self.executor.close()
         await self.transport.close()
         await self.store.close()

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from splice._engine.worker import default_executor_id, run_worker
 from splice.cli._common import ProjectOption, err, run_async
 from splice.runtime import Runtime
 
@@ -49,6 +48,8 @@ def worker(
 def _run(
     role: str, project: Path | None, id: str | None, concurrency: int | None, in_process: bool, schedule: bool
 ) -> None:
+    from splice._engine.worker import default_executor_id, run_worker  # loads the engine: only when serving
+
     executor_id = id or default_executor_id(role)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
 
