@@ -107,3 +107,10 @@ def test_trigger_queues_once_and_says_a_worker_runs_it(root: Path) -> None:
     assert "queued acme.items for c1: job" in first.stderr and "splice worker" in first.stderr
     again = splice("syncs", "trigger", "acme.items", "-c", "c1", cwd=root)
     assert_error(again, "acme.items:c1 is already queued or running", hint="wait for it")
+
+
+def test_run_background_queues_an_action_and_refuses_bad_input(root: Path) -> None:
+    queued = splice("run", "acme.ping", "-c", "c1", "--input", '{"n": 1}', "--background", cwd=root)
+    assert queued.code == 0, queued
+    assert queued.json()["job_id"] and "queued acme.ping" in queued.stderr
+    assert_error(splice("run", "acme.ping", "-c", "c9", "--background", cwd=root), "c9", hint=None)

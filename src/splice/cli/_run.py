@@ -22,12 +22,20 @@ def run(
         float | None, typer.Option("--time-limit", min=0.001, help="Seconds before the run is stopped.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print log lines.")] = False,
+    background: Annotated[
+        bool, typer.Option("--background", help="Queue it for a worker (splice serve / worker); print the job id.")
+    ] = False,
     project: ProjectOption = None,
 ) -> None:
     """Run an action or a sync now; logs (and a sync's progress) go to stderr, the output to stdout as JSON."""
     payload = parse_json(input, "input") if input is not None else None
 
     async def work(rt: Runtime) -> int:
+        if background:
+            job = await rt.enqueue(script, connection=connection, input=payload)
+            print_json({"job_id": job})
+            err.print(f"queued {script}: job {job}; a running `splice serve` or `splice worker` runs it")
+            return 0
         record = await rt.run(
             script,
             connection=connection,
