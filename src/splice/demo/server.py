@@ -54,6 +54,7 @@ class DemoAPI:
         self,
         *,
         contacts: int = 250,
+        big: int | None = None,
         token_ttl: float = 3600,
         rate_limit: tuple[int, float] | None = None,
         clients: dict[str, str] | None = None,
@@ -78,7 +79,7 @@ class DemoAPI:
             rate_limit=rate_limit,
             stats=self.stats,
         )
-        self.api = AcmeAPI(store=self.store, big_count=contacts, guard=guard, stats=self.stats)
+        self.api = AcmeAPI(store=self.store, big_count=contacts if big is None else big, guard=guard, stats=self.stats)
         self.app = web.Application(client_max_size=MAX_REQUEST_BODY)
         self.app.add_routes(self.oauth.routes())
         self.app.add_routes(self.api.routes())
@@ -264,10 +265,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--contacts", type=int, default=250, help="contacts to seed")
+    parser.add_argument("--big", type=int, default=None, help="records /api/paged/big serves (default: --contacts)")
     parser.add_argument("--token-ttl", type=float, default=3600, help="access token lifetime")
     parser.add_argument("--rate-limit", type=_rate_limit, default=None, metavar="N/SECONDS")
     args = parser.parse_args(argv)
-    api = DemoAPI(contacts=args.contacts, token_ttl=args.token_ttl, rate_limit=args.rate_limit)
+    api = DemoAPI(contacts=args.contacts, big=args.big, token_ttl=args.token_ttl, rate_limit=args.rate_limit)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_forever(api, args.host, args.port))
 
