@@ -62,7 +62,7 @@ async def test_serve_syncs_new_connections_retries_failures_and_stops_slow_runs(
         items = await history(rt, "items")
         assert [r.status for r in items] == ["succeeded"]
         assert items[0].output["records"]["Item"]["added"] == 3000
-        assert items[0].progress["records"] == 3000 and items[0].progress["requests"] == 30
+        assert items[0].progress["records"] == 3000 and items[0].progress["pages"] == 30
         flaky = await history(rt, "flaky")
         assert [(r.attempt, r.status) for r in flaky] == [(1, "failed"), (2, "failed"), (3, "succeeded")]
         assert len({r.job_id for r in flaky}) == 1 and flaky[0].job_id
@@ -162,3 +162,14 @@ async def test_serve_with_a_bad_project_says_what_is_wrong(tmp_path: Path) -> No
     (tmp_path / "splice.toml").write_text("[runtime]\nconcurrency = 0\n")
     result = await asplice("serve", cwd=tmp_path, env=clean_env())
     assert_error(result, "runtime.concurrency", hint=None)
+
+
+@pytest.mark.parametrize("project", [100], indirect=True)
+async def test_splice_run_of_a_sync_prints_its_progress(project: Path, api: DemoAPI) -> None:
+    async with await Runtime.open(project) as rt:
+        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+    ran = await asplice("run", "acme.items", "-c", "c1", "-q", cwd=project)
+    assert ran.code == 0, ran
+    assert ran.json()["records"]["Item"]["added"] == 3000
+    progress = [line for line in ran.stderr.splitlines() if line.startswith("progress")]
+    assert progress[-1].startswith("progress 30 pages · 3,000 records · "), ran

@@ -65,8 +65,9 @@ class RunGateway:
     done: dict[str, Any] | None = None
     #: syncs: the run's record writer (buffers, writes and counts ctx.records)
     records: RecordWriter | None = None
-    #: HTTP attempts made so far (a sync's progress)
+    #: HTTP attempts made so far, and those answered with success (a sync's progress: its pages)
     requests: int = 0
+    pages: int = 0
     _writing: asyncio.Future[None] | None = None
 
     # --- log lines -------------------------------------------------------------------
@@ -125,6 +126,7 @@ class RunGateway:
     def log_request(self, method: str, url: str, status: int | None, elapsed_ms: float, attempt: int) -> None:
         """One line per HTTP attempt; ``url`` is already masked by the client."""
         self.requests += 1
+        self.pages += status is not None and status < 400
         fields = {"method": method, "url": url, "status": status, "duration_ms": round(elapsed_ms, 2)}
         if attempt > 1:
             fields["attempt"] = attempt

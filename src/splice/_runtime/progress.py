@@ -1,4 +1,4 @@
-"""A running sync's progress: HTTP requests made, records stored, records per second.
+"""A running sync's progress: pages fetched (successful requests), all requests, records stored, rate.
 
 Stored on the run every :data:`INTERVAL` seconds, so ``splice syncs trigger --wait`` in
 another process (or the REST API later) can show it, and handed to a live callback for
@@ -41,6 +41,7 @@ class Progress:
         records = sum(c["added"] + c["updated"] + c["unchanged"] for c in counts.values())
         elapsed = time.monotonic() - self.started
         return {
+            "pages": self.gateway.pages,
             "requests": self.gateway.requests,
             "records": records,
             "elapsed_s": round(elapsed, 1),

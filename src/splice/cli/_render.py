@@ -36,12 +36,13 @@ def run_error(console: Console, run: RunRecord) -> None:
 
 
 def progress_line(console: Console, progress: dict[str, Any]) -> None:
-    """``sync: 120 requests · 12,000 records · 4,300 records/s · 2.8 s`` on its own line."""
+    """``progress 30 pages · 3,000 records · 1,400 records/s · 2.1 s`` on its own line."""
     attempt = progress.get("attempt")
     head = f"attempt {attempt}: " if attempt and attempt > 1 else ""
+    pages, requests = progress.get("pages", 0), progress.get("requests", 0)
+    retried = f" ({requests - pages:,} more requests failed or retried)" if requests > pages else ""
     console.print(
-        f"[magenta]progress[/] {head}{progress.get('requests', 0):,} requests · "
-        f"{progress.get('records', 0):,} records · {progress.get('records_per_s', 0):,} records/s · "
-        f"{progress.get('elapsed_s', 0):.1f} s",
+        f"[magenta]progress[/] {head}{pages:,} pages · {progress.get('records', 0):,} records · "
+        f"{progress.get('records_per_s', 0):,} records/s · {progress.get('elapsed_s', 0):.1f} s{retried}",
         highlight=False,
     )

@@ -105,7 +105,7 @@ async def _sync_once(rt: Runtime, console: Console, title: str) -> dict[str, Any
     started = time.monotonic()
     with console.status(f"{title}…") as status:
         summary = await rt.wait_job(
-            job, on_progress=lambda p: status.update(f"{title}: {p['requests']} requests, {p['records']} records…")
+            job, on_progress=lambda p: status.update(f"{title}: {p['pages']} pages, {p['records']} records…")
         )
     run = await rt.get_run(summary["run_id"])
     counts = (run.output or {}).get("records", {}).get("Contact", {})
