@@ -29,6 +29,10 @@ async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float =
     return result
 
 
+async def connect(rt: Runtime, api: DemoAPI) -> None:
+    await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+
+
 async def history(rt: Runtime, script: str) -> list[RunRecord]:
     """The runs of ``script`` for c1, oldest first."""
     return list(reversed(await rt.find_runs(integration="acme", script=script, connection_id="c1")))
@@ -50,7 +54,7 @@ async def test_serve_syncs_new_connections_retries_failures_and_stops_slow_runs(
 ) -> None:
     async with await Runtime.open(project) as rt:
         serve = await asyncio.to_thread(start_worker, project, "serve")
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+        await connect(rt, api)
 
         async def finished(script: str) -> bool:
             runs = await history(rt, script)
@@ -86,7 +90,7 @@ async def test_cli_trigger_waits_with_progress_and_refuses_a_second_trigger(
     project: Path, api: DemoAPI, start_worker: StartWorker
 ) -> None:
     async with await Runtime.open(project) as rt:
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+        await connect(rt, api)
         await rt.pause_sync("acme.items")
     await asyncio.to_thread(start_worker, project, "worker")
     waiting = asyncio.create_task(asplice("syncs", "trigger", "acme.items", "-c", "c1", "--wait", cwd=project))
@@ -109,7 +113,7 @@ async def test_a_worker_killed_mid_sync_resumes_from_its_checkpoint(
     project: Path, api: DemoAPI, start_worker: StartWorker, database_url: str
 ) -> None:
     async with await Runtime.open(project, database_url=database_url) as rt:
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+        await connect(rt, api)
         worker = await asyncio.to_thread(start_worker, project, "worker", "w1", database_url)
         job = await rt.trigger_sync("acme.items", "c1")
 
@@ -140,10 +144,9 @@ async def test_a_stopped_worker_cancels_its_run_and_resumes_it_on_restart(
     project: Path, api: DemoAPI, start_worker: StartWorker
 ) -> None:
     async with await Runtime.open(project) as rt:
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+        await connect(rt, api)
         worker = await asyncio.to_thread(start_worker, project, "worker")
         job = await rt.trigger_sync("acme.items", "c1")
-        await until(lambda: rt.store.records.count(ITEMS), "records to arrive")
 
         async def some_stored() -> bool:
             return (await rt.store.records.count(ITEMS))["live"] >= 500
@@ -167,7 +170,7 @@ async def test_serve_with_a_bad_project_says_what_is_wrong(tmp_path: Path) -> No
 @pytest.mark.parametrize("project", [100], indirect=True)
 async def test_splice_run_of_a_sync_prints_its_progress(project: Path, api: DemoAPI) -> None:
     async with await Runtime.open(project) as rt:
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+        await connect(rt, api)
     ran = await asplice("run", "acme.items", "-c", "c1", "-q", cwd=project)
     assert ran.code == 0, ran
     assert ran.json()["records"]["Item"]["added"] == 3000
