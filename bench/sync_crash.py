@@ -107,7 +107,7 @@ async def one_sync(n: int, page: int, kill_at: float | None, database_url: str |
                 await rt.add_connection("bench", "c1", {"api_key": "demo-key"}, config={"api_url": url})
                 worker = await asyncio.to_thread(start_worker, root, log, env)
                 started = time.perf_counter()
-                job = await rt.trigger_sync("bench.items", "c1")
+                job = await rt.syncs.trigger("bench.items", "c1")
                 figures: dict[str, float] = {}
                 if kill_at is not None:
                     while (await rt.store.records.count(STREAM))["live"] < kill_at * n:  # noqa: ASYNC110 - polls the store

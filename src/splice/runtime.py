@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from splice._engine.scheduler import effective_schedule, next_run
+from splice._engine.control import Syncs, sync_lock
 from splice._http.client import CallSpec, Transport
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
@@ -29,7 +29,6 @@ from splice._runtime.records import RecordWriter
 from splice.errors import Conflict, InvalidInput, NotFound, SpliceError, error_from_dict
 from splice.integration import Script
 from splice.project import Project, load_project
-from splice.schedule import Schedule
 from splice.store import Connection, LogLine, LogRecord, RecordPage, RunRecord, SecretBox, Store, Stream, open_store
 
 if TYPE_CHECKING:
@@ -58,6 +57,8 @@ class Runtime:
         self.apis = ApiFactory(project, store, self.transport)
         self.executor = Executor(project, isolation)
         self._jobs: Jobs | None = None
+        #: list, trigger, pause, resume, reschedule and reset syncs
+        self.syncs = Syncs(self)
 
     @classmethod
     async def open(
@@ -199,7 +200,7 @@ class Runtime:
         run_id = new_run_id()
         if target.kind != "sync":
             return await self._run(target, conn, run_id, input, on_log, background, time_limit, parent_id, _depth)
-        async with self.store.locks.lease(_sync_lock(target, conn), job_id or run_id) as ours:
+        async with self.store.locks.lease(sync_lock(target, conn), job_id or run_id) as ours:
             if not ours:
                 raise Conflict(
                     f"{target.qualname} is already running for connection {conn.id if conn else '-'}",
@@ -427,56 +428,7 @@ class Runtime:
         settings = self.project.config.runtime
         return {"memory_bytes": settings.memory_limit_mb * 1024 * 1024, "cpu_seconds": int(time_limit) + 2}
 
-    # --- reading -----------------------------------------------------------------------
-
-    async def list_syncs(self, integration: str | None = None) -> list[dict[str, Any]]:
-        """Every sync × connection: schedule, paused, last run, next run and record counts per model."""
-        if integration is not None:
-            self.project.integration(integration)
-        now = _now()
-        plans = {(r.integration, r.sync, r.connection_id): r for r in await self.store.schedules.find(integration)}
-        rows: list[dict[str, Any]] = []
-        for script in self.project.syncs():
-            name = script.integration.name
-            if integration is not None and name != integration:
-                continue
-            for conn in await self.store.connections.find(name):
-                plan = plans.get((name, script.name, conn.id))
-                runs = await self.store.runs.find(integration=name, script=script.name, connection_id=conn.id, limit=1)
-                counts = {
-                    m.__name__: await self.store.records.count(Stream(name, conn.id, m.__name__)) for m in script.models
-                }
-                schedule = effective_schedule(script, plan)
-                due = next_run(script, plan, now) if conn.status != "error" else None
-                rows.append({
-                    "sync": script.qualname, "connection": conn.id,
-                    "schedule": schedule.describe() if schedule else None,
-                    "overridden": plan is not None and (plan.every_seconds is not None or plan.cron is not None),
-                    "paused": plan is not None and plan.paused,
-                    "connection_status": conn.status,
-                    "last_run": None if not runs else {
-                        "id": runs[0].id, "status": runs[0].status, "attempt": runs[0].attempt,
-                        "started_at": runs[0].started_at.isoformat() if runs[0].started_at else None,
-                        "finished_at": runs[0].finished_at.isoformat() if runs[0].finished_at else None,
-                        "progress": runs[0].progress,
-                    },
-                    "next_run": due.isoformat() if due else None,
-                    "records": counts,
-                })  # fmt: skip
-        return rows
-
-    # --- sync control --------------------------------------------------------------------
-
-    async def trigger_sync(self, sync: str, connection: str) -> str:
-        """Queue a run of ``sync`` for ``connection`` now; returns the job id.
-
-        A worker (``splice serve`` / ``splice worker``) runs it. Raises :class:`Conflict`
-        (``SYNC_RUNNING``) when that sync is already queued or running for the connection;
-        triggering a paused sync runs it once and leaves it paused.
-        """
-        script = self.project.sync(sync)
-        await self.store.connections.get(script.integration.name, connection)
-        return await self.jobs.enqueue(script.qualname, connection, None, dedup=f"{script.qualname}:{connection}")
+    # --- jobs ---------------------------------------------------------------------------
 
     async def enqueue(self, script: str, *, connection: str | None = None, input: Any = None) -> str:
         """Queue a run of an action (or a sync) to run in the background on a worker; returns the job id."""
@@ -484,7 +436,7 @@ class Runtime:
         if target.kind == "sync":
             if input is not None:
                 raise InvalidInput(f"{target.qualname} is a sync; syncs take no input")
-            return await self.trigger_sync(target.qualname, connection or "")
+            return await self.syncs.trigger(target.qualname, connection or "")
         if target.kind != "action":
             raise InvalidInput(f"{target.qualname} is a {target.kind}; only actions and syncs run as jobs")
         conn = await self._run_connection(target, connection)
@@ -510,65 +462,7 @@ class Runtime:
         summary = await self.jobs.wait(job_id, on_tick=tick)
         return dict(summary or {})
 
-    async def pause_sync(self, sync: str, connection: str | None = None) -> list[str]:
-        """Stop scheduling ``sync`` (for one connection, or all); returns the connections paused."""
-        return await self._set_paused(sync, connection, True)
-
-    async def resume_sync(self, sync: str, connection: str | None = None) -> list[str]:
-        """Schedule a paused sync again; it runs at its next slot."""
-        return await self._set_paused(sync, connection, False)
-
-    async def _set_paused(self, sync: str, connection: str | None, paused: bool) -> list[str]:
-        script = self.project.sync(sync)
-        name = script.integration.name
-        if connection is not None:
-            ids = [(await self.store.connections.get(name, connection)).id]
-        else:
-            ids = [c.id for c in await self.store.connections.find(name)]
-        for conn_id in ids:
-            await self.store.schedules.set_paused(name, script.name, conn_id, paused)
-            if not paused:
-                await self.store.schedules.set_next_run(name, script.name, conn_id, None)
-        return ids
-
-    async def set_sync_schedule(
-        self, sync: str, connection: str, *, every: str | None = None, cron: str | None = None
-    ) -> dict[str, Any]:
-        """Override when ``sync`` runs for one connection; neither ``every`` nor ``cron`` restores the declared one."""
-        script = self.project.sync(sync)
-        name = script.integration.name
-        await self.store.connections.get(name, connection)
-        every_seconds = None
-        if every is not None or cron is not None:
-            schedule = Schedule.parse(every=every, cron=cron)
-            every_seconds = int(schedule.every.total_seconds()) if schedule.every else None
-            cron = schedule.cron
-        await self.store.schedules.set_override(name, script.name, connection, every_seconds=every_seconds, cron=cron)
-        return next(
-            r for r in await self.list_syncs(name) if r["sync"] == script.qualname and r["connection"] == connection
-        )
-
-    async def reset_sync(self, sync: str, connection: str) -> dict[str, Any]:
-        """Forget what ``sync`` stored for ``connection``: its checkpoint and its models' records.
-
-        The next run starts from scratch (a full sync). Refused while the sync runs; cursors
-        readers hold from before are refused afterwards (``INVALID_CURSOR``), so they start over.
-        Records of a model that another sync also writes are cleared too.
-        """
-        script = self.project.sync(sync)
-        name = script.integration.name
-        conn = await self.store.connections.get(name, connection)
-        async with self.store.locks.lease(_sync_lock(script, conn), f"reset-{uuid.uuid4().hex}") as ours:
-            if not ours:
-                raise Conflict(
-                    f"{script.qualname} is running for connection {connection}; it cannot be reset now",
-                    code="SYNC_RUNNING",
-                    hint="pause it, wait for the run to end, then reset",
-                )
-            deleted = await self.store.records.reset(name, connection, [m.__name__ for m in script.models])
-            cleared = await self.store.checkpoints.clear(name, connection, script.name)
-        return {"sync": script.qualname, "connection": connection, "records_deleted": deleted,
-                "checkpoint_cleared": bool(cleared)}  # fmt: skip
+    # --- reading -----------------------------------------------------------------------
 
     async def read_records(
         self,
@@ -606,10 +500,6 @@ class Runtime:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _sync_lock(script: Script, conn: Connection | None) -> str:
-    return f"sync:{script.qualname}:{conn.id if conn else ''}"
 
 
 __all__ = ["Runtime", "new_run_id"]

@@ -75,7 +75,7 @@ async def test_serve_syncs_new_connections_retries_failures_and_stops_slow_runs(
         slow = await history(rt, "slow")
         assert [(r.status, r.error["code"]) for r in slow] == [("timed_out", "TIME_LIMIT_EXCEEDED")]  # not retried
 
-        listed = {r["sync"]: r for r in await rt.list_syncs()}
+        listed = {r["sync"]: r for r in await rt.syncs.list()}
         assert listed["acme.items"]["last_run"]["status"] == "succeeded"
         assert listed["acme.items"]["next_run"] > items[0].started_at.isoformat()
 
@@ -91,7 +91,7 @@ async def test_cli_trigger_waits_with_progress_and_refuses_a_second_trigger(
 ) -> None:
     async with await Runtime.open(project) as rt:
         await connect(rt, api)
-        await rt.pause_sync("acme.items")
+        await rt.syncs.pause("acme.items")
     await asyncio.to_thread(start_worker, project, "worker")
     waiting = asyncio.create_task(asplice("syncs", "trigger", "acme.items", "-c", "c1", "--wait", cwd=project))
     await asyncio.sleep(1.0)
@@ -115,7 +115,7 @@ async def test_a_worker_killed_mid_sync_resumes_from_its_checkpoint(
     async with await Runtime.open(project, database_url=database_url) as rt:
         await connect(rt, api)
         worker = await asyncio.to_thread(start_worker, project, "worker", "w1", database_url)
-        job = await rt.trigger_sync("acme.items", "c1")
+        job = await rt.syncs.trigger("acme.items", "c1")
 
         async def some_stored() -> bool:
             return (await rt.store.records.count(ITEMS))["live"] >= 800
@@ -146,7 +146,7 @@ async def test_a_stopped_worker_cancels_its_run_and_resumes_it_on_restart(
     async with await Runtime.open(project) as rt:
         await connect(rt, api)
         worker = await asyncio.to_thread(start_worker, project, "worker")
-        job = await rt.trigger_sync("acme.items", "c1")
+        job = await rt.syncs.trigger("acme.items", "c1")
 
         async def some_stored() -> bool:
             return (await rt.store.records.count(ITEMS))["live"] >= 500

@@ -103,7 +103,7 @@ class Scheduler:
 
     async def _start(self, script: Script, connection_id: str) -> bool:
         try:
-            job = await self.runtime.trigger_sync(script.qualname, connection_id)
+            job = await self.runtime.syncs.trigger(script.qualname, connection_id)
         except Conflict:
             logger.info("%s for %s is still running; skipping this slot", script.qualname, connection_id)
             return False

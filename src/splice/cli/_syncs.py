@@ -30,7 +30,7 @@ def list_(
     """Each sync × connection: schedule, last run, next run and record counts (live / deleted)."""
 
     async def work(rt: Runtime) -> None:
-        rows = await rt.list_syncs(integration)
+        rows = await rt.syncs.list(integration)
         if as_json:
             print_json(rows)
             return
@@ -76,7 +76,7 @@ def trigger(
     """Queue a run now; `splice serve` or `splice worker` runs it (refused while one is queued or running)."""
 
     async def work(rt: Runtime) -> int:
-        job = await rt.trigger_sync(sync, connection)
+        job = await rt.syncs.trigger(sync, connection)
         err.print(f"queued {sync} for {connection}: job {job}", highlight=False)
         if not wait:
             err.print("[dim]a running `splice serve` or `splice worker` picks it up[/]", highlight=False)
@@ -98,7 +98,7 @@ def pause(sync: SyncArg, connection: SomeConnectionOpt = None, project: ProjectO
     """Stop scheduling a sync (a running run finishes; `trigger` still runs it on demand)."""
 
     async def work(rt: Runtime) -> None:
-        ids = await rt.pause_sync(sync, connection)
+        ids = await rt.syncs.pause(sync, connection)
         err.print(f"paused {sync} for {_names(ids)}", highlight=False)
 
     run_async(with_runtime(project, work))
@@ -109,7 +109,7 @@ def resume(sync: SyncArg, connection: SomeConnectionOpt = None, project: Project
     """Schedule a paused sync again."""
 
     async def work(rt: Runtime) -> None:
-        ids = await rt.resume_sync(sync, connection)
+        ids = await rt.syncs.resume(sync, connection)
         err.print(f"resumed {sync} for {_names(ids)}", highlight=False)
 
     run_async(with_runtime(project, work))
@@ -129,7 +129,7 @@ def schedule(
         fail("pass --every or --cron to override the schedule, or --default to restore it")
 
     async def work(rt: Runtime) -> None:
-        row = await rt.set_sync_schedule(sync, connection, every=every, cron=cron)
+        row = await rt.syncs.schedule(sync, connection, every=every, cron=cron)
         err.print(f"{sync} for {connection}: {row['schedule']}, next run {_next_run(row)}", highlight=False)
 
     run_async(with_runtime(project, work))
@@ -147,7 +147,7 @@ def reset(
         typer.confirm(f"delete every record {sync} stored for {connection} and its checkpoint?", abort=True)
 
     async def work(rt: Runtime) -> None:
-        result = await rt.reset_sync(sync, connection)
+        result = await rt.syncs.reset(sync, connection)
         err.print(
             f"reset {sync} for {connection}: {result['records_deleted']:,} records deleted"
             + (", checkpoint cleared" if result["checkpoint_cleared"] else ""),

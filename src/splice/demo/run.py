@@ -101,7 +101,7 @@ async def _syncs(rt: Runtime, api_url: str, console: Console) -> int:
 
 
 async def _sync_once(rt: Runtime, console: Console, title: str) -> dict[str, Any]:
-    job = await rt.trigger_sync("acme.contacts", "c1")
+    job = await rt.syncs.trigger("acme.contacts", "c1")
     started = time.monotonic()
     with console.status(f"{title}…") as status:
         summary = await rt.wait_job(
