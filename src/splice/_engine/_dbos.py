@@ -86,19 +86,9 @@ class AttemptFailed(Exception):
 @DBOS.workflow(name=WORKFLOW)
 async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any]:
     """One job: the script's attempts; a summary of the last one, never an exception."""
-    runtime = _require_runtime()
     job_id = DBOS.workflow_id or ""
-    target = runtime.project.script(script)
-    retries = target.retries if target.kind == "sync" else 0
-    options = StepOptions(
-        retries_allowed=retries > 0,
-        max_attempts=retries + 1,
-        interval_seconds=target.retry_delay,
-        backoff_rate=2.0,
-        should_retry=lambda exc: isinstance(exc, AttemptFailed) and not exc.final,
-    )
     try:
-        run = await DBOS.run_step_async(options, _attempt, script, connection, input, job_id)
+        run = await DBOS.run_step_async(_retry_policy(script), _attempt, script, connection, input, job_id)
     except AttemptFailed as exc:
         return _summary(exc.run)
     except Exception as exc:  # DBOS wraps the last failure once retries are used up
@@ -108,6 +98,22 @@ async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any
             return {"job_id": job_id, "status": "failed", "error": error}
         return _summary(cause.run)
     return _summary(run)
+
+
+def _retry_policy(script: str) -> StepOptions:
+    """The sync's ``retries`` / ``retry_delay``, doubling; actions run once. Unknown scripts fail in the step."""
+    try:
+        target = _require_runtime().project.script(script)
+    except SpliceError:
+        return StepOptions(retries_allowed=False)
+    retries = target.retries if target.kind == "sync" else 0
+    return StepOptions(
+        retries_allowed=retries > 0,
+        max_attempts=retries + 1,
+        interval_seconds=target.retry_delay,
+        backoff_rate=2.0,
+        should_retry=lambda exc: isinstance(exc, AttemptFailed) and not exc.final,
+    )
 
 
 async def _attempt(script: str, connection: str | None, input: Any, job_id: str) -> RunRecord:
