@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from splice.cli import _connections, _env, _syncs
+from splice.cli import _connections, _env, _syncs, _tokens
 from splice.cli._common import report
 from splice.cli._demo import demo
 from splice.cli._init import init
@@ -32,6 +32,7 @@ app.command()(records)
 app.add_typer(_connections.app, name="connections")
 app.add_typer(_env.app, name="env")
 app.add_typer(_syncs.app, name="syncs")
+app.add_typer(_tokens.app, name="tokens")
 app.add_typer(keys_app, name="keys")
 
 

@@ -1,4 +1,6 @@
-"""splice's database: connections, env vars, runs and logs, state, locks, records and schedules.
+"""splice's database: connections, env vars, runs and logs, state, records, schedules and tokens.
+
+Also locks, checkpoints and pending OAuth flows.
 
 SQLite by default (one file, WAL), PostgreSQL for many machines; the same schema and the
 same behaviour on both, migrated by alembic when opened.
@@ -10,16 +12,20 @@ same behaviour on both, migrated by alembic when opened.
 
 from splice.store._connections import Connection
 from splice.store._crypto import SecretBox
+from splice.store._oauth_states import OAuthStateStore
 from splice.store._record_codec import Stream
 from splice.store._records import RecordPage, SaveResult
 from splice.store._runs import LogLine, LogRecord, RunRecord
 from splice.store._schedules import ScheduleStore, SyncSchedule
 from splice.store._store import Store, open_store
+from splice.store._tokens import AccessToken, TokenScope, TokenStore
 
 __all__ = [
+    "AccessToken",
     "Connection",
     "LogLine",
     "LogRecord",
+    "OAuthStateStore",
     "RecordPage",
     "RunRecord",
     "SaveResult",
@@ -28,5 +34,7 @@ __all__ = [
     "Store",
     "Stream",
     "SyncSchedule",
+    "TokenScope",
+    "TokenStore",
     "open_store",
 ]

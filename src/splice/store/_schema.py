@@ -34,7 +34,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -270,4 +270,34 @@ sync_schedules = sa.Table(
     sa.Column("last_scheduled_at", UTCDateTime, nullable=True),
     sa.Column("next_run_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# REST API access tokens. Only a SHA-256 of the secret is kept (see ``_tokens.py``); ``prefix``
+# is the secret's first characters, shown in lists so a user can tell tokens apart.
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("secret_hash", sa.LargeBinary, nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("scopes", json_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Index(None, "secret_hash", unique=True),
+)
+
+# OAuth connect flows between the redirect to the provider and its callback; ``data`` holds the
+# PKCE verifier, encrypted with the SecretBox like credentials.
+oauth_states = sa.Table(
+    "oauth_states",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("integration", sa.String(128), nullable=False),
+    sa.Column("connection_id", sa.String(128), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "expires_at"),
 )

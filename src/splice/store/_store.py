@@ -12,17 +12,19 @@ from splice.store._crypto import SecretBox
 from splice.store._engine import Database, connect, redact_url
 from splice.store._env import EnvStore
 from splice.store._locks import LockStore
+from splice.store._oauth_states import OAuthStateStore
 from splice.store._records import RecordStore
 from splice.store._runs import RunStore
 from splice.store._schedules import ScheduleStore
 from splice.store._state import StateStore
+from splice.store._tokens import TokenStore
 
 
 class Store:
     """Everything splice keeps in its database, as sub-stores.
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
-    ``checkpoints`` and ``schedules``. Get one with
+    ``checkpoints``, ``schedules``, ``tokens`` and ``oauth_states``. Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``.
     """
 
@@ -37,6 +39,8 @@ class Store:
         self.records = RecordStore(db, secrets)
         self.checkpoints = CheckpointStore(db)
         self.schedules = ScheduleStore(db)
+        self.tokens = TokenStore(db)
+        self.oauth_states = OAuthStateStore(db, secrets)
 
     @property
     def url(self) -> str:
@@ -67,6 +71,7 @@ class Store:
         async with self._db.write() as conn:
             count = await self.connections.rotate_secrets(conn)
             count += await self.env.rotate_secrets(conn)
+            count += await self.oauth_states.rotate_secrets(conn)
         return count
 
     async def close(self) -> None:
