@@ -50,6 +50,8 @@ class RuntimeSection(_Section):
     #: the same for background runs (syncs, flows, async actions)
     rate_limit_budget_background: float = Field(default=600.0, ge=0)
     max_attempts: int = Field(default=5, ge=1, le=50)
+    #: largest webhook body a trigger accepts; bigger ones are refused (413) before any run
+    max_webhook_body_kb: int = Field(default=1024, ge=1, le=8 * 1024)
 
 
 class InternalApiSection(_Section):
@@ -60,9 +62,19 @@ class InternalApiSection(_Section):
     allowed_hosts: list[str] = Field(default_factory=list)
 
 
+class ServerSection(_Section):
+    """Where ``splice serve`` listens; loopback by default (put a TLS proxy in front to expose it)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: the URL third parties and browsers reach this server at (OAuth redirect URIs, webhook URLs)
+    public_url: str | None = None
+
+
 class ProjectConfig(_Section):
     project: ProjectSection = Field(default_factory=ProjectSection)
     runtime: RuntimeSection = Field(default_factory=RuntimeSection)
+    server: ServerSection = Field(default_factory=ServerSection)
     internal_api: InternalApiSection | None = None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,10 +26,12 @@ from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
 from splice._runtime.progress import Progress
 from splice._runtime.records import RecordWriter
+from splice._runtime.webhooks import admit, secret_headers
 from splice.errors import Conflict, InvalidInput, NotFound, SpliceError, error_from_dict
 from splice.integration import Script
 from splice.project import Project, load_project
 from splice.store import Connection, LogLine, LogRecord, RecordPage, RunRecord, SecretBox, Store, Stream, open_store
+from splice.triggers import WebhookRequest, WebhookResponse
 
 if TYPE_CHECKING:
     from splice._engine._dbos import Jobs
@@ -122,6 +124,35 @@ class Runtime:
             integration, connection_id, clean, config=dict(config or {}), metadata=dict(metadata or {})
         )
 
+    async def update_connection(
+        self,
+        integration: str,
+        connection_id: str,
+        *,
+        credentials: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Connection:
+        """Replace a connection's credentials, config and/or metadata, each checked like on create.
+
+        Everything is validated before anything is written, so a bad field changes nothing.
+        New credentials also clear an ``error`` status (the user fixed the connection).
+        """
+        spec = self.project.integration(integration)
+        await self.store.connections.get(integration, connection_id)
+        clean = spec.auth.validate(credentials) if credentials is not None else None
+        if config is not None:
+            spec.resolve_config(config)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInput("metadata must be a JSON object")
+        if clean is not None:
+            await self.store.connections.update_credentials(integration, connection_id, clean)
+        if config is not None:
+            await self.store.connections.set_config(integration, connection_id, dict(config))
+        if metadata is not None:
+            await self.store.connections.set_metadata(integration, connection_id, dict(metadata))
+        return await self.store.connections.get(integration, connection_id)
+
     async def list_connections(self, integration: str | None = None) -> list[Connection]:
         if integration is not None:
             self.project.integration(integration)
@@ -178,6 +209,7 @@ class Runtime:
         on_progress: ProgressCallback | None = None,
         job_id: str | None = None,
         attempt: int = 1,
+        run_id: str | None = None,
         _depth: int = 0,
     ) -> RunRecord:
         """Run an action or a sync now and wait for it; the stored run (status, output or error) comes back.
@@ -186,18 +218,22 @@ class Runtime:
         stored; everything that goes wrong once the run started is recorded on the run. A
         sync already running for the connection raises :class:`Conflict` (``SYNC_RUNNING``);
         a sync's progress (requests, records, rate) is stored on the run every second and
-        passed to ``on_progress``.
+        passed to ``on_progress``. ``run_id`` (from :func:`new_run_id`) lets a caller that may
+        stop waiting tell its own caller which run to poll.
         """
         target = self.project.script(script)
         if target.kind == "trigger":
-            raise InvalidInput(f"{target.qualname} is a trigger; it runs when its webhook is called")
+            raise InvalidInput(
+                f"{target.qualname} is a trigger; it runs when its webhook is called",
+                hint=f"POST to /webhooks/{target.integration.name}/{target.name}, or call Runtime.run_trigger",
+            )
         if target.kind == "sync":
             if input is not None:
                 raise InvalidInput(f"{target.qualname} is a sync; syncs take no input")
             background = True
         conn = await self._run_connection(target, connection)
         parse_input(target, input)
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         if target.kind != "sync":
             return await self._run(target, conn, run_id, input, on_log, background, time_limit, parent_id, _depth)
         async with self.store.locks.lease(sync_lock(target, conn), job_id or run_id) as ours:
@@ -227,7 +263,11 @@ class Runtime:
         on_progress: ProgressCallback | None = None,
         job_id: str | None = None,
         attempt: int = 1,
+        script_input: Any = None,
+        secrets: Iterable[str] = (),
     ) -> RunRecord:
+        """``script_input``: what the script gets when it differs from the stored ``input`` (a
+        webhook's unmasked request); ``secrets``: values masked wherever the run is stored."""
         record = RunRecord(
             id=run_id,
             kind=target.kind,
@@ -248,11 +288,13 @@ class Runtime:
             job_id=job_id,
         )
         await self.store.runs.create(record)
-        redactor = Redactor()
+        redactor = Redactor(secrets)
         gateway: RunGateway | None = None
         progress: Progress | None = None
         try:
             gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, depth)
+            if script_input is not None:
+                start["input"] = script_input
             limit = time_limit or target.time_limit or self._default_time_limit(target)
             if gateway.records is not None:
                 progress = Progress(self.store, record.id, gateway, on_progress)
@@ -274,6 +316,37 @@ class Runtime:
         if gateway is not None:
             await gateway.flush()
         return await self._finish(record, done, redactor)
+
+    async def run_trigger(
+        self, integration: str, trigger: str, request: WebhookRequest, *, on_log: LogCallback | None = None
+    ) -> tuple[RunRecord, WebhookResponse]:
+        """Answer a webhook: run the trigger with ``request``; its stored run and the HTTP answer come back.
+
+        Refusals raise before any run is stored: an unknown trigger (:class:`NotFound`), a body
+        over ``[runtime] max_webhook_body_kb`` (``PAYLOAD_TOO_LARGE``), a bad or missing
+        signature (:class:`Unauthorized`, ``INVALID_SIGNATURE``), its secret not set
+        (``WEBHOOK_SECRET_MISSING``), a connection id absent or unknown. Once the run has
+        started, its failures are answers, not exceptions: 500 (504 after a time-out) with
+        the run id and never a traceback. The run's input is the request with secret headers
+        masked; its output is the response sent.
+        """
+        target = self.project.integration(integration).script(trigger)
+        if target.kind != "trigger":
+            raise NotFound(f"{target.qualname} is not a trigger (it is a {target.kind}); webhooks run triggers only")
+        conn = await admit(target, request, self.store, self.webhook_body_limit)
+        hidden = secret_headers(target)
+        record = await self._run(
+            target, conn, new_run_id(), request.redacted(hidden), on_log, False, None, None, 0,
+            script_input=request.to_json(), secrets=request.secret_values(hidden),
+        )  # fmt: skip
+        if record.status == "succeeded":
+            return record, WebhookResponse.from_json(record.output or {})
+        return record, WebhookResponse.for_error(record.error or {}, record.id)
+
+    @property
+    def webhook_body_limit(self) -> int:
+        """The largest webhook body in bytes; a server may refuse bigger ones before reading them."""
+        return self.project.config.runtime.max_webhook_body_kb * 1024
 
     async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
         """One attempt of a queued job (the engine calls this; it retries failed attempts).

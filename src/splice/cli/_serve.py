@@ -30,9 +30,13 @@ def serve(
     id: IdOption = None,
     concurrency: ConcurrencyOption = None,
     in_process: InProcessOption = False,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: [server] host).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=0, max=65535, help="Port (default: [server] port, 8080).")
+    ] = None,
 ) -> None:
-    """Run splice: the scheduler and a worker in one process (Ctrl-C stops it)."""
-    _run("serve", project, id, concurrency, in_process, schedule=True)
+    """Run splice: the REST API, the scheduler and a worker in one process (Ctrl-C stops it)."""
+    _run("serve", project, id, concurrency, in_process, schedule=True, api=(host, port))
 
 
 def worker(
@@ -42,23 +46,32 @@ def worker(
     in_process: InProcessOption = False,
 ) -> None:
     """Run a worker that executes queued syncs and actions, beside `splice serve` on the same database."""
-    _run("worker", project, id, concurrency, in_process, schedule=False)
+    _run("worker", project, id, concurrency, in_process, schedule=False, api=None)
 
 
 def _run(
-    role: str, project: Path | None, id: str | None, concurrency: int | None, in_process: bool, schedule: bool
+    role: str,
+    project: Path | None,
+    id: str | None,
+    concurrency: int | None,
+    in_process: bool,
+    schedule: bool,
+    api: tuple[str | None, int | None] | None,
 ) -> None:
     from splice._engine.worker import default_executor_id, run_worker  # loads the engine: only when serving
 
     executor_id = id or default_executor_id(role)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("splice").setLevel(logging.INFO)
 
-    def ready(rt: Runtime) -> None:
+    def ready(rt: Runtime, url: str | None) -> None:
         what = "scheduler and worker" if schedule else "worker"
         err.print(
             f"splice {role}: {what} {executor_id!r} running on {rt.store!r} (Ctrl-C to stop)",
             highlight=False,
         )
+        if url:
+            err.print(f"REST API on {url} (docs: {url}/docs)", highlight=False)
 
     run_async(
         run_worker(
@@ -67,6 +80,7 @@ def _run(
             schedule=schedule,
             isolation="none" if in_process else None,
             concurrency=concurrency,
+            api=api,
             ready=ready,
         )
     )

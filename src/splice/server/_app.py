@@ -1,0 +1,26 @@
+"""The ASGI app: FastAPI (for the OpenAPI document a generated client can use) over the Runtime."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from splice import __version__
+from splice.runtime import Runtime
+from splice.server import _errors
+from splice.server._request_id import RequestId
+from splice.server.routes import ROUTERS
+
+DESCRIPTION = """splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
+`Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
+`{"error": {"code", "message", "details"}}`; every response carries `X-Request-Id`."""
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The REST API over an open runtime (the caller opens and closes it)."""
+    app = FastAPI(title="splice", version=__version__, description=DESCRIPTION, docs_url="/docs", redoc_url=None)
+    app.state.runtime = runtime
+    _errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(RequestId)
+    return app

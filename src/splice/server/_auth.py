@@ -1,0 +1,67 @@
+"""Bearer access tokens: who is calling, and what their token lets them see.
+
+Every route but webhooks and the OAuth callback depends on :func:`caller`. A token limited to
+some integrations or connections never learns that others exist: objects outside its scope
+are 404, exactly like missing ones; only a write with a read-only token is 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from splice.errors import NotFound, UsageError
+from splice.runtime import Runtime
+from splice.store import AccessToken
+
+_bearer = HTTPBearer(auto_error=False, description="an access token from `splice tokens create`")
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The verified token behind a request."""
+
+    token: AccessToken
+
+    def sees(self, integration: str, connection: str | None = None) -> bool:
+        """Whether the token covers ``integration`` (and ``connection`` when given)."""
+        scope = self.token.scope
+        if scope.integrations is not None and integration not in scope.integrations:
+            return False
+        return connection is None or scope.connections is None or connection in scope.connections
+
+    def check(self, integration: str, connection: str | None = None, *, write: bool = False) -> None:
+        """404 for what the token cannot see; 403 for a write with a read-only token."""
+        if not self.sees(integration, connection):
+            what = f"connection {connection!r} of integration {integration!r}" if connection else f"{integration!r}"
+            raise NotFound(f"{what} not found")
+        if write and self.token.scope.read_only:
+            raise UsageError(
+                "this access token is read-only", code="FORBIDDEN", hint="create a token without --read-only"
+            )
+
+
+async def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    if credentials is None:
+        raise UsageError(
+            "this endpoint needs an access token",
+            code="UNAUTHORIZED",
+            hint="send `Authorization: Bearer <token>`; create one with `splice tokens create NAME`",
+        )
+    token = await runtime(request).store.tokens.verify(credentials.credentials)
+    if token is None:
+        raise UsageError("the access token is invalid or revoked", code="UNAUTHORIZED")
+    return Caller(token)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+CallerDep = Annotated[Caller, Depends(caller)]

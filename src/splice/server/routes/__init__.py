@@ -1,0 +1,31 @@
+"""One router per resource; :data:`ROUTERS` is the order they appear in the OpenAPI document."""
+
+from splice.server.routes import (
+    actions,
+    connect,
+    connections,
+    env,
+    integrations,
+    logs,
+    records,
+    runs,
+    state,
+    syncs,
+    tokens,
+    webhooks,
+)
+
+ROUTERS = [
+    integrations.router,
+    connections.router,
+    connect.router,
+    actions.router,
+    syncs.router,
+    records.router,
+    runs.router,
+    logs.router,
+    state.router,
+    env.router,
+    tokens.router,
+    webhooks.router,
+]

@@ -1,0 +1,91 @@
+"""``POST /actions/{integration}/{action}``: run an action and wait for its output, or queue it.
+
+Waiting (the default) runs it in this server's process and answers with the output; if it
+takes longer than ``timeout`` the answer is 202 with the run id to poll (``GET /runs/{id}``)
+and the run goes on. ``wait: false`` queues it on the durable engine (any worker runs it) and
+answers 202 with the job id (``GET /runs?job_id=``). A failed run is an error envelope with
+the run id: the script's own ``ActionError`` keeps its status and payload; a crash is 500, a
+time-out 504, the third party failing 502 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from splice.runtime import new_run_id
+from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._errors import ERROR_RESPONSES, error_response
+from splice.store import RunRecord
+
+router = APIRouter(prefix="/actions", tags=["actions"], responses=ERROR_RESPONSES)
+#: runs still going after their caller stopped waiting; kept so they are not garbage-collected
+_detached: set[asyncio.Task[RunRecord]] = set()
+_FAILED_STATUS = {"TIME_LIMIT_EXCEEDED": 504, "API_ERROR": 502, "CONNECTION_ERROR": 502, "RATE_LIMIT_EXCEEDED": 502,
+                  "ACCESS_TOKEN_EXPIRED": 502, "NETWORK_ERROR": 502, "CONNECTION_BROKEN": 409}  # fmt: skip
+
+
+class ActionCall(BaseModel):
+    connection_id: str | None = Field(default=None, max_length=128)
+    input: Any = None
+    wait: bool = Field(default=True, description="wait for the output (true) or queue the run on a worker (false)")
+    timeout: float = Field(default=30.0, gt=0, le=300, description="seconds to wait before answering 202")
+
+
+class ActionResult(BaseModel):
+    run_id: str
+    status: str
+    output: Any = None
+
+
+class Accepted(BaseModel):
+    status: str = Field(description="running: poll GET /runs/{run_id}; queued: see GET /runs?job_id=")
+    run_id: str | None = None
+    job_id: str | None = None
+
+
+@router.post(
+    "/{integration}/{action}",
+    summary="Run an action",
+    response_model=ActionResult,
+    responses={202: {"model": Accepted, "description": "still running, or queued"}},
+)
+async def run_action(
+    integration: str, action: str, body: ActionCall, request: Request, rt: RuntimeDep, caller: CallerDep
+) -> Any:
+    caller.check(integration, body.connection_id, write=True)
+    script = f"{integration}.{action}"
+    if not body.wait:
+        job = await rt.enqueue(script, connection=body.connection_id, input=body.input)
+        return JSONResponse(Accepted(status="queued", job_id=job).model_dump(), status_code=202)
+    if rt.project.integration(integration).script(action).kind != "action":
+        return error_response(request, 404, "NOT_FOUND", f"{script} is not an action")
+    run_id = new_run_id()
+    task = asyncio.create_task(rt.run(script, connection=body.connection_id, input=body.input, run_id=run_id))
+    done, _ = await asyncio.wait({task}, timeout=body.timeout)
+    if not done:
+        _detached.add(task)
+        task.add_done_callback(_detached.discard)
+        return JSONResponse(Accepted(status="running", run_id=run_id).model_dump(), status_code=202)
+    run = task.result()
+    if run.status == "succeeded":
+        return ActionResult(run_id=run.id, status=run.status, output=run.output)
+    return _failure(request, run)
+
+
+def _failure(request: Request, run: RunRecord) -> JSONResponse:
+    error = dict(run.error or {})
+    details = {k: v for k, v in (error.get("details") or {}).items() if k != "traceback"}
+    code = str(error.get("code") or "RUN_FAILED")
+    if code == "ACTION_ERROR":
+        status = int(details.get("status") or 400) if 400 <= int(details.get("status") or 400) <= 599 else 400
+    elif run.status == "timed_out":
+        status = 504
+    else:
+        status = _FAILED_STATUS.get(code, 500)
+    message = str(error.get("message") or f"the run {run.status}")
+    return error_response(request, status, code, message, details, run_id=run.id)

@@ -1,0 +1,130 @@
+"""``/runs``: list, filter and read runs (actions, syncs, triggers…), newest first.
+
+A token limited to some integrations or connections only ever sees their runs: the limits
+are passed to the query, so a page is as full as it would be for that tenant alone, and a
+run outside them is 404 like a missing one. A run without a connection (an integration whose
+auth needs none) belongs to the integration, so a token limited to connections never sees it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict
+
+from splice.errors import NotFound
+from splice.server._auth import Caller, CallerDep, RuntimeDep
+from splice.server._errors import ERROR_RESPONSES
+from splice.store import RunRecord
+
+router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled"]
+#: run ids are ``run_`` plus a few dozen characters; anything far longer is not one
+RunId = Annotated[str, Path(min_length=1, max_length=128, description="a run id, e.g. from `GET /runs`")]
+
+
+class RunOut(BaseModel):
+    """One execution of a script; ``output`` or ``error`` once it finished."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str
+    integration: str
+    script: str
+    connection_id: str | None
+    status: RunStatus
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    attempt: int
+    parent_id: str | None
+    job_id: str | None
+    test_mode: bool
+    progress: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: float | None
+
+    @classmethod
+    def of(cls, record: RunRecord) -> RunOut:
+        return cls.model_validate(record)
+
+
+def scope_filters(caller: Caller) -> dict[str, tuple[str, ...] | None]:
+    """The token's limits as ``integrations=`` / ``connection_ids=`` filters for runs and logs."""
+    scope = caller.token.scope
+    return {"integrations": scope.integrations, "connection_ids": scope.connections}
+
+
+def split_script(integration: str | None, script: str | None) -> tuple[str | None, str | None] | None:
+    """``script`` may be qualified (``acme.echo``), as the CLI takes it; its integration then applies too.
+
+    ``None`` when it names another integration than ``integration``: nothing can match.
+    """
+    if script is None or "." not in script:
+        return integration, script
+    owner, _, name = script.partition(".")
+    if integration is not None and integration != owner:
+        return None
+    return owner, name
+
+
+Name = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+@router.get("", summary="List runs")
+async def list_runs(
+    rt: RuntimeDep,
+    caller: CallerDep,
+    integration: Name = None,
+    script: Annotated[
+        str | None, Query(min_length=1, max_length=257, description="`echo`, or qualified: `acme.echo`")
+    ] = None,
+    connection_id: Name = None,
+    status: RunStatus | None = None,
+    job_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    parent_id: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="only the runs this run started")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="the last run id of the previous page")
+    ] = None,
+) -> list[RunOut]:
+    """Newest first, ``limit`` at a time; pass the last id as ``before`` for the next page.
+
+    Filters outside the token's scope are not an error: they match nothing, as for a tenant
+    that has no such runs.
+    """
+    names = split_script(integration, script)
+    if names is None:
+        return []
+    records = await rt.find_runs(
+        integration=names[0],
+        script=names[1],
+        connection_id=connection_id,
+        status=status,
+        job_id=job_id,
+        parent_id=parent_id,
+        limit=limit,
+        before_id=before,
+        **scope_filters(caller),
+    )
+    return [RunOut.of(record) for record in records]
+
+
+@router.get("/{run_id}", summary="Get a run")
+async def get_run(run_id: RunId, rt: RuntimeDep, caller: CallerDep) -> RunOut:
+    """One run with its input, output or error and progress; its steps are `GET /runs?parent_id=`."""
+    try:
+        record: RunRecord | None = await rt.get_run(run_id)
+    except NotFound:
+        record = None
+    if record is None or not caller.sees(record.integration, record.connection_id):
+        raise NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="GET /runs lists the runs you may see")
+    return RunOut.of(record)

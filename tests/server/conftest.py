@@ -1,0 +1,136 @@
+"""A real splice server on 127.0.0.1 for each test: uvicorn in the test's event loop over a Runtime.
+
+``server.client`` is an aiohttp session with a full-access token; ``server.as_token(secret)``
+gives one with another token (or none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from tests.conftest import ProjectFactory
+
+from splice.demo.server import DemoAPI
+from splice.runtime import Runtime
+from splice.server import ApiServer, create_app
+from splice.store import TokenScope
+
+PROJECT = """
+from pydantic import BaseModel
+from splice import ActionError, Integration, auth, paginate
+
+
+acme = Integration(
+    "acme", base_url="{config.api_url}/api", auth=auth.ApiKey(), test_path="/whoami",
+    paginate=paginate.Cursor(cursor_path="meta.next", cursor_param="cursor", limit_param="limit", limit=50),
+)
+other = Integration("other", base_url="{config.api_url}/api", auth=auth.ApiKey())
+
+
+class Contact(BaseModel):
+    id: str
+    email: str
+
+
+class Echo(BaseModel):
+    text: str
+
+
+@acme.action(input=Echo, output=Echo)
+async def echo(ctx, input: Echo) -> Echo:
+    ctx.log.info("echoing", text=input.text)
+    return input
+
+
+@acme.action
+async def refuse(ctx, input):
+    raise ActionError({"reason": "no"}, status=409)
+
+
+@acme.action
+async def crash(ctx, input):
+    raise RuntimeError("boom")
+
+
+@acme.action(time_limit=0.5)
+async def sleepy(ctx, input):
+    import asyncio
+    await asyncio.sleep(float((input or {}).get("seconds", 5)))
+    return {"slept": True}
+
+
+@acme.sync(models=[Contact], every="1h")
+async def contacts(ctx):
+    async for page in ctx.api.paginate("/contacts"):
+        await ctx.records.save([{"id": c["id"], "email": c["email"]} for c in page])
+
+
+@other.action
+async def ping(ctx, input):
+    return "pong"
+"""
+
+
+@dataclass
+class Server:
+    runtime: Runtime
+    url: str
+    secret: str
+    api_url: str
+    sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    def as_token(self, secret: str | None) -> aiohttp.ClientSession:
+        headers = {"Authorization": f"Bearer {secret}"} if secret is not None else {}
+        session = aiohttp.ClientSession(base_url=self.url, headers=headers)
+        self.sessions.append(session)
+        return session
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        return self.sessions[0]
+
+    async def token(self, name: str = "t", **scope: Any) -> str:
+        _, secret = await self.runtime.store.tokens.create(name, TokenScope(**scope))
+        return secret
+
+
+@pytest.fixture
+async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterator[Server]:
+    runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation="none")
+    api = ApiServer(create_app(runtime), port=0)
+    serving = asyncio.create_task(api.run_forever())
+    while not api.started:
+        assert not serving.done(), serving
+        await asyncio.sleep(0.01)
+    _, secret = await runtime.store.tokens.create("full")
+    handle = Server(runtime, api.url, secret, demo_api.url)
+    handle.as_token(secret)
+    try:
+        yield handle
+    finally:
+        for session in handle.sessions:
+            await session.close()
+        api.stop()
+        await serving
+        await runtime.close()
+
+
+async def add_connection(server: Server, connection_id: str = "c1", integration: str = "acme") -> None:
+    await server.runtime.add_connection(
+        integration, connection_id, {"api_key": "demo-key"}, config={"api_url": server.api_url}
+    )
+
+
+def assert_error_body(body: Any, code: str) -> dict[str, Any]:
+    """The envelope every error has; returns its ``error`` object."""
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert error["code"] == code, body
+    assert error["message"] and isinstance(error["details"], dict) and error["request_id"], body
+    assert "Traceback" not in str(body)
+    return error
