@@ -3,9 +3,10 @@
 What a script author needs is importable from here; everything else is private::
 
     from splice import Integration, auth, paginate, ActionError
+    from splice.triggers import HmacSignature, Header, Response
 """
 
-from splice import auth, paginate
+from splice import auth, paginate, triggers
 from splice.context import Context, FullResponse, RunInfo
 from splice.errors import (
     AccessTokenExpired,
@@ -32,4 +33,5 @@ __all__ = [
     "SpliceError",
     "auth",
     "paginate",
+    "triggers",
 ]

@@ -2,14 +2,16 @@
 
 Branches are grouped by what the caller should do about them::
 
-    SpliceError                      SPLICE_ERROR
+    SpliceError                      SPLICE_ERROR, WEBHOOK_SECRET_MISSING: the server is misconfigured
     ├── UsageError                   fix the input and try again
     │   ├── ProjectError             PROJECT_INVALID, IMPORT_FAILED
     │   ├── NotFound                 NOT_FOUND
     │   ├── AlreadyExists            ALREADY_EXISTS
     │   ├── Conflict                 SYNC_RUNNING: the thing is busy; wait, or pause it first
+    │   ├── Unauthorized             UNAUTHORIZED, INVALID_SIGNATURE: prove who you are (a webhook's signature)
     │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
-    │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT
+    │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT,
+    │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING
     ├── ApiError                     the third-party API said no (status, headers, body)
     │   ├── AccessTokenExpired       ACCESS_TOKEN_EXPIRED
     │   ├── RateLimitExceeded        RATE_LIMIT_EXCEEDED
@@ -48,6 +50,7 @@ __all__ = [
     "RunError",
     "ScriptError",
     "SpliceError",
+    "Unauthorized",
     "UsageError",
     "error_from_dict",
 ]
@@ -106,6 +109,12 @@ class Conflict(UsageError):
     """The request is fine but clashes with what is happening now (a sync already running)."""
 
     default_code = "CONFLICT"
+
+
+class Unauthorized(UsageError):
+    """The caller did not prove who it is: no or a bad token, a webhook signature that does not match."""
+
+    default_code = "UNAUTHORIZED"
 
 
 class InvalidInput(UsageError):
@@ -201,6 +210,7 @@ _BY_NAME: dict[str, type[SpliceError]] = {
         NotFound,
         AlreadyExists,
         Conflict,
+        Unauthorized,
         InvalidInput,
         ApiError,
         AccessTokenExpired,

@@ -25,6 +25,7 @@ from splice.auth import BaseAuth
 from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.paginate import BasePaginator
 from splice.schedule import Schedule
+from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 
 ScriptKind = Literal["action", "sync", "trigger"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -49,6 +50,9 @@ class Script:
     #: syncs: how often a failed run is retried, and the first wait (doubling after each retry)
     retries: int = 3
     retry_delay: float = 30.0
+    #: triggers: the webhook's signature check, and where its connection id is found
+    signature: HmacSignature | None = None
+    connection_from: ConnectionSource | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def model(self, name: str | None) -> type[BaseModel]:
@@ -69,7 +73,7 @@ class Script:
         return f"{self.integration.name}.{self.name}"
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "name": self.name,
             "kind": self.kind,
             "models": [m.__name__ for m in self.models],
@@ -78,6 +82,12 @@ class Script:
             "input": self.input.model_json_schema() if self.input else None,
             "output": self.output.model_json_schema() if self.output else None,
         }
+        if self.kind == "trigger":
+            described["webhook"] = {
+                "signature": self.signature.describe() if self.signature else None,
+                "connection_from": self.connection_from.describe() if self.connection_from else None,
+            }
+        return described
 
 
 class Integration:
@@ -199,6 +209,54 @@ class Integration:
                     track_deletes=track_deletes,
                     retries=retries,
                     retry_delay=float(retry_delay),
+                )
+            )
+            return func
+
+        return register(fn) if fn is not None else register
+
+    def trigger(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        signature: HmacSignature | None = None,
+        connection_from: ConnectionSource | None = None,
+        time_limit: float | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Declare a webhook trigger: ``async def fn(ctx, request)`` answering ``/webhooks/{integration}/{name}``.
+
+        ``signature`` refuses requests not signed with the operator's secret (401, no run);
+        ``connection_from`` picks the connection whose id the request carries. The script
+        returns None (``200 {"ok": true}``), a dict or list (200 JSON) or a
+        :class:`splice.triggers.Response`.
+
+        >>> @acme.trigger(signature=HmacSignature(secret_env="ACME_SECRET"), connection_from=Header("X-Account"))
+        ... async def contact_events(ctx, request): ...
+        """
+        if signature is not None and not isinstance(signature, HmacSignature):
+            raise ProjectError(f"integration {self.name!r}: signature= must be splice.triggers.HmacSignature(...)")
+        if connection_from is not None and not isinstance(connection_from, Header | Body | Query):
+            raise ProjectError(
+                f"integration {self.name!r}: connection_from= must be splice.triggers.Header, Body or Query"
+            )
+        if time_limit is not None and (
+            isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or not 0 < time_limit <= 86400
+        ):
+            raise ProjectError(f"integration {self.name!r}: time_limit={time_limit!r} must be 0 to 86400 seconds")
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            self._add(
+                Script(
+                    self,
+                    name or func.__name__,
+                    "trigger",
+                    func,
+                    description=description or inspect.getdoc(func) or "",
+                    time_limit=time_limit,
+                    signature=signature,
+                    connection_from=connection_from,
                 )
             )
             return func

@@ -37,6 +37,11 @@ PUBLIC_FIELDS = frozenset(
 MIN_SECRET = 4
 
 
+def secret_name(name: str) -> bool:
+    """Whether a header, query parameter or field called ``name`` probably holds a secret."""
+    return bool(_SECRET_NAME.search(name))
+
+
 def sanitize_url(url: str, secret_params: Iterable[str] = (), params: Iterable[tuple[str, str]] = ()) -> str:
     """``url`` (plus ``params``) without userinfo and with secret-looking query values masked."""
     parts = urlsplit(url)
@@ -50,7 +55,7 @@ def sanitize_url(url: str, secret_params: Iterable[str] = (), params: Iterable[t
     if not query:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     names = {n.lower() for n in secret_params}
-    masked = [(k, MASK if (k.lower() in names or _SECRET_NAME.search(k)) else v) for k, v in query]
+    masked = [(k, MASK if (k.lower() in names or secret_name(k)) else v) for k, v in query]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(masked, safe="*"), ""))
 
 

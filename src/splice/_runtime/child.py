@@ -22,6 +22,7 @@ from splice._runtime.channel import Channel
 from splice.context import Context, RunInfo
 from splice.errors import InvalidInput, LimitExceeded, ScriptError, SpliceError
 from splice.integration import Script, describe_validation, validation_errors
+from splice.triggers import WebhookRequest, WebhookResponse
 
 _SPLICE_DIR = str(Path(splice.__file__).resolve().parent)
 #: largest result a run may return, as JSON
@@ -76,6 +77,8 @@ async def run_script(start: dict[str, Any], channel: Channel, script: Script) ->
 async def _call(script: Script, ctx: Context, raw_input: Any) -> Any:
     if script.kind == "action":
         return await script.fn(ctx, parse_input(script, raw_input))
+    if script.kind == "trigger":
+        return await script.fn(ctx, WebhookRequest.from_json(raw_input or {}))
     return await script.fn(ctx)
 
 
@@ -94,6 +97,8 @@ def parse_input(script: Script, raw: Any) -> Any:
 
 def _dump_output(script: Script, result: Any) -> Any:
     """The result as JSON-safe data, checked against the output model and the size limit."""
+    if script.kind == "trigger":
+        result = WebhookResponse.from_result(result).to_json()
     if script.output is not None:
         try:
             model = (

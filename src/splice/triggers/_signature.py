@@ -1,0 +1,129 @@
+"""Proof that a webhook came from the third party: an HMAC-SHA256 of the raw body with a shared secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from splice.errors import ProjectError, SpliceError, Unauthorized
+from splice.triggers._request import WebhookRequest
+
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,254}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HmacSignature:
+    """Refuse webhooks whose signature header is not the HMAC-SHA256 of the body with our secret.
+
+    The secret is an operator environment variable (``splice env set ACME_WEBHOOK_SECRET ...``),
+    never in code. With ``timestamp_header`` the signed payload is ``"{timestamp}.{body}"`` by
+    default and a timestamp (unix seconds) further than ``tolerance`` seconds from now is
+    refused, so a captured request cannot be replayed later.
+
+    >>> HmacSignature(header="X-Hub-Signature-256", secret_env="GITHUB_WEBHOOK_SECRET")
+    >>> HmacSignature(header="X-Slack-Signature", prefix="v0=", secret_env="SLACK_SIGNING_SECRET",
+    ...               timestamp_header="X-Slack-Request-Timestamp", signed_payload="v0:{timestamp}:{body}")
+    """
+
+    secret_env: str
+    header: str = "X-Signature"
+    prefix: str = "sha256="
+    timestamp_header: str | None = None
+    tolerance: float = 300
+    signed_payload: str | None = None
+    encoding: Literal["hex", "base64"] = "hex"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret_env, str) or not _ENV_NAME.match(self.secret_env):
+            raise ProjectError(f"HmacSignature: secret_env={self.secret_env!r} must name an environment variable "
+                               "(upper-case letters, digits and _)")  # fmt: skip
+        for name, value in (("header", self.header), ("timestamp_header", self.timestamp_header or "-")):
+            if not isinstance(value, str) or not value:
+                raise ProjectError(f"HmacSignature: {name}={value!r} must be a header name")
+        if not isinstance(self.prefix, str):
+            raise ProjectError(f"HmacSignature: prefix={self.prefix!r} must be a str ('' for none)")
+        if isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int | float) or self.tolerance <= 0:
+            raise ProjectError(f"HmacSignature: tolerance={self.tolerance!r} must be a positive number of seconds")
+        if self.encoding not in ("hex", "base64"):
+            raise ProjectError(f"HmacSignature: encoding={self.encoding!r} must be 'hex' or 'base64'")
+        self._check_payload()
+
+    def _check_payload(self) -> None:
+        template = self.template
+        if not isinstance(template, str) or template.count("{body}") != 1:
+            raise ProjectError(f"HmacSignature: signed_payload={template!r} must contain {{body}} once")
+        if "{timestamp}" in template and self.timestamp_header is None:
+            raise ProjectError("HmacSignature: signed_payload uses {timestamp}; set timestamp_header= too")
+
+    @property
+    def template(self) -> str:
+        """What is signed, ``{timestamp}`` and ``{body}`` filled in."""
+        if self.signed_payload is not None:
+            return self.signed_payload
+        return "{timestamp}.{body}" if self.timestamp_header else "{body}"
+
+    def verify(self, request: WebhookRequest, env: Mapping[str, str], now: float | None = None) -> None:
+        """Return quietly when the signature matches; raise :class:`Unauthorized` when it does not.
+
+        A secret missing from the operator's environment is the server's fault, not the
+        caller's: that raises a plain :class:`SpliceError` (``WEBHOOK_SECRET_MISSING``).
+        """
+        secret = env.get(self.secret_env)
+        if not secret:
+            raise SpliceError(
+                f"the webhook secret {self.secret_env} is not set, so no signature can be checked",
+                code="WEBHOOK_SECRET_MISSING",
+                hint=f"splice env set {self.secret_env} <the secret the third party signs with>",
+            )
+        given = request.headers.get(self.header)
+        if given is None:
+            raise _refused(f"the webhook has no {self.header} header")
+        given = given.strip()
+        if not given.startswith(self.prefix):
+            raise _refused(f"the {self.header} header does not start with {self.prefix!r}")
+        given = given.removeprefix(self.prefix)
+        stamp = self._timestamp(request, time.time() if now is None else now)
+        expected = self._digest(secret, self._payload(request.body, stamp))
+        if self.encoding == "hex":
+            given = given.lower()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise _refused(f"the {self.header} signature does not match the body")
+
+    def _payload(self, body: bytes, stamp: str) -> bytes:
+        before, _, after = self.template.partition("{body}")
+        return before.replace("{timestamp}", stamp).encode() + body + after.replace("{timestamp}", stamp).encode()
+
+    def _digest(self, secret: str, payload: bytes) -> str:
+        digest = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
+        return digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
+
+    def _timestamp(self, request: WebhookRequest, now: float) -> str:
+        if self.timestamp_header is None:
+            return ""
+        stamp = request.headers.get(self.timestamp_header)
+        if stamp is None:
+            raise _refused(f"the webhook has no {self.timestamp_header} header")
+        try:
+            seconds = float(stamp)
+        except ValueError:
+            seconds = math.nan
+        if not math.isfinite(seconds):
+            raise _refused(f"the {self.timestamp_header} header is not a unix time")
+        if abs(now - seconds) > self.tolerance:
+            raise _refused(f"the {self.timestamp_header} timestamp is more than {self.tolerance:g}s from now")
+        return stamp
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "hmac-sha256", "header": self.header, "secret_env": self.secret_env,
+                "timestamp_header": self.timestamp_header, "tolerance": self.tolerance}  # fmt: skip
+
+
+def _refused(message: str) -> Unauthorized:
+    return Unauthorized(message, code="INVALID_SIGNATURE")
