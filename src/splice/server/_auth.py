@@ -43,9 +43,27 @@ class Caller:
             what = f"connection {connection!r} of integration {integration!r}" if connection else f"{integration!r}"
             raise NotFound(f"{what} not found")
         if write and self.token.scope.read_only:
+            raise _read_only()
+
+    def require_unscoped(self, what: str, *, write: bool = False) -> None:
+        """403 unless the token has no integration or connection limits (and, to write, is not read-only).
+
+        For what belongs to the whole project rather than to a tenant: a limited token is not
+        denied an object it might guess, it lacks a permission, so 403 is the honest answer.
+        """
+        scope = self.token.scope
+        if scope.integrations is not None or scope.connections is not None:
             raise UsageError(
-                "this access token is read-only", code="FORBIDDEN", hint="create a token without --read-only"
+                f"{what} needs a token without integration or connection limits",
+                code="FORBIDDEN",
+                hint="this token is limited to some integrations or connections",
             )
+        if write and scope.read_only:
+            raise _read_only()
+
+
+def _read_only() -> UsageError:
+    return UsageError("this access token is read-only", code="FORBIDDEN", hint="create a token without --read-only")
 
 
 async def caller(

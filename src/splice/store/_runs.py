@@ -11,6 +11,7 @@ Log ``seq`` numbers only grow, so a follower polls with ``after_seq=<last seen>`
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,18 @@ def _min_level(level: str) -> tuple[str, ...]:
     if level not in LOG_LEVELS:
         raise InvalidInput(f"log level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
     return LOG_LEVELS[LOG_LEVELS.index(level) :]
+
+
+def _any_of(
+    query: sa.Select[Any], filters: Iterable[tuple[sa.Column[Any], Collection[str | None] | None]]
+) -> sa.Select[Any]:
+    """Keep rows whose column is one of the values (``None`` among them matches NULL)."""
+    for column, values in filters:
+        if values is not None:
+            names = [value for value in values if value is not None]
+            match = column.in_(names)
+            query = query.where(sa.or_(match, column.is_(None)) if len(names) < len(values) else match)
+    return query
 
 
 class RunStore:
@@ -209,10 +222,18 @@ class RunStore:
         connection_id: str | None = None,
         status: str | None = None,
         job_id: str | None = None,
+        parent_id: str | None = None,
+        integrations: Collection[str] | None = None,
+        connection_ids: Collection[str | None] | None = None,
         limit: int = 50,
         before_id: str | None = None,
     ) -> list[RunRecord]:
-        """Runs newest first; pass the last id seen as ``before_id`` for the next page."""
+        """Runs newest first; pass the last id seen as ``before_id`` for the next page.
+
+        ``integrations`` / ``connection_ids`` keep runs of any of those (``None`` among the
+        connection ids keeps runs without a connection), so a server can narrow a page to what
+        an access token may see and still fill it.
+        """
         query = sa.select(runs).order_by(_R.created_at.desc(), _R.id.desc()).limit(limit)
         for column, value in (
             (_R.integration, integration),
@@ -220,9 +241,11 @@ class RunStore:
             (_R.connection_id, connection_id),
             (_R.status, status),
             (_R.job_id, job_id),
+            (_R.parent_id, parent_id),
         ):
             if value is not None:
                 query = query.where(column == value)
+        query = _any_of(query, ((_R.integration, integrations), (_R.connection_id, connection_ids)))
         if before_id is not None:
             pivot = sa.select(_R.created_at).where(_R.id == before_id).scalar_subquery()
             query = query.where(sa.or_(_R.created_at < pivot, sa.and_(_R.created_at == pivot, _R.id < before_id)))
@@ -264,13 +287,17 @@ class RunStore:
         level: str | None = None,
         text: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         after_seq: int | None = None,
+        integrations: Collection[str] | None = None,
+        connection_ids: Collection[str | None] | None = None,
         limit: int = 200,
         latest: bool = False,
     ) -> list[LogRecord]:
         """Log lines oldest first; ``level`` is a minimum, ``text`` a case-insensitive substring.
 
         ``latest=True`` returns the newest ``limit`` matches (still oldest first), as ``tail`` does.
+        ``since`` and ``until`` are inclusive; ``integrations`` / ``connection_ids`` as for :meth:`find`.
         """
         query = sa.select(run_logs).order_by(_L.seq.desc() if latest else _L.seq).limit(limit)
         for column, value in (
@@ -287,6 +314,9 @@ class RunStore:
             query = query.where(_L.message.icontains(text, autoescape=True))
         if since is not None:
             query = query.where(_L.ts >= since)
+        if until is not None:
+            query = query.where(_L.ts <= until)
+        query = _any_of(query, ((_L.integration, integrations), (_L.connection_id, connection_ids)))
         if after_seq is not None:
             query = query.where(_L.seq > after_seq)
         async with self._db.read() as conn:

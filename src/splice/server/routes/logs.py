@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
-from splice.server.routes.runs import scope_filters, split_script
+from splice.server.routes.runs import NameQuery, ScriptQuery, scope_filters, split_script
 from splice.store import LogRecord
 
 router = APIRouter(prefix="/logs", tags=["logs"], responses=ERROR_RESPONSES)
@@ -65,20 +65,15 @@ def _utc(value: datetime | None) -> datetime | None:
         return datetime.min.replace(tzinfo=UTC) if value.year < 5000 else datetime.max.replace(tzinfo=UTC)
 
 
-Name = Annotated[str | None, Query(min_length=1, max_length=128)]
-
-
 class LogFilters:
     """The query parameters ``GET /logs`` and ``GET /logs/export`` share (a dependency, so both document them)."""
 
     def __init__(
         self,
-        run_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-        integration: Name = None,
-        script: Annotated[
-            str | None, Query(min_length=1, max_length=257, description="`echo`, or qualified: `acme.echo`")
-        ] = None,
-        connection_id: Name = None,
+        run_id: NameQuery = None,
+        integration: NameQuery = None,
+        script: ScriptQuery = None,
+        connection_id: NameQuery = None,
         level: Annotated[Level | None, Query(description="the minimum level")] = None,
         q: Annotated[
             str | None, Query(min_length=1, max_length=500, description="text the message contains (any case)")

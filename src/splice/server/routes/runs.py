@@ -3,7 +3,8 @@
 A token limited to some integrations or connections only ever sees their runs: the limits
 are passed to the query, so a page is as full as it would be for that tenant alone, and a
 run outside them is 404 like a missing one. A run without a connection (an integration whose
-auth needs none) belongs to the integration, so a token limited to connections never sees it.
+auth needs none) belongs to its integration: any token whose integrations include it sees
+it, even one limited to some connections (as ``Caller.sees`` has it).
 """
 
 from __future__ import annotations
@@ -55,10 +56,15 @@ class RunOut(BaseModel):
         return cls.model_validate(record)
 
 
-def scope_filters(caller: Caller) -> dict[str, tuple[str, ...] | None]:
-    """The token's limits as ``integrations=`` / ``connection_ids=`` filters for runs and logs."""
+def scope_filters(caller: Caller) -> dict[str, Any]:
+    """The token's limits as ``integrations=`` / ``connection_ids=`` filters for runs and logs.
+
+    A token limited to connections does not see runs without one (a webhook that was not
+    routed to a connection may carry any tenant's data).
+    """
     scope = caller.token.scope
-    return {"integrations": scope.integrations, "connection_ids": scope.connections}
+    connections = None if scope.connections is None else tuple(scope.connections)
+    return {"integrations": scope.integrations, "connection_ids": connections}
 
 
 def split_script(integration: str | None, script: str | None) -> tuple[str | None, str | None] | None:
@@ -74,20 +80,21 @@ def split_script(integration: str | None, script: str | None) -> tuple[str | Non
     return owner, name
 
 
-Name = Annotated[str | None, Query(min_length=1, max_length=128)]
+NameQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
+ScriptQuery = Annotated[
+    str | None, Query(min_length=1, max_length=257, description="`echo`, or qualified: `acme.echo`")
+]
 
 
 @router.get("", summary="List runs")
 async def list_runs(
     rt: RuntimeDep,
     caller: CallerDep,
-    integration: Name = None,
-    script: Annotated[
-        str | None, Query(min_length=1, max_length=257, description="`echo`, or qualified: `acme.echo`")
-    ] = None,
-    connection_id: Name = None,
+    integration: NameQuery = None,
+    script: ScriptQuery = None,
+    connection_id: NameQuery = None,
     status: RunStatus | None = None,
-    job_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    job_id: NameQuery = None,
     parent_id: Annotated[
         str | None, Query(min_length=1, max_length=128, description="only the runs this run started")
     ] = None,
@@ -125,6 +132,7 @@ async def get_run(run_id: RunId, rt: RuntimeDep, caller: CallerDep) -> RunOut:
         record: RunRecord | None = await rt.get_run(run_id)
     except NotFound:
         record = None
-    if record is None or not caller.sees(record.integration, record.connection_id):
+    limited = caller.token.scope.connections is not None and record is not None and record.connection_id is None
+    if record is None or limited or not caller.sees(record.integration, record.connection_id):
         raise NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="GET /runs lists the runs you may see")
     return RunOut.of(record)

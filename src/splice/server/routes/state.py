@@ -16,7 +16,9 @@ Keys may contain ``/`` (``cursors/contacts``): the rest of the path is the key.
 
 Who may do what: global state belongs to the whole project, so it needs a token without
 integration or connection limits (403 otherwise); the other scopes follow the token's scope
-like every tenant object (404 outside it). Writes need a token that is not read-only (403).
+like every tenant object (404 outside it), except that state shared by all of an
+integration's connections (integration state, a script's state without a connection) needs
+a token without connection limits (403). Writes need a token that is not read-only (403).
 The integration, connection or script must exist (404), so no state is written where
 deleting its owner would never clean it up.
 """
@@ -29,11 +31,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from splice.errors import NotFound
+from splice.errors import NotFound, UsageError
 from splice.runtime import Runtime
-from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
-from splice.server.routes.env import require_unscoped
 from splice.store._state import connection_scope_id
 
 router = APIRouter(prefix="/state", tags=["state"], responses=ERROR_RESPONSES)
@@ -71,18 +72,28 @@ def _writes(request: Request) -> bool:
     return request.method not in ("GET", "HEAD")
 
 
+def _shared(caller: Caller, what: str) -> None:
+    """403 for a token limited to connections: state shared by all of an integration's tenants is not theirs."""
+    if caller.token.scope.connections is not None:
+        raise UsageError(
+            f"{what} is shared by every connection, so it needs a token without connection limits",
+            code="FORBIDDEN",
+        )
+
+
 def _known_integration(rt: Runtime, integration: str) -> None:
     if integration not in rt.project.integrations:
         raise NotFound(f"integration {integration!r} not found", details={"integration": integration})
 
 
 async def _global(request: Request, caller: CallerDep) -> Scope:
-    require_unscoped(caller, "global state", write=_writes(request))
+    caller.require_unscoped("global state", write=_writes(request))
     return Scope("global", "")
 
 
 async def _integration(integration: IntegrationName, request: Request, rt: RuntimeDep, caller: CallerDep) -> Scope:
     caller.check(integration, write=_writes(request))
+    _shared(caller, "an integration's state")
     _known_integration(rt, integration)
     return Scope("integration", integration)
 
@@ -106,6 +117,8 @@ async def _script(
     ] = None,
 ) -> Scope:
     caller.check(integration, connection_id, write=_writes(request))
+    if connection_id is None:
+        _shared(caller, "a script's state without connection_id")
     _known_integration(rt, integration)
     if script not in rt.project.integrations[integration].scripts:
         raise NotFound(f"script {integration}.{script} not found", details={"script": f"{integration}.{script}"})

@@ -1,9 +1,70 @@
-"""``/webhooks``: (being written)."""
+"""``ANY /webhooks/{integration}/{trigger}``: a third party's webhook runs the trigger script.
+
+No bearer token (third parties cannot send one); a trigger that needs to trust its caller
+declares a signature (``splice.triggers.HmacSignature``). The body is read in chunks and refused
+with 413 as soon as it passes the limit, before any script runs; the answer is whatever the
+script returned (default ``200 {"ok": true}``), or 500/504 with the run id when it failed.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
+from splice.errors import UsageError
+from splice.server._auth import RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
+from splice.triggers import WebhookRequest
 
-router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
+
+
+async def receive_webhook(integration: str, trigger: str, request: Request, rt: RuntimeDep) -> Response:
+    limit = rt.webhook_body_limit
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    incoming = WebhookRequest(
+        method=request.method,
+        path=request.url.path,
+        headers=request.headers.items(),
+        query=request.query_params.multi_items(),
+        body=bytes(body),
+    )
+    _, answer = await rt.run_trigger(integration, trigger, incoming)
+    headers = dict(answer.headers)
+    if answer.content_type:
+        headers["content-type"] = answer.content_type
+    return Response(content=answer.body, status_code=answer.status, headers=headers)
+
+
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "whatever the trigger script answers", "content": {"application/json": {}}},
+    401: {"description": "bad or missing signature"},
+    413: {"description": "body over the limit"},
+    500: {"description": "the trigger failed; the body names the run"},
+    504: {"description": "the trigger ran out of time"},
+}
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each: OpenAPI ids must be unique
+    router.add_api_route(
+        "/{integration}/{trigger}",
+        receive_webhook,
+        methods=[_method],
+        operation_id=f"receive_webhook_{_method.lower()}",
+        summary="Receive a webhook (no bearer token; the trigger may check a signature)",
+        response_class=Response,
+        responses=_RESPONSES,
+    )
+
+
+def _too_large(limit: int) -> UsageError:
+    return UsageError(
+        f"the webhook body is over {limit:,} bytes",
+        code="PAYLOAD_TOO_LARGE",
+        details={"limit_bytes": limit},
+        hint="raise [runtime] max_webhook_body_kb if this sender is legitimate",
+    )
