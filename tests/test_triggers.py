@@ -1,0 +1,237 @@
+"""``splice.triggers`` without a runtime: declarations, the request object, responses, signatures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import pytest
+from tests.conftest import ProjectFactory
+
+from splice import Integration, triggers
+from splice.errors import InvalidInput, ProjectError, ScriptError, SpliceError, Unauthorized
+from splice.project import load_project
+from splice.triggers import Body, Header, HmacSignature, Query, Response, WebhookRequest, WebhookResponse
+
+
+async def handler(ctx: object, request: WebhookRequest) -> None:
+    return None
+
+
+# --- declaration -------------------------------------------------------------------------
+
+
+def test_a_trigger_is_declared_with_its_guards() -> None:
+    acme = Integration("acme", base_url="https://acme.test")
+    signature = HmacSignature(secret_env="ACME_SECRET", timestamp_header="X-Time")
+    acme.trigger(name="events", signature=signature, connection_from=Header("X-Account"), time_limit=5)(handler)
+    script = acme.script("events")
+    assert (script.kind, script.signature, script.connection_from, script.time_limit) == (
+        "trigger", signature, Header("X-Account"), 5,
+    )  # fmt: skip
+    assert script.describe()["webhook"] == {
+        "signature": {"kind": "hmac-sha256", "header": "X-Signature", "secret_env": "ACME_SECRET",
+                      "timestamp_header": "X-Time", "tolerance": 300},
+        "connection_from": "header X-Account",
+    }  # fmt: skip
+    acme.trigger(handler)
+    assert acme.script("handler").describe()["webhook"] == {"signature": None, "connection_from": None}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"signature": "sha256"},
+        {"connection_from": "X-Account"},
+        {"time_limit": 0},
+        {"time_limit": True},
+    ],
+)
+def test_bad_trigger_options_are_project_errors(options: dict) -> None:
+    acme = Integration("acme", base_url="https://acme.test")
+    with pytest.raises(ProjectError):
+        acme.trigger(**options)(handler)
+
+
+def test_a_trigger_must_be_async() -> None:
+    acme = Integration("acme", base_url="https://acme.test")
+    with pytest.raises(ProjectError, match="async def"):
+        acme.trigger(lambda ctx, request: None)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: HmacSignature(secret_env="lower_case"), "secret_env"),
+        (lambda: HmacSignature(secret_env="S", header=""), "header"),
+        (lambda: HmacSignature(secret_env="S", tolerance=0), "tolerance"),
+        (lambda: HmacSignature(secret_env="S", encoding="hex64"), "encoding"),
+        (lambda: HmacSignature(secret_env="S", signed_payload="{timestamp}"), "body"),
+        (lambda: HmacSignature(secret_env="S", signed_payload="{timestamp}.{body}"), "timestamp_header"),
+        (lambda: Header(""), "Header"),
+        (lambda: Body(3), "Body"),
+        (lambda: Query(" account"), "Query"),
+    ],
+)
+def test_bad_guards_are_project_errors(make, message: str) -> None:
+    with pytest.raises(ProjectError, match=message):
+        make()
+
+
+def test_a_bad_declaration_fails_the_project_import(make_project: ProjectFactory) -> None:
+    source = """
+    from splice import Integration
+    from splice.triggers import HmacSignature
+    acme = Integration("acme", base_url="https://acme.test")
+
+    @acme.trigger(signature=HmacSignature(secret_env="not-a-name"))
+    async def events(ctx, request): ...
+    """
+    with pytest.raises(ProjectError, match="secret_env"):
+        load_project(make_project({"acme.py": source}))
+
+
+def test_the_module_is_exported_to_script_authors() -> None:
+    import splice
+
+    assert splice.triggers is triggers
+    assert triggers.__all__ == sorted(triggers.__all__)
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def test_headers_are_case_insensitive_and_keep_repeats() -> None:
+    request = WebhookRequest("post", "/w", [(b"X-Event", b"a"), ("x-event", "b")], {"q": ["1", "2"]}, b"{}")
+    assert request.method == "POST"
+    assert request.headers["X-EVENT"] == "a" and request.headers.getall("x-event") == ["a", "b"]
+    assert request.query == {"q": ["1", "2"]}
+    assert WebhookRequest.from_json(request.to_json()).headers.getall("X-Event") == ["a", "b"]
+
+
+def test_json_is_parsed_once_and_a_bad_body_is_a_clear_error() -> None:
+    assert WebhookRequest("POST", body=b'{"a": [1]}').json() == {"a": [1]}
+    with pytest.raises(InvalidInput, match="not valid JSON") as info:
+        WebhookRequest("POST", body=b"<xml/>").json()
+    assert info.value.code == "INVALID_JSON"
+    assert WebhookRequest("POST", body="é".encode()).text == "é"
+
+
+def test_the_wire_form_round_trips_any_bytes() -> None:
+    request = WebhookRequest("PATCH", "/x", {"A": "1"}, [("k", "v")], bytes(range(256)))
+    copy = WebhookRequest.from_json(request.to_json())
+    assert (copy.method, copy.path, dict(copy.headers), copy.query, copy.body) == (
+        "PATCH", "/x", {"A": "1"}, {"k": "v"}, bytes(range(256)),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (Body("account.id"), "a1"),
+        (Body("events.0.account"), "42"),
+        (Body("events.1.account"), None),
+        (Body("flag"), None),
+        (Header("x-account"), "h1"),
+        (Query("account"), "q1"),
+        (Query("missing"), None),
+    ],
+)
+def test_routing_values(source: triggers.ConnectionSource, expected: str | None) -> None:
+    body = b'{"account": {"id": "a1"}, "events": [{"account": 42}], "flag": true}'
+    request = WebhookRequest("POST", "/", {"X-Account": "h1"}, {"account": ["q1", "q2"]}, body)
+    assert source.value(request) == expected
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "body", "content_type"),
+    [
+        (None, 200, b'{"ok":true}', "application/json"),
+        ({"a": 1}, 200, b'{"a":1}', "application/json"),
+        ([1, 2], 200, b"[1,2]", "application/json"),
+        (Response(), 200, b"", None),
+        (Response("hi", 202), 202, b"hi", "text/plain; charset=utf-8"),
+        (Response(b"\x00", headers={"content-type": "image/png"}), 200, b"\x00", "image/png"),
+        (Response({"a": 1}, content_type="application/vnd.x+json"), 200, b'{"a":1}', "application/vnd.x+json"),
+    ],
+)
+def test_what_a_script_returns_becomes_the_answer(value: object, status: int, body: bytes, content_type: str) -> None:
+    answer = WebhookResponse.from_result(value)
+    assert (answer.status, answer.body, answer.content_type) == (status, body, content_type)
+    assert "content-type" not in {k.lower() for k in answer.headers}
+    assert WebhookResponse.from_json(answer.to_json()) == answer
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: WebhookResponse.from_result("text"),
+        lambda: WebhookResponse.from_result(42),
+        lambda: Response(status=99),
+        lambda: Response(status=True),
+        lambda: Response(headers={"X-A": "one\r\nSet-Cookie: x=1"}),
+        lambda: Response(headers={"bad name": "1"}),
+        lambda: Response(body={1, 2}).render(),
+    ],
+)
+def test_bad_answers_are_invalid_output(make) -> None:
+    with pytest.raises(ScriptError) as info:
+        make()
+    assert info.value.code == "INVALID_OUTPUT"
+
+
+def test_an_error_answer_never_carries_the_exception_text() -> None:
+    error = {"code": "SCRIPT_ERROR", "type": "ScriptError", "message": "KeyError: 'secret'",
+             "details": {"traceback": "Traceback ..."}}  # fmt: skip
+    answer = WebhookResponse.for_error(error, "run_1")
+    assert answer.status == 500
+    assert b"secret" not in answer.body and b"Traceback" not in answer.body and b"run_1" in answer.body
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+
+def _hmac(secret: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).digest()
+
+
+def test_base64_signatures_without_prefix() -> None:
+    signature = HmacSignature(header="X-Shop-Hmac", secret_env="SHOP", prefix="", encoding="base64")
+    body = b'{"id": 1}'
+    good = base64.b64encode(_hmac("s3cret", body)).decode()
+    signature.verify(WebhookRequest("POST", headers={"X-Shop-Hmac": good}, body=body), {"SHOP": "s3cret"})
+    with pytest.raises(Unauthorized):
+        signature.verify(WebhookRequest("POST", headers={"X-Shop-Hmac": good.lower()}, body=body), {"SHOP": "s3cret"})
+
+
+def test_a_custom_signed_payload_with_timestamp() -> None:
+    signature = HmacSignature(
+        header="X-Slack-Signature",
+        prefix="v0=",
+        secret_env="SLACK",
+        timestamp_header="X-Slack-Request-Timestamp",
+        signed_payload="v0:{timestamp}:{body}",
+    )
+    body = b"token=x&team_id=T1"
+    good = "v0=" + _hmac("sign", b"v0:1700000000:" + body).hex()
+    headers = {"X-Slack-Signature": good.upper().replace("V0=", "v0="), "X-Slack-Request-Timestamp": "1700000000"}
+    signature.verify(WebhookRequest("POST", headers=headers, body=body), {"SLACK": "sign"}, now=1700000100)
+    with pytest.raises(Unauthorized, match="300s"):
+        signature.verify(WebhookRequest("POST", headers=headers, body=body), {"SLACK": "sign"}, now=1700000400)
+
+
+@pytest.mark.parametrize("stamp", ["yesterday", "nan", "inf"])
+def test_a_timestamp_that_is_not_a_time_is_refused(stamp: str) -> None:
+    signature = HmacSignature(secret_env="S", timestamp_header="X-Time")
+    with pytest.raises(Unauthorized, match="not a unix time"):
+        signature.verify(WebhookRequest("POST", headers={"X-Signature": "sha256=00", "X-Time": stamp}), {"S": "x"})
+
+
+def test_a_missing_secret_is_not_the_callers_fault() -> None:
+    with pytest.raises(SpliceError) as info:
+        HmacSignature(secret_env="S").verify(WebhookRequest("POST"), {})
+    assert type(info.value) is SpliceError and info.value.code == "WEBHOOK_SECRET_MISSING"
