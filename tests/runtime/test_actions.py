@@ -291,8 +291,9 @@ async def test_bad_connections_are_refused_and_store_nothing(rt: Runtime) -> Non
 
 
 async def test_a_cancelled_caller_leaves_the_run_marked_cancelled(rt: Runtime) -> None:
-    task = asyncio.create_task(rt.run("crm.hang", connection="c1"))
-    await asyncio.sleep(0.3)
+    started = asyncio.Event()  # the script logs its pid, then hangs
+    task = asyncio.create_task(rt.run("crm.hang", connection="c1", on_log=lambda line: started.set()))
+    await asyncio.wait_for(started.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
