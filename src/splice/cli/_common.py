@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -18,6 +18,12 @@ from rich.markup import escape
 
 from splice.errors import InvalidInput, SpliceError
 from splice.runtime import Runtime
+
+if TYPE_CHECKING:
+    from splice.cli._remote import RemoteRuntime
+
+    #: what a read command works on: the local project, or a server (``--server``)
+    Reader = Runtime | RemoteRuntime
 
 T = TypeVar("T")
 out = Console(soft_wrap=True)
@@ -28,6 +34,25 @@ ProjectOption = Annotated[
     typer.Option("--project", "-p", help="Project folder (default: nearest splice.toml).", envvar="SPLICE_PROJECT"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help="Read from a running `splice serve` at URL instead of the local project (which is then ignored).",
+        envvar="SPLICE_SERVER",
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        metavar="TOKEN",
+        help="Access token for --server, from `splice tokens create`. Prefer setting SPLICE_TOKEN: "
+        "a token on the command line is visible to other users in `ps` and stays in shell history.",
+        envvar="SPLICE_TOKEN",
+    ),
+]
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -67,6 +92,21 @@ async def with_runtime(project: Path | None, work: Callable[[Runtime], Awaitable
         return await work(runtime)
     finally:
         await runtime.close()
+
+
+async def with_reader(
+    project: Path | None, server: str | None, token: str | None, work: Callable[[Reader], Awaitable[T]]
+) -> T:
+    """:func:`with_runtime` for the read commands: a :class:`RemoteRuntime` when ``server`` is given."""
+    if not server:
+        return await with_runtime(project, work)
+    from splice.cli._remote import RemoteRuntime  # aiohttp is imported only when needed
+
+    remote = RemoteRuntime(server, token)
+    try:
+        return await work(remote)
+    finally:
+        await remote.close()
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -10,15 +10,21 @@ from rich.table import Table
 from splice.cli._common import (
     JsonOption,
     ProjectOption,
+    ServerOption,
+    TokenOption,
     out,
     parse_json,
     parse_pairs,
     print_json,
     run_async,
+    with_reader,
     with_runtime,
 )
 from splice.errors import InvalidInput
 from splice.runtime import Runtime
+
+if TYPE_CHECKING:
+    from splice.cli._common import Reader
 
 app = typer.Typer(help="Customers' credentials for an integration.", no_args_is_help=True)
 
@@ -69,10 +75,12 @@ def list_(
     integration: Annotated[str | None, typer.Argument(help="Only this integration.")] = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List connections (never their credentials)."""
 
-    async def work(rt: Runtime) -> None:
+    async def work(rt: Reader) -> None:
         conns = await rt.list_connections(integration)
         if as_json:
             print_json([c.public() for c in conns])
@@ -85,17 +93,23 @@ def list_(
             )
         out.print(table if conns else "no connections yet — add one with `splice connections add`")
 
-    run_async(with_runtime(project, work))
+    run_async(with_reader(project, server, token, work))
 
 
 @app.command("show")
-def show(integration: str, connection_id: str, project: ProjectOption = None) -> None:
+def show(
+    integration: str,
+    connection_id: str,
+    project: ProjectOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
     """Show one connection: config, metadata, status; credential names only."""
 
-    async def work(rt: Runtime) -> None:
+    async def work(rt: Reader) -> None:
         print_json((await rt.get_connection(integration, connection_id)).public())
 
-    run_async(with_runtime(project, work))
+    run_async(with_reader(project, server, token, work))
 
 
 @app.command("test")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from splice.cli._common import ProjectOption, out, print_json, run_async, with_runtime
+from splice.cli._common import ProjectOption, ServerOption, TokenOption, out, print_json, run_async, with_reader
 from splice.cli._render import log_line
 from splice.errors import InvalidInput
-from splice.runtime import Runtime
+
+if TYPE_CHECKING:
+    from splice.cli._common import Reader
 
 Level = Literal["debug", "info", "warning", "error"]
 
@@ -27,8 +29,10 @@ def logs(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
     project: ProjectOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Search log lines of runs."""
+    """Search log lines of runs (with --server: of the runs the token may see, --limit up to 1000)."""
     integration, script_name = _split_script(script)
     filters = {
         "run_id": run,
@@ -40,7 +44,7 @@ def logs(
         "since": parse_since(since, "--since"),
     }
 
-    async def work(rt: Runtime) -> None:
+    async def work(rt: Reader) -> None:
         after = None
         while True:
             lines = await rt.search_logs(**filters, after_seq=after, limit=limit, latest=after is None)
@@ -67,7 +71,7 @@ def logs(
                 return
             await asyncio.sleep(0.5)
 
-    run_async(with_runtime(project, work))
+    run_async(with_reader(project, server, token, work))
 
 
 def _split_script(script: str | None) -> tuple[str | None, str | None]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from splice.cli._common import ProjectOption, print_json, run_async, with_runtime
+from splice.cli._common import ProjectOption, ServerOption, TokenOption, print_json, run_async, with_reader
 from splice.cli._logs import parse_since
 from splice.errors import InvalidInput
-from splice.runtime import Runtime
+
+if TYPE_CHECKING:
+    from splice.cli._common import Reader
 
 FILTERS = {"added", "updated", "deleted"}
 
@@ -28,12 +30,14 @@ def records(
     ids: Annotated[str | None, typer.Option("--ids", help="Comma-separated record ids.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="Records per page.")] = 100,
     project: ProjectOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Print one page of records as JSON: {"records": [...], "next_cursor": ...}."""
     wanted = _filters(filter)
     since = parse_since(modified_after, "--modified-after")
 
-    async def work(rt: Runtime) -> None:
+    async def work(rt: Reader) -> None:
         page = await rt.read_records(
             integration,
             model,
@@ -46,7 +50,7 @@ def records(
         )
         print_json({"records": page.records, "next_cursor": page.next_cursor})
 
-    run_async(with_runtime(project, work))
+    run_async(with_reader(project, server, token, work))
 
 
 def _filters(text: str | None) -> set[str] | None:

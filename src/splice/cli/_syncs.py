@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from splice.cli._common import JsonOption, ProjectOption, err, fail, out, print_json, run_async, with_runtime
+from splice.cli._common import (
+    JsonOption,
+    ProjectOption,
+    ServerOption,
+    TokenOption,
+    err,
+    fail,
+    out,
+    print_json,
+    run_async,
+    with_reader,
+    with_runtime,
+)
 from splice.cli._render import progress_line
 from splice.runtime import Runtime
+
+if TYPE_CHECKING:
+    from splice.cli._common import Reader
 
 app = typer.Typer(help="Syncs per connection: schedule, runs, records.", no_args_is_help=True)
 
@@ -26,10 +41,12 @@ def list_(
     integration: Annotated[str | None, typer.Argument(help="Only this integration.")] = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Each sync × connection: schedule, last run, next run and record counts (live / deleted)."""
 
-    async def work(rt: Runtime) -> None:
+    async def work(rt: Reader) -> None:
         rows = await rt.syncs.list(integration)
         if as_json:
             print_json(rows)
@@ -41,7 +58,7 @@ def list_(
             table.add_row(row["sync"], row["connection"], schedule, _last_run(row), _next_run(row), counts)
         out.print(table if rows else "no syncs with connections yet — declare one with @integration.sync")
 
-    run_async(with_runtime(project, work))
+    run_async(with_reader(project, server, token, work))
 
 
 def _last_run(row: dict[str, Any]) -> str:
