@@ -1,15 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import orjson
 import pytest
 import sqlalchemy as sa
 
 from splice.errors import InvalidInput, SpliceError
 from splice.store import SecretBox, Store, open_store
+from splice.store import _engine as engine_module
 from splice.store import _records as records_module
 from splice.store._record_codec import (
     MAX_RECORD_BYTES,
@@ -19,6 +26,7 @@ from splice.store._record_codec import (
     deep_merge,
     encode_cursor,
 )
+from splice.store._record_sql import Changes, PostgresRecordSQL, SQLiteRecordSQL
 from splice.store._records import RecordPage, Stream
 
 S = Stream("acme", "c1", "Contact")
@@ -340,6 +348,133 @@ async def test_failure_inside_the_transaction_rolls_back_records_and_checkpoint(
     # the cursor counter rolled back too: the next change continues where it was
     await store.records.save(S, [{"id": 2}], run_id="r3")
     assert _cursor(meta((await by_id(store))["2"])["cursor"]) == 2
+
+
+async def test_failure_after_the_rows_are_written_rolls_back_the_batch(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.records.save(S, [{"id": 1, "v": 1}], run_id="r1")
+    before = await by_id(store)
+    lite_apply, pg_apply = SQLiteRecordSQL.apply, PostgresRecordSQL.apply
+
+    def failing_lite(self: SQLiteRecordSQL, db: sqlite3.Connection, changes: Changes) -> None:
+        lite_apply(self, db, changes)
+        raise RuntimeError("disk on fire")
+
+    async def failing_pg(self: PostgresRecordSQL, conn: Any, changes: Changes) -> None:
+        await pg_apply(self, conn, changes)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(SQLiteRecordSQL, "apply", failing_lite)
+    monkeypatch.setattr(PostgresRecordSQL, "apply", failing_pg)
+    for _ in range(3):  # every pooled connection is left usable, outside any transaction
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            await store.records.save(S, [{"id": 1, "v": 2}, {"id": 2}], run_id="r2")
+    monkeypatch.undo()
+    assert await by_id(store) == before
+    assert await store.records.count(S) == {"live": 1, "deleted": 0}
+    for i in range(3):
+        await store.records.save(S, [{"id": 2, "v": i}], run_id="r3")
+    assert _cursor(meta((await by_id(store))["2"])["cursor"]) == 4
+
+
+# --- SQLite: one round trip to the driver's thread ---------------------------------------
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path, secrets: SecretBox) -> AsyncIterator[Store]:
+    opened = await open_store(f"sqlite:///{tmp_path / 'splice.db'}", secrets)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_sqlite_saves_and_reads_are_one_round_trip_each(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins the point of running them whole on aiosqlite's thread, and the private aiosqlite
+    API that does it (``Connection._execute``): an upgrade that changes it fails here."""
+    trips: list[Any] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await execute(self, fn, *args, **kwargs)
+
+    await sqlite_store.records.read(S)  # the pool holds a connection from here on
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    for batch in ([{"id": i, "v": 1} for i in range(1500)], [{"id": 1, "v": 2}], [{"id": 1, "v": 2}]):
+        trips.clear()
+        await sqlite_store.records.save(S, batch, run_id="r1", mark_seen=True)
+        assert len(trips) == 1
+    for write in (
+        sqlite_store.records.update(S, [{"id": 2, "w": 1}], run_id="r1"),
+        sqlite_store.records.delete(S, [3], run_id="r1"),
+        sqlite_store.records.delete_unseen(S, "r2"),
+        sqlite_store.records.read(S, limit=10),
+    ):
+        trips.clear()
+        await write
+        assert len(trips) == 1
+    assert await sqlite_store.records.count(S) == {"live": 0, "deleted": 1500}
+
+
+async def test_a_cancelled_sqlite_save_is_rolled_back(sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    await sqlite_store.records.save(S, [{"id": 1}], run_id="r1")
+    entered, release = threading.Event(), threading.Event()
+    lite_apply = SQLiteRecordSQL.apply
+
+    def slow_apply(self: SQLiteRecordSQL, db: sqlite3.Connection, changes: Changes) -> None:
+        entered.set()
+        release.wait(10)
+        lite_apply(self, db, changes)
+
+    monkeypatch.setattr(SQLiteRecordSQL, "apply", slow_apply)
+    task = asyncio.create_task(sqlite_store.records.save(S, [{"id": 2}], run_id="r1"))
+    assert await asyncio.to_thread(entered.wait, 10)
+    task.cancel()
+    for _ in range(5):  # the task takes the cancellation while the thread still writes
+        await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    monkeypatch.undo()
+    await sqlite_store.records.save(S, [{"id": 3}], run_id="r1")  # waits for the write lock
+    records = await by_id(sqlite_store)
+    assert sorted(records) == ["1", "3"] and _cursor(meta(records["3"])["cursor"]) == 2
+
+
+def _records_in_main_file(path: Path, copy: Path) -> int:
+    """Records in the database file itself, not counting what is only in its WAL."""
+    shutil.copyfile(path, copy)
+    db = sqlite3.connect(copy)
+    try:
+        return int(db.execute("SELECT count(*) FROM records").fetchone()[0])
+    except sqlite3.DatabaseError:  # copied while a checkpoint wrote, or before the table got there
+        return -1
+    finally:
+        db.close()
+
+
+async def test_wal_is_checkpointed_off_the_commit_path(
+    tmp_path: Path, secrets: SecretBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "_CHECKPOINT_BYTES", 1)
+    path = tmp_path / "splice.db"
+    store = await open_store(f"sqlite:///{path}", secrets)
+    try:
+        await store.records.save(S, [{"id": i} for i in range(50)], run_id="r1")
+        for _ in range(500):
+            if await asyncio.to_thread(_records_in_main_file, path, tmp_path / "copy.db") == 50:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the records never reached the main database file")
+        assert any(t.name == "splice-wal-checkpoint" for t in threading.enumerate())
+    finally:
+        await store.close()
+    assert not any(t.name == "splice-wal-checkpoint" for t in threading.enumerate())
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -23,10 +23,12 @@ SaveResult(added=1, updated=0, unchanged=0, rejected=[])
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -36,7 +38,7 @@ from splice.errors import InvalidInput
 from splice.store._checkpoints import check_sync, check_value, write_checkpoint
 from splice.store._connections import check_name
 from splice.store._crypto import SecretBox
-from splice.store._engine import Database
+from splice.store._engine import Database, on_driver_thread
 from splice.store._record_codec import (
     MAX_RECORD_BYTES,
     META_KEY,
@@ -55,7 +57,15 @@ from splice.store._record_codec import (
     prepare,
     to_us,
 )
-from splice.store._record_sql import Existing, PageQuery, StreamHead, record_sql
+from splice.store._record_sql import (
+    Changes,
+    Existing,
+    PageQuery,
+    PostgresRecordSQL,
+    Row,
+    SQLiteRecordSQL,
+    StreamHead,
+)
 from splice.store._schema import record_streams, records
 
 __all__ = ["MAX_RECORD_BYTES", "RecordPage", "RecordStore", "SaveResult", "Stream"]
@@ -103,9 +113,11 @@ def _check_stream(stream: Any) -> Stream:
 class RecordStore:
     """``store.records``: save / update / delete records of a stream and read them back.
 
-    Each write is one transaction. :meth:`Store.rotate_secrets` does not re-encrypt records
-    (there may be millions); they stay readable as long as the old key is still configured
-    as a later key, and are re-encrypted with the new key whenever they change.
+    Each write is one transaction; on SQLite it runs whole on the database driver's thread,
+    one round trip (see :mod:`splice.store._record_sql`). :meth:`Store.rotate_secrets` does
+    not re-encrypt records (there may be millions); they stay readable as long as the old key
+    is still configured as a later key, and are re-encrypted with the new key whenever they
+    change.
     """
 
     #: largest record (bytes of JSON) that ``save`` and ``update`` accept
@@ -114,7 +126,9 @@ class RecordStore:
     def __init__(self, db: Database, secrets: SecretBox) -> None:
         self._db = db
         self._cipher = RecordCipher(secrets)
-        self._sql = record_sql(db.dialect, db.insert)
+        self._sqlite = db.dialect == "sqlite"
+        self._lite = SQLiteRecordSQL()
+        self._pg = PostgresRecordSQL(db.insert)
 
     # --- writes ------------------------------------------------------------------------
 
@@ -147,13 +161,19 @@ class RecordStore:
         prepared, rejected = prepare(last_wins(items, ids), self.max_record_bytes)
         if not prepared and saved_checkpoint is None:
             return SaveResult(rejected=rejected)
-        async with self._db.write() as conn:
-            head = await self._sql.lock_stream(conn, stream, create=True)
-            assert head is not None
-            existing = await self._sql.existing(conn, head.id, [p[0] for p in prepared], payload=False)
-            result = await self._write(conn, head, prepared, existing, run_id if mark_seen else None)
-            if saved_checkpoint is not None:
-                await write_checkpoint(conn, self._db, stream.integration, stream.connection_id, *saved_checkpoint)
+        seen = run_id if mark_seen else None
+        if self._sqlite:
+            body = partial(self._save_sqlite, stream, prepared, seen)
+            result = await self._sqlite_write(body, stream, saved_checkpoint)
+        else:
+            async with self._db.write() as conn:
+                head = await self._pg.lock_stream(conn, stream, create=True)
+                assert head is not None
+                existing = await self._pg.existing(conn, head.id, [p[0] for p in prepared], payload=False)
+                changes, result = self._changes(head, prepared, existing, seen)
+                await self._pg.apply(conn, changes)
+                if saved_checkpoint is not None:
+                    await write_checkpoint(conn, self._db, stream.integration, stream.connection_id, *saved_checkpoint)
         result.rejected = rejected
         return result
 
@@ -167,14 +187,14 @@ class RecordStore:
         patches = last_wins(items, ids)
         if not patches:
             return SaveResult()
+        if self._sqlite:
+            return await self._db.sqlite_immediate(partial(self._update_sqlite, stream, patches))
         async with self._db.write() as conn:
-            head = await self._sql.lock_stream(conn, stream, create=True)
+            head = await self._pg.lock_stream(conn, stream, create=True)
             assert head is not None
-            existing = await self._sql.existing(conn, head.id, list(patches), payload=True)
-            merged, rejected = self._merge(head.id, patches, existing)
-            prepared, too_big = prepare(merged, self.max_record_bytes)
-            result = await self._write(conn, head, prepared, existing, None)
-        result.rejected = rejected + too_big
+            existing = await self._pg.existing(conn, head.id, list(patches), payload=True)
+            changes, result = self._merged_changes(head, patches, existing)
+            await self._pg.apply(conn, changes)
         return result
 
     async def delete(self, stream: Stream, ids_or_items: list[Any], *, run_id: str) -> int:
@@ -185,24 +205,31 @@ class RecordStore:
         ids = _delete_ids(ids_or_items)
         if not ids:
             return 0
+        if self._sqlite:
+            return await self._db.sqlite_immediate(partial(self._delete_sqlite, stream, ids))
         async with self._db.write() as conn:
-            head = await self._sql.lock_stream(conn, stream, create=False)
+            head = await self._pg.lock_stream(conn, stream, create=False)
             if head is None:
                 return 0
-            existing = await self._sql.existing(conn, head.id, ids, payload=False)
-            live = [rid for rid in ids if rid in existing and existing[rid].deleted_us is None]
-            return await self._mark_deleted(conn, head, live)
+            existing = await self._pg.existing(conn, head.id, ids, payload=False)
+            changes = _deletion(head, _live(ids, existing))
+            await self._pg.apply(conn, changes)
+        return len(changes.deleted)
 
     async def delete_unseen(self, stream: Stream, run_id: str) -> int:
         """Soft-delete every live record whose last ``save(mark_seen=True)`` was not in
         ``run_id``; returns how many. For ``track_deletes``, after a successful run only."""
         _check_stream(stream)
         _check_run_id(run_id)
+        if self._sqlite:
+            return await self._db.sqlite_immediate(partial(self._delete_unseen_sqlite, stream, run_id))
         async with self._db.write() as conn:
-            head = await self._sql.lock_stream(conn, stream, create=False)
+            head = await self._pg.lock_stream(conn, stream, create=False)
             if head is None:
                 return 0
-            return await self._mark_deleted(conn, head, await self._sql.unseen(conn, head.id, run_id))
+            changes = _deletion(head, await self._pg.unseen(conn, head.id, run_id))
+            await self._pg.apply(conn, changes)
+        return len(changes.deleted)
 
     async def reset(self, integration: str, connection_id: str, models: list[str] | None = None) -> int:
         """Hard-delete the records (and cursor counters) of a connection's streams, of every
@@ -247,17 +274,19 @@ class RecordStore:
         query.ids = _check_ids(ids)
         tag = stream.tag
         given = decode_cursor(cursor, tag) if cursor is not None else None
-        async with self._db.read() as conn:
-            sid = await self._sql.find_stream(conn, stream)
-            if given is not None and given[0] != sid:
-                raise InvalidInput(
-                    "this cursor was issued before the stream's records were reset; read again from the start",
-                    code="INVALID_CURSOR",
-                )
-            if sid is None:
-                return RecordPage([], None)
-            query.stream_id, query.after = sid, given[1] if given else 0
-            rows = await self._sql.page(conn, query)
+        if self._sqlite:
+            sid, rows = await self._db.sqlite_call(partial(self._read_sqlite, stream, query, given))
+        else:
+            async with self._db.read() as conn:
+                sid = await self._pg.find_stream(conn, stream)
+                rows = [] if _stale(given, sid) else await self._pg.page(conn, _at(query, sid, given))
+        if given is not None and given[0] != sid:
+            raise InvalidInput(
+                "this cursor was issued before the stream's records were reset; read again from the start",
+                code="INVALID_CURSOR",
+            )
+        if sid is None:
+            return RecordPage([], None)
         return self._page(sid, tag, rows, limit)
 
     async def count(self, stream: Stream) -> dict[str, int]:
@@ -281,23 +310,70 @@ class RecordStore:
         sync = check_sync(checkpoint[0])
         return sync, check_value(sync, checkpoint[1])
 
-    def _merge(
-        self, sid: int, patches: dict[str, dict[str, Any]], existing: dict[str, Existing]
-    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
-        merged: dict[str, dict[str, Any]] = {}
-        rejected: list[dict[str, str]] = []
-        for rid, patch in patches.items():
-            found = existing.get(rid)
-            if found is None or found.payload is None:
-                rejected.append({"id": rid, "reason": "not found"})
-                continue
-            stored = orjson.loads(self._cipher.decrypt(sid, rid, found.payload))
-            merged[rid] = deep_merge(stored, {k: v for k, v in patch.items() if k != META_KEY})
-        return merged, rejected
-
-    async def _write(
-        self, conn: Any, head: StreamHead, prepared: list[Prepared], existing: dict[str, Existing], seen: str | None
+    async def _sqlite_write(
+        self, body: Callable[[sqlite3.Connection], SaveResult], stream: Stream, checkpoint: tuple[str, Any] | None
     ) -> SaveResult:
+        """SQLite: ``body`` as one transaction in one round trip to the driver's thread.
+
+        With a checkpoint, the transaction is SQLAlchemy's (``write_checkpoint`` is a Core
+        statement) and only ``body`` is one round trip: a few more, once per checkpoint.
+        """
+        if checkpoint is None:
+            return await self._db.sqlite_immediate(body)
+        async with self._db.write() as conn:
+            result = await on_driver_thread(conn, body)
+            await write_checkpoint(conn, self._db, stream.integration, stream.connection_id, *checkpoint)
+        return result
+
+    # The _*_sqlite methods run on aiosqlite's thread, inside the transaction: see _engine.
+
+    def _save_sqlite(
+        self, stream: Stream, prepared: list[Prepared], seen: str | None, db: sqlite3.Connection
+    ) -> SaveResult:
+        head = self._lite.lock_stream(db, stream, create=True)
+        assert head is not None
+        existing = self._lite.existing(db, head.id, [p[0] for p in prepared], payload=False)
+        changes, result = self._changes(head, prepared, existing, seen)
+        self._apply_sqlite(db, changes)
+        return result
+
+    def _update_sqlite(self, stream: Stream, patches: dict[str, dict[str, Any]], db: sqlite3.Connection) -> SaveResult:
+        head = self._lite.lock_stream(db, stream, create=True)
+        assert head is not None
+        existing = self._lite.existing(db, head.id, list(patches), payload=True)
+        changes, result = self._merged_changes(head, patches, existing)
+        self._apply_sqlite(db, changes)
+        return result
+
+    def _delete_sqlite(self, stream: Stream, ids: list[str], db: sqlite3.Connection) -> int:
+        head = self._lite.lock_stream(db, stream, create=False)
+        if head is None:
+            return 0
+        changes = _deletion(head, _live(ids, self._lite.existing(db, head.id, ids, payload=False)))
+        self._apply_sqlite(db, changes)
+        return len(changes.deleted)
+
+    def _delete_unseen_sqlite(self, stream: Stream, run_id: str, db: sqlite3.Connection) -> int:
+        head = self._lite.lock_stream(db, stream, create=False)
+        if head is None:
+            return 0
+        changes = _deletion(head, self._lite.unseen(db, head.id, run_id))
+        self._apply_sqlite(db, changes)
+        return len(changes.deleted)
+
+    def _apply_sqlite(self, db: sqlite3.Connection, changes: Changes) -> None:
+        self._lite.apply(db, changes)
+        self._db.wal_written(changes.wal_bytes)
+
+    def _read_sqlite(
+        self, stream: Stream, query: PageQuery, given: tuple[int, int] | None, db: sqlite3.Connection
+    ) -> tuple[int | None, list[Any]]:
+        sid = self._lite.find_stream(db, stream)
+        return sid, [] if _stale(given, sid) else self._lite.page(db, _at(query, sid, given))
+
+    def _changes(
+        self, head: StreamHead, prepared: list[Prepared], existing: dict[str, Existing], seen: str | None
+    ) -> tuple[Changes, SaveResult]:
         """Insert new, update changed (cursors in batch order), mark the unchanged seen."""
         new: list[Prepared] = []
         new_cursors: list[int] = []
@@ -318,31 +394,43 @@ class RecordStore:
                 restored += old.deleted_us is not None
             elif seen is not None and old.last_seen_run != seen:
                 seen_only.append(p[0])
-        now, sid = now_us(), head.id
-        if new:
-            await self._sql.insert(conn, sid, now, seen, self._rows(sid, new, new_cursors))
-        if changed:
-            await self._sql.update(conn, sid, now, seen, self._rows(sid, changed, changed_cursors))
-        if seen_only:
-            await self._sql.mark_seen(conn, sid, seen, seen_only)  # type: ignore[arg-type]
-        if new or changed:
-            head.last_cursor = cursor
-            await self._sql.finish_stream(conn, head, len(new) + restored, -restored)
-        return SaveResult(added=len(new), updated=len(changed), unchanged=len(prepared) - len(new) - len(changed))
+        head.last_cursor = cursor
+        changes = Changes(head, now_us(), seen, seen_only=seen_only, live=len(new) + restored, dead=-restored)
+        changes.new = self._rows(head.id, new, new_cursors)
+        changes.changed = self._rows(head.id, changed, changed_cursors)
+        unchanged = len(prepared) - len(new) - len(changed)
+        return changes, SaveResult(added=len(new), updated=len(changed), unchanged=unchanged)
 
-    def _rows(self, sid: int, items: list[Prepared], cursors: list[int]) -> list[tuple[str, int, bytes, bytes]]:
+    def _merged_changes(
+        self, head: StreamHead, patches: dict[str, dict[str, Any]], existing: dict[str, Existing]
+    ) -> tuple[Changes, SaveResult]:
+        """``update``: the patches merged into the stored records, as :meth:`_changes`."""
+        merged, rejected = self._merge(head.id, patches, existing)
+        prepared, too_big = prepare(merged, self.max_record_bytes)
+        changes, result = self._changes(head, prepared, existing, None)
+        result.rejected = rejected + too_big
+        return changes, result
+
+    def _merge(
+        self, sid: int, patches: dict[str, dict[str, Any]], existing: dict[str, Existing]
+    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+        merged: dict[str, dict[str, Any]] = {}
+        rejected: list[dict[str, str]] = []
+        for rid, patch in patches.items():
+            found = existing.get(rid)
+            if found is None or found.payload is None:
+                rejected.append({"id": rid, "reason": "not found"})
+                continue
+            stored = orjson.loads(self._cipher.decrypt(sid, rid, found.payload))
+            merged[rid] = deep_merge(stored, {k: v for k, v in patch.items() if k != META_KEY})
+        return merged, rejected
+
+    def _rows(self, sid: int, items: list[Prepared], cursors: list[int]) -> list[Row]:
         """(id, cursor, hash, encrypted payload) rows."""
+        if not items:
+            return []
         payloads = self._cipher.encrypt_many(sid, items)
         return [(p[0], c, p[2], e) for p, c, e in zip(items, cursors, payloads, strict=True)]
-
-    async def _mark_deleted(self, conn: Any, head: StreamHead, ids: list[str]) -> int:
-        if not ids:
-            return 0
-        first = head.last_cursor + 1
-        head.last_cursor += len(ids)
-        await self._sql.mark_deleted(conn, head.id, now_us(), [(rid, first + i) for i, rid in enumerate(ids)])
-        await self._sql.finish_stream(conn, head, -len(ids), len(ids))
-        return len(ids)
 
     def _page(self, sid: int, tag: str, rows: list[Any], limit: int) -> RecordPage:
         """Decrypt and parse a page's rows into records with their ``_splice`` metadata."""
@@ -389,6 +477,29 @@ class _Times(dict[int, datetime]):
     def __missing__(self, key: int) -> datetime:
         value = self[key] = from_us(key)
         return value
+
+
+def _deletion(head: StreamHead, ids: list[str]) -> Changes:
+    """Soft-delete ``ids`` (live records of the locked stream), cursors in their order."""
+    first = head.last_cursor + 1
+    head.last_cursor += len(ids)
+    deleted = [(rid, first + i) for i, rid in enumerate(ids)]
+    return Changes(head, now_us(), deleted=deleted, live=-len(ids), dead=len(ids))
+
+
+def _live(ids: list[str], existing: dict[str, Existing]) -> list[str]:
+    return [rid for rid in ids if rid in existing and existing[rid].deleted_us is None]
+
+
+def _stale(given: tuple[int, int] | None, sid: int | None) -> bool:
+    """No page to read: the stream does not exist, or the cursor predates a reset."""
+    return sid is None or (given is not None and given[0] != sid)
+
+
+def _at(query: PageQuery, sid: int | None, given: tuple[int, int] | None) -> PageQuery:
+    assert sid is not None
+    query.stream_id, query.after = sid, given[1] if given else 0
+    return query
 
 
 def _check_limit(limit: Any) -> int:
