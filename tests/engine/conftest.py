@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -27,13 +28,24 @@ class Worker:
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(SPLICE), command, "--id", worker_id], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT
+                [str(SPLICE), command, "--id", worker_id, *(["--port", "0"] if command == "serve" else [])],
+                cwd=root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while "running on" not in self.output():
             assert self.proc.poll() is None, f"worker exited with {self.proc.returncode}:\n{self.output()}"
             assert time.monotonic() < deadline, f"worker did not start:\n{self.output()}"
             time.sleep(0.05)
+
+    @property
+    def api_url(self) -> str:
+        """Where ``splice serve`` said its REST API listens."""
+        found = re.search(r"REST API on (http://\S+)", self.output())
+        assert found, self.output()
+        return found.group(1)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

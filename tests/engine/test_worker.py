@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from tests.cli._cli import asplice, assert_error, clean_env
 from tests.engine.conftest import START_TIMEOUT, StartWorker
@@ -78,6 +79,13 @@ async def test_serve_syncs_new_connections_retries_failures_and_stops_slow_runs(
         listed = {r["sync"]: r for r in await rt.syncs.list()}
         assert listed["acme.items"]["last_run"]["status"] == "succeeded"
         assert listed["acme.items"]["next_run"] > items[0].started_at.isoformat()
+
+        _, secret = await rt.store.tokens.create("test")
+        async with (
+            aiohttp.ClientSession(serve.api_url, headers={"Authorization": f"Bearer {secret}"}) as http,
+            http.get("/syncs/acme/items/c1") as response,
+        ):
+            assert response.status == 200 and (await response.json())["last_run"]["status"] == "succeeded"
 
         job = await rt.enqueue("acme.ping", connection="c1", input={"n": 1})
         summary = await rt.wait_job(job)
