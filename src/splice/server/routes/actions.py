@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from splice.runtime import new_run_id
 from splice.server._auth import CallerDep, RuntimeDep
-from splice.server._errors import ERROR_RESPONSES, error_response
+from splice.server._errors import ERROR_RESPONSES, ErrorBody, error_response
 from splice.store import RunRecord
 
 router = APIRouter(prefix="/actions", tags=["actions"], responses=ERROR_RESPONSES)
@@ -52,7 +52,14 @@ class Accepted(BaseModel):
     "/{integration}/{action}",
     summary="Run an action",
     response_model=ActionResult,
-    responses={202: {"model": Accepted, "description": "still running, or queued"}},
+    responses={
+        202: {"model": Accepted, "description": "still running, or queued"},
+        500: {"model": ErrorBody, "description": "the action failed (the error names the run)"},
+        502: {"model": ErrorBody, "description": "the third party failed (the error names the run)"},
+        504: {"model": ErrorBody, "description": "the action ran out of time (the error names the run)"},
+        "4XX": {"model": ErrorBody, "description": "the action refused, with the status its ActionError chose"},
+        "5XX": {"model": ErrorBody, "description": "the action failed, with the status its ActionError chose"},
+    },
 )
 async def run_action(
     integration: str, action: str, body: ActionCall, request: Request, rt: RuntimeDep, caller: CallerDep

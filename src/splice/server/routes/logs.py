@@ -27,6 +27,14 @@ Level = Literal["debug", "info", "warning", "error"]
 #: lines read per query while exporting
 EXPORT_BATCH = 1000
 _MAX_SEQ = 2**63 - 1
+#: errors are JSON even where the answer is JSON Lines (a ``model`` would be documented as the route's media type)
+_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
 
 
 class LogOut(BaseModel):
@@ -133,10 +141,11 @@ async def search_logs(
     summary="Export log lines as JSON Lines",
     response_class=NDJSONResponse,
     responses={
+        **_JSON_ERRORS,
         200: {
             "description": "JSON Lines: one `LogOut` object per line, oldest first",
             "content": {"application/x-ndjson": {"schema": {"type": "string", "description": "`LogOut` lines"}}},
-        }
+        },
     },
 )
 async def export_logs(rt: RuntimeDep, caller: CallerDep, filters: Annotated[LogFilters, Depends()]) -> NDJSONResponse:
