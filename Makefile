@@ -22,9 +22,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# wrk (the load generator of bench/webhooks.py) is a Debian package: installed when missing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 bench: $(STAMP)
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	$(BIN)/python bench/api_client.py
 	$(BIN)/python bench/action_overhead.py
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/action_http.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -20,7 +20,8 @@ from splice.store import AccessToken
 _bearer = HTTPBearer(auto_error=False, description="an access token from `splice tokens create`")
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    """``async`` on purpose: FastAPI runs plain ``def`` dependencies in a thread pool, per request."""
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
@@ -75,7 +76,8 @@ async def caller(
             code="UNAUTHORIZED",
             hint="send `Authorization: Bearer <token>`; create one with `splice tokens create NAME`",
         )
-    token = await runtime(request).store.tokens.verify(credentials.credentials)
+    rt: Runtime = request.app.state.runtime
+    token = await rt.store.tokens.verify(credentials.credentials)
     if token is None:
         raise UsageError("the access token is invalid or revoked", code="UNAUTHORIZED")
     return Caller(token)
