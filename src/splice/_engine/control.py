@@ -15,7 +15,7 @@ from splice._engine.scheduler import effective_schedule, next_run
 from splice.errors import Conflict
 from splice.integration import Script
 from splice.schedule import Schedule
-from splice.store import Connection, Stream
+from splice.store import Connection, Stream, SyncSchedule
 
 if TYPE_CHECKING:
     from splice.runtime import Runtime
@@ -45,29 +45,37 @@ class Syncs:
             if integration is not None and name != integration:
                 continue
             for conn in await store.connections.find(name):
-                plan = plans.get((name, script.name, conn.id))
-                runs = await store.runs.find(integration=name, script=script.name, connection_id=conn.id, limit=1)
-                counts = {
-                    m.__name__: await store.records.count(Stream(name, conn.id, m.__name__)) for m in script.models
-                }
-                schedule = effective_schedule(script, plan)
-                due = next_run(script, plan, now) if conn.status != "error" else None
-                rows.append({
-                    "sync": script.qualname, "connection": conn.id,
-                    "schedule": schedule.describe() if schedule else None,
-                    "overridden": plan is not None and (plan.every_seconds is not None or plan.cron is not None),
-                    "paused": plan is not None and plan.paused,
-                    "connection_status": conn.status,
-                    "last_run": None if not runs else {
-                        "id": runs[0].id, "status": runs[0].status, "attempt": runs[0].attempt,
-                        "started_at": runs[0].started_at.isoformat() if runs[0].started_at else None,
-                        "finished_at": runs[0].finished_at.isoformat() if runs[0].finished_at else None,
-                        "progress": runs[0].progress,
-                    },
-                    "next_run": due.isoformat() if due else None,
-                    "records": counts,
-                })  # fmt: skip
+                rows.append(await self._row(script, conn, plans.get((name, script.name, conn.id)), now))
         return rows
+
+    async def status(self, sync: str, connection: str) -> dict[str, Any]:
+        """One sync × connection, as :meth:`list` shows it."""
+        script = self.rt.project.sync(sync)
+        conn = await self.rt.store.connections.get(script.integration.name, connection)
+        plan = await self.rt.store.schedules.get(script.integration.name, script.name, connection)
+        return await self._row(script, conn, plan, datetime.now(UTC))
+
+    async def _row(self, script: Script, conn: Connection, plan: SyncSchedule | None, now: datetime) -> dict[str, Any]:
+        store, name = self.rt.store, script.integration.name
+        runs = await store.runs.find(integration=name, script=script.name, connection_id=conn.id, limit=1)
+        counts = {m.__name__: await store.records.count(Stream(name, conn.id, m.__name__)) for m in script.models}
+        schedule = effective_schedule(script, plan)
+        due = next_run(script, plan, now) if conn.status != "error" else None
+        return {
+            "sync": script.qualname, "connection": conn.id,
+            "schedule": schedule.describe() if schedule else None,
+            "overridden": plan is not None and (plan.every_seconds is not None or plan.cron is not None),
+            "paused": plan is not None and plan.paused,
+            "connection_status": conn.status,
+            "last_run": None if not runs else {
+                "id": runs[0].id, "status": runs[0].status, "attempt": runs[0].attempt,
+                "started_at": runs[0].started_at.isoformat() if runs[0].started_at else None,
+                "finished_at": runs[0].finished_at.isoformat() if runs[0].finished_at else None,
+                "progress": runs[0].progress,
+            },
+            "next_run": due.isoformat() if due else None,
+            "records": counts,
+        }  # fmt: skip
 
     async def trigger(self, sync: str, connection: str) -> str:
         """Queue a run of ``sync`` for ``connection`` now; returns the job id.
@@ -116,7 +124,7 @@ class Syncs:
         await self.rt.store.schedules.set_override(
             name, script.name, connection, every_seconds=every_seconds, cron=cron
         )
-        return next(r for r in await self.list(name) if r["sync"] == script.qualname and r["connection"] == connection)
+        return await self.status(script.qualname, connection)
 
     async def reset(self, sync: str, connection: str) -> dict[str, Any]:
         """Forget what ``sync`` stored for ``connection``: its checkpoint and its models' records.

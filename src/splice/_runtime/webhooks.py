@@ -16,15 +16,22 @@ if TYPE_CHECKING:
     from splice.store import Connection, Store
 
 
+def body_too_large(limit: int, size: int | None = None) -> InvalidInput:
+    """The refusal of a webhook body over ``limit`` bytes (``size`` when known: a server that
+    stops reading at the limit does not know it)."""
+    said = f"{size:,} bytes" if size is not None else f"over {limit:,} bytes"
+    return InvalidInput(
+        f"the webhook body is {said}; at most {limit:,} are accepted",
+        code="PAYLOAD_TOO_LARGE",
+        details={"limit": limit, **({"size": size} if size is not None else {})},
+        hint="raise [runtime] max_webhook_body_kb in splice.toml",
+    )
+
+
 async def admit(script: Script, request: WebhookRequest, store: Store, max_body: int) -> Connection | None:
     """The connection the webhook runs for (None when the trigger names none), or a refusal."""
     if len(request.body) > max_body:
-        raise InvalidInput(
-            f"the webhook body is {len(request.body):,} bytes; {script.qualname} accepts at most {max_body:,}",
-            code="PAYLOAD_TOO_LARGE",
-            details={"size": len(request.body), "limit": max_body},
-            hint="raise [runtime] max_webhook_body_kb in splice.toml",
-        )
+        raise body_too_large(max_body, len(request.body))
     if script.signature is not None:
         script.signature.verify(request, await store.env.all())
     return await _route(script, request, store)

@@ -51,11 +51,7 @@ class ResetResult(BaseModel):
 
 
 async def _status(rt: RuntimeDep, integration: str, sync: str, connection_id: str) -> SyncStatus:
-    rt.project.sync(f"{integration}.{sync}")
-    await rt.get_connection(integration, connection_id)
-    rows = await rt.syncs.list(integration)
-    row = next(r for r in rows if r["sync"] == f"{integration}.{sync}" and r["connection"] == connection_id)
-    return SyncStatus(**row)
+    return SyncStatus(**await rt.syncs.status(f"{integration}.{sync}", connection_id))
 
 
 @router.get("", summary="List syncs per connection")

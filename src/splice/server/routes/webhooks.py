@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from splice.errors import UsageError
+from splice._runtime.webhooks import body_too_large
 from splice.server._auth import RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
 from splice.triggers import WebhookRequest
@@ -22,12 +22,12 @@ async def receive_webhook(integration: str, trigger: str, request: Request, rt: 
     limit = rt.webhook_body_limit
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise body_too_large(limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise _too_large(limit)
+            raise body_too_large(limit)
     incoming = WebhookRequest(
         method=request.method,
         path=request.url.path,
@@ -58,13 +58,4 @@ for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):  # one operation each:
         summary="Receive a webhook (no bearer token; the trigger may check a signature)",
         response_class=Response,
         responses=_RESPONSES,
-    )
-
-
-def _too_large(limit: int) -> UsageError:
-    return UsageError(
-        f"the webhook body is over {limit:,} bytes",
-        code="PAYLOAD_TOO_LARGE",
-        details={"limit_bytes": limit},
-        hint="raise [runtime] max_webhook_body_kb if this sender is legitimate",
     )
