@@ -312,7 +312,7 @@ class Runtime:
             await asyncio.shield(self._cancelled(record, gateway))
             raise
         if progress is not None:
-            await progress.stop()
+            record.progress = await progress.stop()
         if gateway is not None:
             await gateway.flush()
         return await self._finish(record, done, redactor)
@@ -389,12 +389,12 @@ class Runtime:
 
     async def _finish(self, record: RunRecord, done: dict[str, Any], redactor: Redactor) -> RunRecord:
         if done.get("ok"):
-            return await self.store.runs.finish(
-                record.id, "succeeded", output=redactor.value(done.get("output")), finished_at=_now()
-            )
-        error = redactor.value(done.get("error") or {})
-        status = "timed_out" if error.get("code") == "TIME_LIMIT_EXCEEDED" else "failed"
-        return await self.store.runs.finish(record.id, status, error=error, finished_at=_now())
+            record.status, record.output = "succeeded", redactor.value(done.get("output"))
+        else:
+            record.error = redactor.value(done.get("error") or {})
+            record.status = "timed_out" if record.error.get("code") == "TIME_LIMIT_EXCEEDED" else "failed"
+        record.finished_at = _now()
+        return await self.store.runs.complete(record)
 
     async def _run_connection(self, script: Script, connection: str | None) -> Connection | None:
         needs = bool(script.integration.auth.fields)

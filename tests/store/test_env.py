@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from splice.errors import InvalidInput, NotFound
-from splice.store import SecretBox, Store
+from splice.store import SecretBox, Store, open_store
+from splice.store._env import CACHE_SECONDS
 from splice.store._schema import env_vars
 
 
@@ -51,3 +55,24 @@ async def test_invalid_names(store: Store, name: object) -> None:
 async def test_value_must_be_string(store: Store) -> None:
     with pytest.raises(InvalidInput):
         await store.env.set("N", 5)  # type: ignore[arg-type]
+
+
+async def test_all_sees_its_own_changes_at_once_and_another_process_s_within_the_cache_time(
+    store: Store, database_url: str, secrets: SecretBox
+) -> None:
+    await store.env.set("REGION", "eu")
+    assert await store.env.all() == {"REGION": "eu"}
+    await store.env.set("REGION", "us")
+    assert await store.env.all() == {"REGION": "us"}
+    other = await open_store(database_url, secrets)  # another process's store, as far as caching goes
+    try:
+        await other.env.set("REGION", "ap")
+        await other.env.set("EXTRA", "1")
+        deadline = time.monotonic() + CACHE_SECONDS + 1.0
+        while (seen := await store.env.all()) != {"REGION": "ap", "EXTRA": "1"}:
+            assert time.monotonic() < deadline, f"still {seen} after {CACHE_SECONDS} s"
+            await asyncio.sleep(0.05)
+    finally:
+        await other.close()
+    (await store.env.all())["REGION"] = "changed by a caller"
+    assert (await store.env.all())["REGION"] == "ap"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -306,3 +307,55 @@ async def test_interrupt_defaults_finished_at_to_now_and_checks_the_error(store:
     got = await store.runs.get("r1")
     assert got.finished_at is not None and started <= got.finished_at <= datetime.now(UTC)
     assert got.duration_ms is not None and got.duration_ms >= 0
+
+
+async def test_concurrent_creates_are_all_stored_and_a_duplicate_fails_alone(store: Store) -> None:
+    """Writes arriving together share a transaction; one bad row must not take the others down."""
+    await store.runs.create(_run("dup"))
+    ids = [f"r{i:03}" for i in range(120)]
+    outcomes = await asyncio.gather(
+        *(store.runs.create(_run(i)) for i in ids[:60]),
+        store.runs.create(_run("dup")),
+        *(store.runs.create(_run(i)) for i in ids[60:]),
+        return_exceptions=True,
+    )
+    failed = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(failed) == 1 and isinstance(failed[0], AlreadyExists) and "'dup'" in failed[0].message
+    assert {r.id for r in await store.runs.find(limit=500)} == {*ids, "dup"}
+
+
+async def test_complete_stores_the_outcome_the_runner_holds(store: Store) -> None:
+    records = [_run(f"r{i}", status="running", started_at=T0) for i in range(30)]
+    await asyncio.gather(*(store.runs.create(r) for r in records))
+    for i, record in enumerate(records):
+        record.status = "succeeded" if i % 2 else "failed"
+        record.output = {"i": i} if i % 2 else None
+        record.error = None if i % 2 else {"code": "SCRIPT_ERROR", "message": "boom", "details": {}}
+        record.finished_at = T0 + timedelta(milliseconds=250 + i)
+        record.progress = {"pages": i}
+    assert await asyncio.gather(*(store.runs.complete(r) for r in records)) == records
+    for i, stored in enumerate(await asyncio.gather(*(store.runs.get(r.id) for r in records))):
+        assert stored == records[i]
+        assert stored.duration_ms == pytest.approx(250 + i)
+
+
+async def test_complete_refuses_an_unfinished_status_and_bad_output(store: Store) -> None:
+    record = _run("r1", status="running", started_at=T0)
+    await store.runs.create(record)
+    record.status = "running"
+    with pytest.raises(InvalidInput):
+        await store.runs.complete(record)
+    record.status, record.output = "succeeded", {"x": {1, 2}}
+    with pytest.raises(InvalidInput):
+        await store.runs.complete(record)
+    assert (await store.runs.get("r1")).status == "running"
+
+
+async def test_a_cancelled_writer_still_leaves_its_run_stored(store: Store) -> None:
+    task = asyncio.create_task(store.runs.create(_run("r1")))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.runs.drain()
+    assert (await store.runs.get("r1")).id == "r1"

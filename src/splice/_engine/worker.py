@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -64,6 +65,9 @@ async def run_worker(
                 await asyncio.sleep(0.01)
             if serving.done():
                 await serving  # raises why it could not start
+        # What start-up built lives as long as the process: out of the collector's way, so its
+        # full collections stay short (they were the slowest 1% of webhook answers)
+        gc.freeze()
         if ready is not None:
             ready(runtime, server.url if server else None)
         await stop.wait()

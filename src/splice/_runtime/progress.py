@@ -53,14 +53,16 @@ class Progress:
             await asyncio.sleep(INTERVAL)
             await self._report()
 
-    async def _report(self) -> None:
+    async def _report(self) -> dict[str, Any]:
         snapshot = self.snapshot()
         await self.store.runs.set_progress(self.run_id, snapshot)
         if self.on_progress is not None:
             self.on_progress(snapshot)
+        return snapshot
 
-    async def stop(self) -> None:
+    async def stop(self) -> dict[str, Any]:
+        """Stop reporting; report and return the final figures."""
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        await self._report()
+        return await self._report()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +16,8 @@ from splice.store._schema import env_vars, utcnow
 
 _NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,254}")
 _T = env_vars.c
+#: how long :meth:`EnvStore.all` may answer from memory (see there)
+CACHE_SECONDS = 1.0
 
 
 class EnvStore:
@@ -22,6 +26,8 @@ class EnvStore:
     def __init__(self, db: Database, secrets: SecretBox) -> None:
         self._db = db
         self._secrets = secrets
+        self._cached: tuple[float, dict[str, str]] | None = None
+        self._reading = asyncio.Lock()
 
     async def set(self, name: str, value: str) -> None:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -38,10 +44,12 @@ class EnvStore:
         )
         async with self._db.write() as conn:
             await conn.execute(stmt)
+        self._cached = None
 
     async def unset(self, name: str) -> None:
         async with self._db.write() as conn:
             result = await conn.execute(env_vars.delete().where(_T.name == name))
+        self._cached = None
         if result.rowcount == 0:
             raise NotFound(f"environment variable {name!r} not found", details={"name": name})
 
@@ -50,10 +58,18 @@ class EnvStore:
             return sorted((await conn.execute(sa.select(_T.name))).scalars().all())
 
     async def all(self) -> dict[str, str]:
-        """Every variable, decrypted, by name."""
-        async with self._db.read() as conn:
-            rows = (await conn.execute(sa.select(_T.name, _T.value))).all()
-        return {row.name: self._secrets.decrypt(row.value) for row in sorted(rows)}
+        """Every variable, decrypted, by name (a new dict each call).
+
+        Every run reads them, so the answer is kept for :data:`CACHE_SECONDS`: a change made
+        through this store is seen at once, one made by another process within that time.
+        """
+        async with self._reading:  # one read per expiry, however many runs start at that moment
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] > CACHE_SECONDS:
+                async with self._db.read() as conn:
+                    rows = (await conn.execute(sa.select(_T.name, _T.value))).all()
+                self._cached = (now, {row.name: self._secrets.decrypt(row.value) for row in sorted(rows)})
+            return dict(self._cached[1])
 
     async def rotate_secrets(self, conn: Any) -> int:
         """Re-encrypt every value with the primary key, inside ``conn``."""
@@ -62,4 +78,5 @@ class EnvStore:
             stmt = env_vars.update().where(_T.name == sa.bindparam("k_name")).values(value=sa.bindparam("k_value"))
             params = [{"k_name": row.name, "k_value": self._secrets.rotate(row.value)} for row in rows]
             await conn.execute(stmt, params)
+        self._cached = None
         return len(rows)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from splice.errors import AlreadyExists, InvalidInput, NotFound
 from splice.store._engine import Database
+from splice.store._group_commit import GroupCommit
 from splice.store._schema import check_json, run_logs, runs, utcnow
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
@@ -27,6 +28,19 @@ FINISHED_STATUSES = ("succeeded", "failed", "timed_out", "cancelled")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _R = runs.c
 _L = run_logs.c
+_INSERT = runs.insert()
+_COMPLETE = (
+    runs.update()
+    .where(_R.id == sa.bindparam("b_id"))
+    .values(
+        status=sa.bindparam("b_status"),
+        output=sa.bindparam("b_output"),
+        error=sa.bindparam("b_error"),
+        finished_at=sa.bindparam("b_finished_at"),
+        duration_ms=sa.bindparam("b_duration_ms"),
+        progress=sa.bindparam("b_progress"),
+    )
+)
 
 
 @dataclass(slots=True)
@@ -83,6 +97,15 @@ def _check_status(status: str, allowed: tuple[str, ...]) -> None:
         raise InvalidInput(f"run status must be one of {', '.join(allowed)}; got {status!r}")
 
 
+_COMPLETED = ("status", "output", "error", "finished_at", "duration_ms", "progress")
+
+
+def _already_exists(exc: Exception, params: dict[str, Any]) -> Exception | None:
+    if isinstance(exc, sa.exc.IntegrityError) and "id" in params:
+        return AlreadyExists(f"run {params['id']!r} already exists")
+    return None
+
+
 def _not_found(run_id: str) -> NotFound:
     return NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="splice run --help")
 
@@ -110,18 +133,35 @@ class RunStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._group = GroupCommit(db, _already_exists)
 
     async def create(self, record: RunRecord) -> RunRecord:
+        """Store a new run (committed with other runs' writes of the moment: see ``_group_commit``)."""
         _check_status(record.status, RUN_STATUSES)
         for name in ("input", "output", "error", "progress"):
             check_json(getattr(record, name), f"run {name}")
-        values = {name: getattr(record, name) for name in RunRecord.__slots__}
-        try:
-            async with self._db.write() as conn:
-                await conn.execute(runs.insert().values(**values))
-        except sa.exc.IntegrityError:
-            raise AlreadyExists(f"run {record.id!r} already exists") from None
+        await self._group.write(_INSERT, {name: getattr(record, name) for name in RunRecord.__slots__})
         return record
+
+    async def complete(self, record: RunRecord) -> RunRecord:
+        """Store the outcome of ``record``, a run this process created and has just finished.
+
+        The writer of a run already holds it, so unlike :meth:`finish` nothing is read back;
+        ``finished_at`` defaults to now, ``duration_ms`` is measured from ``started_at``.
+        """
+        _check_status(record.status, FINISHED_STATUSES)
+        check_json(record.output, "run output")
+        check_json(record.error, "run error")
+        record.finished_at = record.finished_at or utcnow()
+        if record.started_at is not None:
+            record.duration_ms = (record.finished_at - record.started_at).total_seconds() * 1000.0
+        params = {f"b_{name}": getattr(record, name) for name in _COMPLETED}
+        await self._group.write(_COMPLETE, {**params, "b_id": record.id})
+        return record
+
+    async def drain(self) -> None:
+        """Wait for writes still being grouped (before the database closes)."""
+        await self._group.drain()
 
     async def start(self, id: str, started_at: datetime | None = None) -> None:
         """Mark the run running (``started_at`` defaults to now)."""

@@ -75,6 +75,7 @@ class Store:
         return count
 
     async def close(self) -> None:
+        await self.runs.drain()
         await self._db.dispose()
 
     async def __aenter__(self) -> Store:

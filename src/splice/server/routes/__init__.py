@@ -1,4 +1,5 @@
-"""One router per resource; :data:`ROUTERS` is the order they appear in the OpenAPI document."""
+"""One router per resource; :data:`ROUTERS` is the order they appear in the OpenAPI document and the
+order requests are matched in (webhooks first: the busiest path, and FastAPI tries routes in turn)."""
 
 from splice.server.routes import (
     actions,
@@ -16,6 +17,7 @@ from splice.server.routes import (
 )
 
 ROUTERS = [
+    webhooks.router,
     integrations.router,
     connections.router,
     connect.router,
@@ -27,5 +29,4 @@ ROUTERS = [
     state.router,
     env.router,
     tokens.router,
-    webhooks.router,
 ]

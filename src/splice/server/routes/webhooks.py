@@ -11,14 +11,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from splice._runtime.webhooks import body_too_large
-from splice.server._auth import RuntimeDep
+from splice.runtime import Runtime
 from splice.server._errors import ERROR_RESPONSES
 from splice.triggers import WebhookRequest
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 
 
-async def receive_webhook(integration: str, trigger: str, request: Request, rt: RuntimeDep) -> Response:
+async def receive_webhook(integration: str, trigger: str, request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime  # not a dependency: webhooks are the hot path
     limit = rt.webhook_body_limit
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
