@@ -28,6 +28,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	$(BIN)/python bench/api_client.py
 	$(BIN)/python bench/action_overhead.py
+	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/action_http.py
 

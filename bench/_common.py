@@ -64,13 +64,14 @@ def demo_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def project(modules: dict[str, str]) -> Iterator[Path]:
-    """A throwaway project (splice.toml + ``integrations/``) whose SQLite store lives in a temp dir."""
+def project(modules: dict[str, str], runtime: str = "") -> Iterator[Path]:
+    """A throwaway project (splice.toml + ``integrations/``) whose SQLite store lives in a temp dir;
+    ``runtime``: extra lines for its ``[runtime]`` section."""
     with tempfile.TemporaryDirectory(prefix="splice-bench-") as tmp:
         root = Path(tmp) / "project"
         package = root / "integrations"
         package.mkdir(parents=True)
-        (root / "splice.toml").write_text(SPLICE_TOML)
+        (root / "splice.toml").write_text(SPLICE_TOML + runtime)
         (package / "__init__.py").write_text("")
         for name, source in modules.items():
             (package / name).write_text(textwrap.dedent(source))

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from multidict import CIMultiDict
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from splice._runtime.channel import Channel
+from splice._runtime.wire import MAX_LOG_LINES
 from splice.errors import InvalidInput
 from splice.integration import Script
 from splice.paginate import BasePaginator, PageRequest, PageResponse, iterate_pages
@@ -53,13 +55,29 @@ class FullResponse:
 
 
 class Log:
-    """``ctx.log.info("synced", count=3)``; fields must be JSON-serialisable."""
+    """``ctx.log.info("synced", count=3)``; fields must be JSON-serialisable.
+
+    A run keeps at most ``MAX_LOG_LINES`` lines; past that they are counted, not sent, and
+    the run's log ends with a warning saying how many were dropped.
+    """
 
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
+        self._sent = 0
+        self._dropped = 0
 
     def _write(self, level: str, message: Any, fields: dict[str, Any]) -> None:
+        if self._sent >= MAX_LOG_LINES:
+            self._dropped += 1
+            return
+        self._sent += 1
         self._channel.emit({"t": "log", "level": level, "message": str(message), "fields": fields, "ts": time.time()})
+
+    def flush(self) -> None:
+        """Tell the parent how many lines were dropped (the runtime calls this when a run ends)."""
+        if self._dropped:
+            self._channel.emit({"t": "dropped", "count": self._dropped})
+            self._dropped = 0
 
     def debug(self, message: Any, **fields: Any) -> None:
         self._write("debug", message, fields)
@@ -330,9 +348,13 @@ class Context:
         env: Mapping[str, str],
         paginator: BasePaginator | None = None,
         script: Script | None = None,
+        scratch_dir: str | None = None,
     ) -> None:
         self._channel = channel
         self.run = run
+        #: the run's own empty directory, removed when it ends; in a sandboxed run the only
+        #: place it may write (``$TMPDIR`` and ``tempfile`` point there too)
+        self.scratch_dir: Path | None = Path(scratch_dir) if scratch_dir else None
         self.credentials = MappingProxyType(dict(credentials))
         self.config = MappingProxyType(dict(config))
         self.env = MappingProxyType(dict(env))

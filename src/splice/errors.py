@@ -2,7 +2,8 @@
 
 Branches are grouped by what the caller should do about them::
 
-    SpliceError                      SPLICE_ERROR, WEBHOOK_SECRET_MISSING: the server is misconfigured
+    SpliceError                      SPLICE_ERROR, WEBHOOK_SECRET_MISSING, SANDBOX_UNAVAILABLE: the server
+    │                                is misconfigured (or its host refuses a protection strict mode needs)
     ├── UsageError                   fix the input and try again
     │   ├── ProjectError             PROJECT_INVALID, IMPORT_FAILED
     │   ├── NotFound                 NOT_FOUND
@@ -11,7 +12,7 @@ Branches are grouped by what the caller should do about them::
     │   ├── Unauthorized             UNAUTHORIZED, INVALID_SIGNATURE: prove who you are (a webhook's signature)
     │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
     │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT,
-    │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING
+    │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED
     ├── ApiError                     the third-party API said no (status, headers, body)
     │   ├── AccessTokenExpired       ACCESS_TOKEN_EXPIRED
     │   ├── RateLimitExceeded        RATE_LIMIT_EXCEEDED
@@ -21,7 +22,9 @@ Branches are grouped by what the caller should do about them::
     ├── ActionError                  ACTION_ERROR: a script's structured answer to its caller
     └── RunError                     the run itself failed
         ├── ScriptError              SCRIPT_ERROR, INVALID_OUTPUT
-        ├── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED, OUTPUT_TOO_LARGE
+        ├── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED, OUTPUT_TOO_LARGE,
+        │                            PROCESS_LIMIT_EXCEEDED, FILE_SIZE_LIMIT_EXCEEDED
+        ├── SandboxViolation         SANDBOX_DENIED: the script tried what its sandbox forbids
         └── (RunError itself)        WORKER_LOST: the worker running it died; the job retries
 
 Errors cross the process boundary between a run's child and its parent as plain
@@ -48,6 +51,7 @@ __all__ = [
     "ProjectError",
     "RateLimitExceeded",
     "RunError",
+    "SandboxViolation",
     "ScriptError",
     "SpliceError",
     "Unauthorized",
@@ -201,6 +205,12 @@ class LimitExceeded(RunError):
     default_code = "TIME_LIMIT_EXCEEDED"
 
 
+class SandboxViolation(RunError):
+    """The script tried something its sandbox forbids: a socket, a file outside its view, a signal."""
+
+    default_code = "SANDBOX_DENIED"
+
+
 _BY_NAME: dict[str, type[SpliceError]] = {
     cls.__name__: cls
     for cls in (
@@ -222,6 +232,7 @@ _BY_NAME: dict[str, type[SpliceError]] = {
         RunError,
         ScriptError,
         LimitExceeded,
+        SandboxViolation,
     )
 }
 

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from splice._sandbox import guarded_import, sqlite_file
 from splice.errors import NotFound, ProjectError
 from splice.integration import Integration, Script, describe_validation
 
@@ -52,6 +53,18 @@ class RuntimeSection(_Section):
     max_attempts: int = Field(default=5, ge=1, le=50)
     #: largest webhook body a trigger accepts; bigger ones are refused (413) before any run
     max_webhook_body_kb: int = Field(default=1024, ge=1, le=8 * 1024)
+    #: how a run's child is confined: "auto" applies what the host grants, "strict" refuses to
+    #: start unless it grants everything, "off" forks children without hardening (README, "Isolation")
+    sandbox: Literal["auto", "strict", "off"] = "auto"
+    #: the uid and gid a run switches to when the worker runs as root (65534: nobody)
+    sandbox_uid: int = Field(default=65534, ge=1, le=2**31 - 1)
+    #: largest file a run may write (RLIMIT_FSIZE)
+    file_size_limit_mb: int = Field(default=64, ge=1, le=65536)
+    #: size of the tmpfs holding the scratch directories of all runs of one worker
+    scratch_limit_mb: int = Field(default=256, ge=1, le=1024 * 1024)
+    max_open_files: int = Field(default=256, ge=16, le=65536)
+    #: RLIMIT_NPROC of the sandbox uid: processes and threads of all its runs together
+    max_processes: int = Field(default=256, ge=16, le=65536)
 
 
 class InternalApiSection(_Section):
@@ -162,13 +175,26 @@ def load_project(root: Path | str | None = None) -> Project:
     root = Path(root).resolve() if root else find_root()
     config = read_config(root)
     project = Project(root=root, config=config)
-    for module in _import_package(root, config.project.package):
+    for module in _import_guarded(project):
         for value in vars(module).values():
             if isinstance(value, Integration):
                 other = project.integrations.setdefault(value.name, value)
                 if other is not value:
                     raise ProjectError(f"integration {value.name!r} is defined twice")
     return project
+
+
+def _import_guarded(project: Project) -> list[ModuleType]:
+    """Import the package; unless the sandbox is off, under the guard that keeps import-time
+    code away from the network, processes and the store (:mod:`splice._sandbox._guard`)."""
+    if project.config.runtime.sandbox == "off":
+        return _import_package(project.root, project.config.project.package)
+    secret = [project.state_dir]
+    database = sqlite_file(project.database_url)
+    if database is not None:
+        secret.append(database)
+    with guarded_import(secret):
+        return _import_package(project.root, project.config.project.package)
 
 
 def _import_package(root: Path, package: str) -> list[ModuleType]:

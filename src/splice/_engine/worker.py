@@ -45,6 +45,13 @@ async def run_worker(
     """Execute jobs until SIGINT or SIGTERM; schedule syncs when ``schedule``; serve the REST API
     when ``api`` is given as (host, port), either None for the project's ``[server]`` setting."""
     runtime = await Runtime.open(project, isolation=isolation)
+    try:
+        # the script runner starts now, not at the first run: its sandbox report is logged at
+        # start, and a host that refuses what sandbox = "strict" requires stops the worker here
+        await runtime.executor.start()
+    except BaseException:
+        await runtime.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

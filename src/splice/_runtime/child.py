@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from splice.triggers import WebhookRequest, WebhookResponse
 _SPLICE_DIR = str(Path(splice.__file__).resolve().parent)
 #: largest result a run may return, as JSON
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+#: in a sandboxed child: recognises what the sandbox refused (``splice._sandbox.Explainer``)
+Explain = Callable[[BaseException], SpliceError | None]
 
 
 def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Context:
@@ -48,11 +51,17 @@ def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Co
         env=start.get("env") or {},
         paginator=script.integration.paginate,
         script=script,
+        scratch_dir=start.get("scratch_dir"),
     )
 
 
-async def run_script(start: dict[str, Any], channel: Channel, script: Script) -> dict[str, Any]:
-    """Run ``script``; return ``{"ok": True, "output": ...}`` or ``{"ok": False, "error": ...}``."""
+async def run_script(
+    start: dict[str, Any], channel: Channel, script: Script, explain: Explain | None = None
+) -> dict[str, Any]:
+    """Run ``script``; return ``{"ok": True, "output": ...}`` or ``{"ok": False, "error": ...}``.
+
+    ``explain`` (sandboxed children) turns an exception the sandbox caused into a clear error.
+    """
     ctx = build_context(start, channel, script)
     token = output.current_sink.set(ctx.log.info)
     try:
@@ -68,9 +77,15 @@ async def run_script(start: dict[str, Any], channel: Channel, script: Script) ->
         )
         return {"t": "done", "ok": False, "error": error.to_dict()}
     except Exception as exc:  # any other exception fails the run with its traceback
-        return {"t": "done", "ok": False, "error": script_error(exc).to_dict()}
+        error = script_error(exc)
+        refused = explain(exc) if explain is not None else None
+        if refused is not None:
+            refused.details.setdefault("traceback", error.details["traceback"])
+            error = refused
+        return {"t": "done", "ok": False, "error": error.to_dict()}
     finally:
         sys.stdout.flush()
+        ctx.log.flush()
         output.current_sink.reset(token)
 
 
@@ -116,6 +131,8 @@ def _dump_output(script: Script, result: Any) -> Any:
         result = model
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json")
+    if _at_least(result, MAX_OUTPUT_BYTES) > MAX_OUTPUT_BYTES:
+        raise _too_large(f"{script.qualname} returned over {MAX_OUTPUT_BYTES:,} bytes of JSON, the limit")
     try:
         encoded = orjson.dumps(result)
     except TypeError as exc:
@@ -123,12 +140,40 @@ def _dump_output(script: Script, result: Any) -> Any:
             f"{script.qualname} returned a value that is not JSON-serialisable: {exc}", code="INVALID_OUTPUT"
         ) from None
     if len(encoded) > MAX_OUTPUT_BYTES:
-        raise LimitExceeded(
-            f"{script.qualname} returned {len(encoded):,} bytes of JSON; the limit is {MAX_OUTPUT_BYTES:,}",
-            code="OUTPUT_TOO_LARGE",
-            hint="return less, or store large data with ctx.state / your own storage and return a reference",
+        raise _too_large(
+            f"{script.qualname} returned {len(encoded):,} bytes of JSON; the limit is {MAX_OUTPUT_BYTES:,}"
         )
     return orjson.loads(encoded)
+
+
+def _too_large(message: str) -> LimitExceeded:
+    return LimitExceeded(
+        message,
+        code="OUTPUT_TOO_LARGE",
+        hint="return less, or store large data with ctx.state / your own storage and return a reference",
+    )
+
+
+def _at_least(value: Any, limit: int, budget: int = 100_000) -> int:
+    """A lower bound of ``value``'s JSON size, from its strings, looking at ``budget`` items at most.
+
+    orjson reserves the worst case for a string up front and crashes (SIGSEGV) when a memory
+    limit refuses it, so a result that is clearly too large is refused before encoding.
+    """
+    size, stack = 0, [value]
+    while stack and budget > 0 and size <= limit:
+        budget -= 1
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            size += len(item) + 2
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            size += 1
+    return size
 
 
 def script_error(exc: BaseException) -> ScriptError:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import signal
+import tempfile
 from typing import Any
 
 from splice._runtime import output
@@ -11,9 +14,11 @@ from splice._runtime.channel import LocalChannel
 from splice._runtime.child import run_script
 from splice._runtime.gateway import RunGateway
 from splice._runtime.spawner import Spawner
-from splice.errors import LimitExceeded
+from splice.errors import LimitExceeded, SandboxViolation
 from splice.integration import Script
 from splice.project import Project
+
+logger = logging.getLogger("splice")
 
 
 class Executor:
@@ -38,17 +43,28 @@ class Executor:
     ) -> dict[str, Any]:
         output.install()
         channel = LocalChannel(gateway.handle, gateway.handle_stream, gateway.on_message)
+        start["scratch_dir"] = tempfile.mkdtemp(prefix="splice-run-")
         try:
             return await asyncio.wait_for(run_script(start, channel, script), time_limit)
         except TimeoutError:
             return _timed_out(time_limit)
+        finally:
+            shutil.rmtree(start["scratch_dir"], ignore_errors=True)
+
+    async def start(self) -> None:
+        """Start the zygote now rather than at the first run (a server does, to fail early in strict mode)."""
+        if self.isolation != "none":
+            await self.spawner()
 
     async def spawner(self) -> Spawner:
         async with self._starting:
             if self._spawner is None:
-                spawner = Spawner(self.project.root)
+                spawner = Spawner(self.project)
                 await spawner.start()
                 self._spawner = spawner
+                report = spawner.protections
+                logger.log(logging.WARNING if report.missing and report.mode != "off" else logging.INFO,
+                           report.summary())  # fmt: skip
             return self._spawner
 
     async def _in_child(
@@ -92,6 +108,10 @@ def _crashed(exit_report: dict[str, Any]) -> dict[str, Any]:
     sig = exit_report.get("signal")
     if sig == signal.SIGXCPU:
         error = LimitExceeded("the run used up its CPU-time limit", code="TIME_LIMIT_EXCEEDED")
+    elif sig == signal.SIGXFSZ:
+        error = LimitExceeded("the run wrote a file past its size limit", code="FILE_SIZE_LIMIT_EXCEEDED")
+    elif sig == signal.SIGSYS:
+        error = SandboxViolation("the sandbox killed the run for a forbidden system call (signal 31)")
     elif sig == signal.SIGKILL:
         error = LimitExceeded(
             "the run's process was killed (signal 9), most likely for using too much memory",

@@ -38,12 +38,14 @@ LogCallback = Callable[[LogLine], None]
 NestedRunner = Callable[[str, Any, str | None], Awaitable[Any]]
 _LEVELS = frozenset({"debug", "info", "warning", "error"})
 #: most log lines a run keeps; the rest are counted and dropped (a flooding script)
-MAX_LOG_LINES = 100_000
+MAX_LOG_LINES = wire.MAX_LOG_LINES
 MAX_LOG_MESSAGE = 16_384
 #: most retries a script may ask for on one call
 MAX_RETRIES = 10
 #: log lines are stored in batches of this many while a run goes on
 LOG_BATCH = 500
+#: calls one child may have in flight; past it the parent stops reading its socket for a while
+MAX_INFLIGHT = 64
 
 
 @dataclass
@@ -143,6 +145,10 @@ class RunGateway:
                 fields if isinstance(fields, dict) else {},
                 _number(message.get("ts")),
             )
+        elif kind == "dropped":
+            count = message.get("count")
+            if isinstance(count, int) and 0 < count < 1 << 40:
+                self.dropped_logs += count
         elif kind == "done":
             self.done = message
 
@@ -258,11 +264,26 @@ class RunGateway:
         return await self.records.checkpoint(op, args.get("value"))
 
     async def _trigger_action(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Run another action on this run's own connection, never on someone else's.
+
+        A nested run gets its connection's credentials, so letting a script name any
+        connection would let it act for (or read the credentials of) another customer. An
+        action of another integration runs without a connection: ids are per integration,
+        and the same id there may well be another customer's.
+        """
         name = str(args.get("name") or "")
         if "." not in name:
             name = f"{self.script.integration.name}.{name}"
-        connection = args.get("connection") or (self.connection.id if self.connection else None)
-        return {"output": await self.nested(name, args.get("input"), connection)}
+        own = self.connection.id if self.connection else None
+        asked = args.get("connection")
+        if asked is not None and asked != own:
+            raise InvalidInput(
+                f"trigger_action may only use this run's own connection ({own or 'none'}), not {asked!r}",
+                code="CONNECTION_NOT_ALLOWED",
+                hint="leave connection= out; to act for another connection, start a run for it from outside",
+            )
+        same_integration = name.partition(".")[0] == self.script.integration.name
+        return {"output": await self.nested(name, args.get("input"), own if same_integration else None)}
 
     _handlers: ClassVar[dict[str, Callable[[RunGateway, dict[str, Any]], Awaitable[dict[str, Any]]]]] = {
         "metadata.get": _metadata_get,
@@ -290,6 +311,8 @@ class RunGateway:
                 if header.get("t") == "done" and blob:
                     header["output"] = _load_output(blob)
                 if header.get("t") == "call":
+                    if len(tasks) >= MAX_INFLIGHT:
+                        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                     task = asyncio.create_task(self._answer(writer, header, blob))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)

@@ -6,15 +6,18 @@ import asyncio
 import collections
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
+import tempfile
 from typing import Any
 
 from splice._runtime import wire
+from splice._sandbox import Protections, sqlite_file, switched_off
 from splice.errors import SpliceError, error_from_dict
+from splice.project import Project
 
 #: Variables a script's process never inherits: the store's location and its key.
 _PRIVATE_ENV = ("SPLICE_SECRET_KEY", "SPLICE_DATABASE_URL", "SPLICE_TEST_POSTGRES_URL")
@@ -23,8 +26,12 @@ _PRIVATE_ENV = ("SPLICE_SECRET_KEY", "SPLICE_DATABASE_URL", "SPLICE_TEST_POSTGRE
 class Spawner:
     """Owns one zygote process; :meth:`fork` returns ``(pid, socket)`` for a new child."""
 
-    def __init__(self, project_root: Path) -> None:
-        self.project_root = project_root
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.project_root = project.root
+        #: what the zygote's sandbox probe found (filled by :meth:`start`)
+        self.protections: Protections = switched_off()
+        self._sandbox_dir: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
         self._forks: collections.deque[asyncio.Future[int]] = collections.deque()
@@ -37,15 +44,21 @@ class Spawner:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
+        self._sandbox_dir = tempfile.mkdtemp(prefix="splice-sandbox-")
+        secret = [self.project.state_dir, sqlite_file(self.project.database_url)]
         self._proc = subprocess.Popen(
             [
                 sys.executable,
+                "-P",  # the worker's folder is not on the zygote's import path: runs must not read it
                 "-m",
                 "splice._runtime.zygote",
                 "--fd",
                 str(theirs.fileno()),
                 "--project",
                 str(self.project_root),
+                "--sandbox-dir",
+                self._sandbox_dir,
+                *(arg for path in secret if path is not None for arg in ("--secret", str(path))),
             ],
             pass_fds=(theirs.fileno(),),
             env=env,
@@ -79,6 +92,8 @@ class Spawner:
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("t")
         if kind == "ready" and self._ready and not self._ready.done():
+            if message.get("sandbox"):
+                self.protections = Protections.from_dict(message["sandbox"])
             self._ready.set_result(None)
         elif kind == "error" and self._ready and not self._ready.done():
             self._ready.set_exception(error_from_dict(message.get("error") or {}))
@@ -86,6 +101,10 @@ class Spawner:
             future = self._forks.popleft()
             if not future.done():
                 future.set_result(int(message["pid"]))
+        elif kind == "fork_failed" and self._forks:
+            future = self._forks.popleft()
+            if not future.done():
+                future.set_exception(error_from_dict(message.get("error") or {}))
         elif kind == "exit":
             pid = int(message["pid"])
             if pid in self._released:
@@ -178,3 +197,7 @@ class Spawner:
             except TimeoutError:
                 proc.kill()
                 await asyncio.to_thread(proc.wait)
+        if self._sandbox_dir is not None:
+            # empty unless the host refused the filesystem view (then scratch lived on disk here)
+            shutil.rmtree(self._sandbox_dir, ignore_errors=True)
+            self._sandbox_dir = None

@@ -19,6 +19,9 @@ _HEAD = struct.Struct("!II")
 #: Largest header a peer may send; bodies are bounded separately by the caller.
 MAX_HEADER = 16 * 1024 * 1024
 MAX_BLOB = 256 * 1024 * 1024
+#: most log lines one run keeps. The child stops sending past it and reports how many it
+#: dropped; the parent enforces it again, for a child that does not play along.
+MAX_LOG_LINES = 100_000
 
 
 class WireError(Exception):

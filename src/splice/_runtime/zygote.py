@@ -8,10 +8,17 @@ it could matter, never starts a thread, and forks in ~2 ms because everything is
 imported. The worker hands it one end of a socketpair per run (``socket.send_fds``), so the
 child talks to the worker directly and the zygote only forks and reaps.
 
+Before it imports the project, the zygote probes the host and confines itself (no network,
+a read-only filesystem view without the store, Landlock, seccomp: ``splice._sandbox``), so
+the project's import-time code already runs sandboxed; each child then narrows that to its
+own run (rlimits, its scratch directory, an unprivileged uid) before the script starts.
+The zygote creates each run's scratch directory and removes it when the child has exited.
+
 Control messages (JSON over SOCK_SEQPACKET):
 worker → zygote ``{"t": "fork", "run": id, "limits": {...}}`` + one fd;
-zygote → worker ``{"t": "ready"}``, ``{"t": "forked", "run", "pid"}``,
-``{"t": "exit", "pid", "code", "signal"}``, ``{"t": "error", "error": {...}}``.
+zygote → worker ``{"t": "ready", "sandbox": {...}}``, ``{"t": "forked", "run", "pid"}``,
+``{"t": "fork_failed", "run", "error"}``, ``{"t": "exit", "pid", "code", "signal"}``,
+``{"t": "error", "error": {...}}``.
 """
 
 from __future__ import annotations
@@ -19,12 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
+import linecache
 import os
-import resource
 import select
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,18 +41,22 @@ import orjson
 from splice._runtime import output, wire
 from splice._runtime.channel import SocketChannel
 from splice._runtime.child import run_script
+from splice._sandbox import Confinement, Explainer, Protections, Settings, refuse_processes, setup_zygote
 from splice.errors import SpliceError
-from splice.project import Project, load_project
+from splice.project import Project, load_project, read_config
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="splice-zygote")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--project", required=True)
+    parser.add_argument("--sandbox-dir", required=True, help="an empty folder for the filesystem view and scratch")
+    parser.add_argument("--secret", action="append", default=[], help="a file or folder no run may read")
     args = parser.parse_args(argv)
     ctrl = socket.socket(fileno=args.fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        confinement, protections = _confine(Path(args.project), [Path(p) for p in args.secret], args.sandbox_dir)
         project = load_project(args.project)
     except SpliceError as exc:
         wire.send_control(ctrl, {"t": "error", "error": exc.to_dict()})
@@ -51,46 +64,93 @@ def main(argv: list[str] | None = None) -> None:
     import splice.context  # noqa: F401 - warm every import a child needs
 
     output.install()
-    wire.send_control(ctrl, {"t": "ready", "pid": os.getpid()})
-    _serve(ctrl, project)
+    _cache_sources(project)
+    # What the zygote imported stays out of every collection: a child's garbage collector
+    # would otherwise walk (and so copy, page by page) the whole inherited heap.
+    gc.freeze()
+    wire.send_control(ctrl, {"t": "ready", "pid": os.getpid(), "sandbox": protections.to_dict()})
+    _serve(ctrl, project, confinement)
 
 
-def _serve(ctrl: socket.socket, project: Project) -> None:
+def _confine(root: Path, secret: list[Path], base: str) -> tuple[Confinement, Protections]:
+    """Probe and confine this process before the project's code runs here (see ``splice._sandbox``)."""
+    config = read_config(root)
+    try:
+        return setup_zygote(Settings.from_config(config.runtime), root, config.project.package, secret, base)
+    except SpliceError:
+        raise
+    except Exception as exc:
+        raise SpliceError(
+            f"the script sandbox could not be set up: {exc}",
+            code="SANDBOX_UNAVAILABLE",
+            hint='run `splice doctor` to see what this host grants; sandbox = "off" in splice.toml disables it',
+        ) from None
+
+
+def _cache_sources(project: Project) -> None:
+    """Keep the project's source lines in memory, so a run's traceback shows them whatever it may read."""
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and Path(path).is_relative_to(project.root):
+            linecache.getlines(path)
+
+
+def _serve(ctrl: socket.socket, project: Project, confinement: Confinement) -> None:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: set[int] = set()
+    children: dict[int, str] = {}
     try:
         while True:
             ready, _, _ = select.select([ctrl, wake_r], [], [])
             if wake_r in ready:
                 os.read(wake_r, 512)
-                _reap(ctrl, children)
+                _reap(ctrl, children, confinement)
             if ctrl in ready:
                 message, fds = wire.recv_control(ctrl, maxfds=1)
                 if message is None:
                     break
                 if message.get("t") == "fork" and fds:
-                    pid = os.fork()
-                    if pid == 0:
-                        os.close(wake_r)
-                        os.close(wake_w)
-                        _child(ctrl, fds[0], message, project)
-                    children.add(pid)
-                    os.close(fds[0])
-                    wire.send_control(ctrl, {"t": "forked", "run": message.get("run"), "pid": pid})
+                    _fork(ctrl, fds[0], message, project, confinement, children, (wake_r, wake_w))
                 else:
                     for fd in fds:
                         os.close(fd)
     except (ConnectionError, OSError):
         pass  # the worker went away (closed or reset the socket): same as a clean EOF
-    for pid in children:
+    for pid, scratch in children.items():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+        confinement.remove_scratch(scratch)
 
 
-def _reap(ctrl: socket.socket, children: set[int]) -> None:
+def _fork(
+    ctrl: socket.socket,
+    fd: int,
+    message: dict[str, Any],
+    project: Project,
+    confinement: Confinement,
+    children: dict[int, str],
+    wake: tuple[int, int],
+) -> None:
+    try:
+        scratch = confinement.new_scratch(str(message.get("run")))
+        pid = os.fork()
+    except OSError as exc:
+        os.close(fd)
+        error = SpliceError(f"could not start the run's process: {exc}", code="CHILD_CRASHED")
+        wire.send_control(ctrl, {"t": "fork_failed", "run": message.get("run"), "error": error.to_dict()})
+        return
+    if pid == 0:
+        for end in wake:
+            os.close(end)
+        _child(ctrl, fd, message, project, confinement, scratch)
+    children[pid] = scratch
+    os.close(fd)
+    wire.send_control(ctrl, {"t": "forked", "run": message.get("run"), "pid": pid})
+
+
+def _reap(ctrl: socket.socket, children: dict[int, str], confinement: Confinement) -> None:
     while children:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -98,7 +158,10 @@ def _reap(ctrl: socket.socket, children: set[int]) -> None:
             return
         if pid == 0:
             return
-        children.discard(pid)
+        scratch = children.pop(pid, None)
+        if scratch is None:
+            continue
+        confinement.remove_scratch(scratch)
         code = os.waitstatus_to_exitcode(status)
         wire.send_control(
             ctrl,
@@ -111,8 +174,10 @@ def _reap(ctrl: socket.socket, children: set[int]) -> None:
         )
 
 
-def _child(ctrl: socket.socket, fd: int, message: dict[str, Any], project: Project) -> None:
-    """In the forked child: drop the zygote's plumbing, apply limits, run, exit."""
+def _child(
+    ctrl: socket.socket, fd: int, message: dict[str, Any], project: Project, confinement: Confinement, scratch: str
+) -> None:
+    """In the forked child: drop the zygote's plumbing, enter the run's sandbox, run, exit."""
     code = 1
     try:
         ctrl.close()
@@ -120,35 +185,41 @@ def _child(ctrl: socket.socket, fd: int, message: dict[str, Any], project: Proje
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setpgid(0, 0)
-        apply_limits(message.get("limits") or {})
-        code = asyncio.run(_child_async(fd, project))
+        limits = message.get("limits") or {}
+        failure: SpliceError | None = None
+        explain: Explainer | None = None
+        try:
+            confinement.enter_child(
+                scratch, fd, int(limits.get("memory_bytes") or 0), int(limits.get("cpu_seconds") or 0)
+            )
+        except Exception as exc:  # never run the script half-confined: report why instead
+            failure = SpliceError(f"the run's sandbox could not be set up: {exc}", code="SANDBOX_UNAVAILABLE")
+        if confinement.hardened and failure is None:
+            visible = confinement.paths.read + confinement.paths.devices
+            explain = Explainer(visible, scratch, confinement.settings.file_size_bytes)
+            refuse_processes()
+        code = asyncio.run(_child_async(fd, project, scratch, explain, failure))
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
         os._exit(code)
 
 
-def apply_limits(limits: dict[str, Any]) -> None:
-    """Memory (address space) and CPU-time limits; the wall clock is the parent's job."""
-    memory = limits.get("memory_bytes")
-    if memory:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = limits.get("cpu_seconds")
-    if cpu:
-        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 1))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-async def _child_async(fd: int, project: Project) -> int:
+async def _child_async(
+    fd: int, project: Project, scratch: str, explain: Explainer | None, failure: SpliceError | None
+) -> int:
     sock = socket.socket(fileno=fd)
     reader, writer = await asyncio.open_connection(sock=sock)
     start, _ = await wire.read_frame(reader)
     channel = SocketChannel(reader, writer)
     channel.start()
     run = start["run"]
+    start["scratch_dir"] = scratch
     try:
+        if failure is not None:
+            raise failure
         script = project.integration(run["integration"]).script(run["script"])
-        done = await run_script(start, channel, script)
+        done = await run_script(start, channel, script, explain=explain)
     except SpliceError as exc:
         done = {"t": "done", "ok": False, "error": exc.to_dict()}
     output = done.pop("output", None)

@@ -7,6 +7,7 @@ import typer
 from splice.cli import _connections, _env, _syncs, _tokens
 from splice.cli._common import report
 from splice.cli._demo import demo
+from splice.cli._doctor import doctor
 from splice.cli._init import init
 from splice.cli._keys import app as keys_app
 from splice.cli._logs import logs
@@ -29,6 +30,7 @@ app.command()(worker)
 app.command()(run)
 app.command()(logs)
 app.command()(records)
+app.command()(doctor)
 app.add_typer(_connections.app, name="connections")
 app.add_typer(_env.app, name="env")
 app.add_typer(_syncs.app, name="syncs")
