@@ -33,6 +33,7 @@ import select
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,57 +102,113 @@ def _serve(ctrl: socket.socket, project: Project, confinement: Confinement) -> N
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children: dict[int, str] = {}
+    spares = _Spares(ctrl, project, confinement, (wake_r, wake_w))
+    spares.replenish()
     try:
         while True:
             ready, _, _ = select.select([ctrl, wake_r], [], [])
             if wake_r in ready:
                 os.read(wake_r, 512)
-                _reap(ctrl, children, confinement)
+                _reap(ctrl, children, confinement, spares)
+                spares.replenish()
             if ctrl in ready:
                 message, fds = wire.recv_control(ctrl, maxfds=1)
                 if message is None:
                     break
                 if message.get("t") == "fork" and fds:
-                    _fork(ctrl, fds[0], message, project, confinement, children, (wake_r, wake_w))
+                    spares.start_run(fds[0], message, children)
                 else:
                     for fd in fds:
                         os.close(fd)
     except (ConnectionError, OSError):
         pass  # the worker went away (closed or reset the socket): same as a clean EOF
+    spares.discard()
     for pid, scratch in children.items():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         confinement.remove_scratch(scratch)
 
 
-def _fork(
-    ctrl: socket.socket,
-    fd: int,
-    message: dict[str, Any],
-    project: Project,
-    confinement: Confinement,
-    children: dict[int, str],
-    wake: tuple[int, int],
-) -> None:
-    try:
-        scratch = confinement.new_scratch(str(message.get("run")))
-        pid = os.fork()
-    except OSError as exc:
-        os.close(fd)
-        error = SpliceError(f"could not start the run's process: {exc}", code="CHILD_CRASHED")
-        wire.send_control(ctrl, {"t": "fork_failed", "run": message.get("run"), "error": error.to_dict()})
-        return
-    if pid == 0:
-        for end in wake:
-            os.close(end)
-        _child(ctrl, fd, message, project, confinement, scratch)
-    children[pid] = scratch
-    os.close(fd)
-    wire.send_control(ctrl, {"t": "forked", "run": message.get("run"), "pid": pid})
+@dataclass
+class _Spare:
+    """A child forked ahead of its run, confined and waiting on ``link`` for the run's socket."""
+
+    pid: int
+    link: socket.socket
+    scratch: str
 
 
-def _reap(ctrl: socket.socket, children: dict[int, str], confinement: Confinement) -> None:
-    while children:
+class _Spares:
+    """Keeps one spare child ready, so a run starts without waiting for a fork and its set-up.
+
+    Why: forking, the copy-on-write faults that follow, entering the sandbox and building an
+    event loop take a few milliseconds of a run's start; done while the previous run is going,
+    they are off the next run's path. A spare holds no run's data until it is handed one
+    (scratch directory, limits and socket), and serves that one run only, then exits.
+    """
+
+    def __init__(self, ctrl: socket.socket, project: Project, confinement: Confinement, wake: tuple[int, int]) -> None:
+        self.ctrl, self.project, self.confinement, self.wake = ctrl, project, confinement, wake
+        self.ready: _Spare | None = None
+
+    def start_run(self, fd: int, message: dict[str, Any], children: dict[int, str]) -> None:
+        """Hand the run (its socket ``fd`` and ``message``) to the spare, forking one if none is ready."""
+        try:
+            spare, self.ready = self.ready or self._fork(), None
+            wire.send_control(spare.link, message, [fd])
+        except OSError as exc:
+            error = SpliceError(f"could not start the run's process: {exc}", code="CHILD_CRASHED")
+            wire.send_control(self.ctrl, {"t": "fork_failed", "run": message.get("run"), "error": error.to_dict()})
+            return
+        finally:
+            os.close(fd)
+        spare.link.close()
+        children[spare.pid] = spare.scratch
+        wire.send_control(self.ctrl, {"t": "forked", "run": message.get("run"), "pid": spare.pid})
+
+    def replenish(self) -> None:
+        """Fork the next spare, if none is waiting (when a run has ended: not while it runs,
+        whose CPU the fork and the spare's set-up would take)."""
+        if self.ready is None:
+            with contextlib.suppress(OSError):  # no spare now: the next run forks its own
+                self.ready = self._fork()
+
+    def lost(self, pid: int) -> bool:
+        """The spare ``pid`` exited before it got a run (it is replaced at the next run)."""
+        if self.ready is None or self.ready.pid != pid:
+            return False
+        self.ready.link.close()
+        self.confinement.remove_scratch(self.ready.scratch)
+        self.ready = None
+        return True
+
+    def discard(self) -> None:
+        if self.ready is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.ready.pid, signal.SIGKILL)
+            self.lost(self.ready.pid)
+
+    def _fork(self) -> _Spare:
+        scratch = self.confinement.new_scratch("run")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            self.confinement.remove_scratch(scratch)
+            raise
+        if pid == 0:
+            ours.close()
+            for end in self.wake:
+                os.close(end)
+            _child(self.ctrl, theirs, self.project, self.confinement, scratch)
+        theirs.close()
+        return _Spare(pid, ours, scratch)
+
+
+def _reap(ctrl: socket.socket, children: dict[int, str], confinement: Confinement, spares: _Spares) -> None:
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -160,6 +217,7 @@ def _reap(ctrl: socket.socket, children: dict[int, str], confinement: Confinemen
             return
         scratch = children.pop(pid, None)
         if scratch is None:
+            spares.lost(pid)
             continue
         confinement.remove_scratch(scratch)
         code = os.waitstatus_to_exitcode(status)
@@ -174,10 +232,8 @@ def _reap(ctrl: socket.socket, children: dict[int, str], confinement: Confinemen
         )
 
 
-def _child(
-    ctrl: socket.socket, fd: int, message: dict[str, Any], project: Project, confinement: Confinement, scratch: str
-) -> None:
-    """In the forked child: drop the zygote's plumbing, enter the run's sandbox, run, exit."""
+def _child(ctrl: socket.socket, link: socket.socket, project: Project, confinement: Confinement, scratch: str) -> None:
+    """In the forked spare: drop the zygote's plumbing, enter the sandbox, wait for a run, run it, exit."""
     code = 1
     try:
         ctrl.close()
@@ -185,20 +241,27 @@ def _child(
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setpgid(0, 0)
-        limits = message.get("limits") or {}
         failure: SpliceError | None = None
         explain: Explainer | None = None
         try:
-            confinement.enter_child(
-                scratch, fd, int(limits.get("memory_bytes") or 0), int(limits.get("cpu_seconds") or 0)
-            )
+            confinement.enter_child(scratch, link.fileno())
         except Exception as exc:  # never run the script half-confined: report why instead
             failure = SpliceError(f"the run's sandbox could not be set up: {exc}", code="SANDBOX_UNAVAILABLE")
         if confinement.hardened and failure is None:
             visible = confinement.paths.read + confinement.paths.devices
             explain = Explainer(visible, scratch, confinement.settings.file_size_bytes)
             refuse_processes()
-        code = asyncio.run(_child_async(fd, project, scratch, explain, failure))
+        loop = asyncio.new_event_loop()
+        message, fds = wire.recv_control(link, maxfds=1)
+        link.close()
+        if message is None or not fds:
+            os._exit(0)  # the zygote is stopping: no run for this spare
+        limits = message.get("limits") or {}
+        try:
+            confinement.limit_run(int(limits.get("memory_bytes") or 0), int(limits.get("cpu_seconds") or 0))
+        except Exception as exc:
+            failure = failure or SpliceError(f"the run's limits could not be set: {exc}", code="SANDBOX_UNAVAILABLE")
+        code = loop.run_until_complete(_child_async(fds[0], project, scratch, explain, failure))
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

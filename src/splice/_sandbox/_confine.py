@@ -110,15 +110,13 @@ class Confinement:
 
     # --- a run's child -------------------------------------------------------------------
 
-    def enter_child(self, scratch: str, keep_fd: int, memory_bytes: int = 0, cpu_seconds: int = 0) -> None:
-        """Everything between ``fork()`` and the script, in the forked child."""
+    def enter_child(self, scratch: str, keep_fd: int) -> None:
+        """Everything between ``fork()`` and the run's arrival, in the forked child (a spare
+        waiting for its run: see the zygote); :meth:`limit_run` follows once the run is known."""
         s, g = self.settings, self.granted
         if not self.hardened:
-            _limits.apply_rlimits(_limits.Limits(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds))
             os.chdir(scratch)
             return
-        if g.rlimits:  # the others are set on the zygote once, and inherited
-            _limits.apply_rlimits(_limits.Limits(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds))
         if self._child_rules is not None:
             self._child_rules.restrict(write=scratch)
         _close_inherited(keep_fd)
@@ -127,6 +125,12 @@ class Confinement:
         if self._child_filter is not None:
             self._child_filter.load()
         _enter_scratch(scratch)
+
+    def limit_run(self, memory_bytes: int, cpu_seconds: int) -> None:
+        """The run's own memory and CPU-time limits (the others are set on the zygote once, and
+        inherited). Lowering a limit needs no privilege, so this works after the uid switch."""
+        if not self.hardened or self.granted.rlimits:
+            _limits.apply_rlimits(_limits.Limits(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds))
 
 
 def _close_inherited(keep_fd: int) -> None:
