@@ -13,6 +13,8 @@ a read-only filesystem view without the store, Landlock, seccomp: ``splice._sand
 the project's import-time code already runs sandboxed; each child then narrows that to its
 own run (rlimits, its scratch directory, an unprivileged uid) before the script starts.
 The zygote creates each run's scratch directory and removes it when the child has exited.
+It keeps one child forked and confined ahead of time (:class:`_Spares`), so a run usually
+starts in a process that is already waiting for it.
 
 Control messages (JSON over SOCK_SEQPACKET):
 worker → zygote ``{"t": "fork", "run": id, "limits": {...}}`` + one fd;
