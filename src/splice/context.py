@@ -7,7 +7,7 @@ credentials: every capability is a call over the run's :class:`Channel` to the p
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -348,13 +348,12 @@ class Context:
         env: Mapping[str, str],
         paginator: BasePaginator | None = None,
         script: Script | None = None,
-        scratch_dir: str | None = None,
+        scratch_dir: str | Callable[[], str] | None = None,
     ) -> None:
+        """``scratch_dir``: the directory, or a function making it on first use (in-process runs)."""
         self._channel = channel
         self.run = run
-        #: the run's own empty directory, removed when it ends; in a sandboxed run the only
-        #: place it may write (``$TMPDIR`` and ``tempfile`` point there too)
-        self.scratch_dir: Path | None = Path(scratch_dir) if scratch_dir else None
+        self._scratch = scratch_dir
         self.credentials = MappingProxyType(dict(credentials))
         self.config = MappingProxyType(dict(config))
         self.env = MappingProxyType(dict(env))
@@ -367,6 +366,14 @@ class Context:
         if script is not None and script.kind == "sync":
             self.records = Records(channel, script, self.log)
             self.checkpoint = Checkpoint(channel)
+
+    @property
+    def scratch_dir(self) -> Path | None:
+        """The run's own empty directory, removed when it ends; in a sandboxed run the only
+        place it may write (``$TMPDIR`` and ``tempfile`` point there too)."""
+        if callable(self._scratch):
+            self._scratch = self._scratch()
+        return Path(self._scratch) if self._scratch else None
 
     async def trigger_action(self, name: str, input: Any = None, connection: str | None = None) -> Any:
         """Run another action (``"create_contact"`` or ``"acme.create_contact"``); returns its output."""

@@ -109,6 +109,13 @@ async def loop(ctx, input):
 @tools.action
 async def no_connection(ctx, input):
     return {"ok": True, "input": input}
+
+@tools.action
+async def scratch(ctx, input):
+    import os
+    path = ctx.scratch_dir / "note.txt"
+    path.write_text("kept for this run")
+    return {"dir": str(ctx.scratch_dir), "same": ctx.scratch_dir == path.parent, "listing": os.listdir(ctx.scratch_dir)}
 """
 
 
@@ -312,3 +319,12 @@ async def test_a_cancelled_caller_leaves_the_run_marked_cancelled(rt: Runtime) -
         await asyncio.sleep(0.05)
     else:
         raise AssertionError(f"the cancelled run's process {pid} is still alive")
+
+
+async def test_scratch_dir_is_the_runs_own_and_gone_after_it(rt: Runtime) -> None:
+    first, second = await rt.run("tools.scratch"), await rt.run("tools.scratch")
+    assert first.status == second.status == "succeeded"
+    assert first.output["listing"] == ["note.txt"] and first.output["same"]
+    assert first.output["dir"] != second.output["dir"]
+    if rt.isolation == "none":  # a child's scratch lives in the zygote's own filesystem view
+        assert not Path(first.output["dir"]).exists()

@@ -43,13 +43,20 @@ class Executor:
     ) -> dict[str, Any]:
         output.install()
         channel = LocalChannel(gateway.handle, gateway.handle_stream, gateway.on_message)
-        start["scratch_dir"] = tempfile.mkdtemp(prefix="splice-run-")
+        made: list[str] = []
+
+        def scratch() -> str:  # made on first use only: most runs never ask for one
+            made.append(tempfile.mkdtemp(prefix="splice-run-"))
+            return made[0]
+
+        start["scratch_dir"] = scratch
         try:
             return await asyncio.wait_for(run_script(start, channel, script), time_limit)
         except TimeoutError:
             return _timed_out(time_limit)
         finally:
-            shutil.rmtree(start["scratch_dir"], ignore_errors=True)
+            for path in made:
+                shutil.rmtree(path, ignore_errors=True)
 
     async def start(self) -> None:
         """Start the zygote now rather than at the first run (a server does, to fail early in strict mode)."""
