@@ -9,7 +9,7 @@ from splice import __version__
 from splice.runtime import Runtime
 from splice.server import _errors
 from splice.server._request_id import RequestId
-from splice.server.routes import ROUTERS
+from splice.server.routes import ROUTERS, webhooks
 
 DESCRIPTION = """splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
 `Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
@@ -25,6 +25,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                   telemetry=telemetry)  # fmt: skip
     app.state.runtime = runtime
     _errors.install(app)
+    app.router.routes.append(webhooks.FAST_ROUTE)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestId)
