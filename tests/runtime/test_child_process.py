@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -91,3 +94,26 @@ async def test_many_log_lines_are_all_stored(rt: Runtime) -> None:
     lines = await rt.search_logs(run_id=run.id, limit=10000)
     assert len(lines) == 5000
     assert lines[-1].message == "line 4999"
+
+
+async def test_a_dead_workers_sandbox_folder_is_removed_by_the_next_one(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    """A worker killed with SIGKILL cannot remove its folder; the next worker to start does."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    abandoned = Path(tempfile.gettempdir()) / f"splice-sandbox-{gone.pid}-test"
+    abandoned.mkdir()
+    living = Path(tempfile.gettempdir()) / f"splice-sandbox-{os.getpid()}-test"
+    living.mkdir()
+    try:
+        runtime = await Runtime.open(make_project({"box.py": SCRIPTS}), isolation="process")
+        try:
+            assert (await runtime.run("box.pid")).status == "succeeded"
+        finally:
+            await runtime.close()
+        assert not abandoned.exists()
+        assert living.exists()  # its worker (this process) is alive
+    finally:
+        shutil.rmtree(abandoned, ignore_errors=True)
+        shutil.rmtree(living, ignore_errors=True)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from splice._runtime import wire
@@ -21,6 +22,32 @@ from splice.project import Project
 
 #: Variables a script's process never inherits: the store's location and its key.
 _PRIVATE_ENV = ("SPLICE_SECRET_KEY", "SPLICE_DATABASE_URL", "SPLICE_TEST_POSTGRES_URL")
+
+
+_SANDBOX_PREFIX = "splice-sandbox-"
+
+
+def _remove_abandoned_sandbox_dirs() -> None:
+    """Remove the sandbox folders of workers that died without cleaning up (``kill -9``).
+
+    Each folder's name carries its worker's pid; a folder whose worker is gone is removed.
+    """
+    base = Path(tempfile.gettempdir())
+    for path in base.glob(f"{_SANDBOX_PREFIX}*-*"):
+        pid = path.name[len(_SANDBOX_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Spawner:
@@ -44,7 +71,8 @@ class Spawner:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if k not in _PRIVATE_ENV}
-        self._sandbox_dir = tempfile.mkdtemp(prefix="splice-sandbox-")
+        _remove_abandoned_sandbox_dirs()
+        self._sandbox_dir = tempfile.mkdtemp(prefix=f"{_SANDBOX_PREFIX}{os.getpid()}-")
         secret = [self.project.state_dir, sqlite_file(self.project.database_url)]
         self._proc = subprocess.Popen(
             [
