@@ -27,21 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from _common import machine, parser, project, summary, table
+from action_overhead import BENCH  # the same trivial action
 
 from splice.runtime import Runtime
 
 GOAL_FULL_P50_MS = 8.0
 
-BENCH = """
-from splice import Integration
-
-bench = Integration("bench", base_url="http://127.0.0.1")
-
-
-@bench.action
-async def noop(ctx, input):
-    return {"ok": True, "echo": input}
-"""
 
 MODES = {"in-process": ("none", "off"), "child, off": ("process", "off"), "child, full": ("process", "auto")}
 
