@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -77,6 +78,22 @@ def project(modules: dict[str, str], runtime: str = "") -> Iterator[Path]:
             (package / name).write_text(textwrap.dedent(source))
         os.environ.pop("SPLICE_DATABASE_URL", None)  # always the project's own SQLite file
         yield root
+
+
+async def interleaved(
+    calls: dict[str, Callable[[], Awaitable[object]]], n: int, warmup: int
+) -> tuple[dict[str, list[float]], float]:
+    """Time ``n`` calls of each, after ``warmup`` unmeasured rounds, one of each in turn (so the
+    machine's noise hits every mode alike); per-mode seconds and the wall time of it all."""
+    samples: dict[str, list[float]] = {mode: [] for mode in calls}
+    started = time.perf_counter()
+    for i in range(warmup + n):
+        for mode, call in calls.items():
+            t0 = time.perf_counter()
+            await call()
+            if i >= warmup:
+                samples[mode].append(time.perf_counter() - t0)
+    return samples, time.perf_counter() - started
 
 
 def pct(samples: Sequence[float], q: float) -> float:

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _common import machine, parser, project, summary, table
+from _common import interleaved, machine, parser, project, summary, table
 from webhooks import TRIGGER, floor_server, splice_server
 
 from splice.runtime import Runtime
@@ -97,16 +96,7 @@ async def main(n: int, warmup: int) -> None:
                 calls[mode] = http_call(session, server.url + paths[mode], tokens.get(mode, "unused"), method)
             calls["run (child)"] = run_call(run_child)
             calls["run (in-process)"] = run_call(run_inproc)
-            samples: dict[str, list[float]] = {mode: [] for mode in calls}
-            started = time.perf_counter()
-            for i in range(warmup + n):
-                for mode, call in calls.items():
-                    t0 = time.perf_counter()
-                    await call()
-                    elapsed = time.perf_counter() - t0
-                    if i >= warmup:
-                        samples[mode].append(elapsed)
-            wall = time.perf_counter() - started
+            samples, wall = await interleaved(calls, n, warmup)
         finally:
             for session in sessions:
                 await session.close()

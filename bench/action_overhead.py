@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _common import machine, parser, project, summary, table
+from _common import interleaved, machine, parser, project, summary, table
 
 from splice.runtime import Runtime
 
@@ -70,16 +69,7 @@ async def main(n: int, warmup: int) -> None:
                 return await noop(ctx, {"i": 1})
 
             calls: dict[str, Call] = {"direct": direct, "in-process": run_call(inproc), "child": run_call(child)}
-            samples: dict[str, list[float]] = {mode: [] for mode in calls}
-            started = time.perf_counter()
-            for i in range(warmup + n):
-                for mode, call in calls.items():
-                    t0 = time.perf_counter()
-                    await call()
-                    elapsed = time.perf_counter() - t0
-                    if i >= warmup:
-                        samples[mode].append(elapsed)
-            wall = time.perf_counter() - started
+            samples, wall = await interleaved(calls, n, warmup)
         finally:
             await child.close()
             await inproc.close()

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import machine, parser, project, summary, table
+from _common import interleaved, machine, parser, project, summary, table
 from action_overhead import BENCH  # the same trivial action
 
 from splice.runtime import Runtime
@@ -62,15 +63,8 @@ async def main(n: int, warmup: int) -> None:
                 runtimes[mode], startup[mode] = await start(root, isolation)
             full = runtimes["child, full"].executor._spawner
             granted = full.protections.summary() if full else "?"
-            samples: dict[str, list[float]] = {mode: [] for mode in MODES}
-            started = time.perf_counter()
-            for i in range(warmup + n):
-                for mode, rt in runtimes.items():
-                    t0 = time.perf_counter()
-                    await run_once(rt)
-                    if i >= warmup:
-                        samples[mode].append(time.perf_counter() - t0)
-            wall = time.perf_counter() - started
+            calls = {mode: functools.partial(run_once, rt) for mode, rt in runtimes.items()}
+            samples, wall = await interleaved(calls, n, warmup)
         finally:
             for rt in runtimes.values():
                 await rt.close()
