@@ -7,12 +7,14 @@ gives one with another token (or none).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+from fastapi import FastAPI
 from tests.conftest import ProjectFactory
 
 from splice.demo.server import DemoAPI
@@ -99,25 +101,38 @@ class Server:
         return secret
 
 
+S = TypeVar("S", bound=Server)
+
+
+@contextlib.asynccontextmanager
+async def serving(runtime: Runtime, app: FastAPI, handle: Callable[[str, str], S]) -> AsyncIterator[S]:
+    """Serve ``app`` on a free port; yield ``handle(url, full_token)`` with a session holding the
+    token. Closes the sessions, the server and ``runtime`` at the end."""
+    api = ApiServer(app, port=0)
+    task = asyncio.create_task(api.run_forever())
+    while not api.started:
+        assert not task.done(), task
+        await asyncio.sleep(0.01)
+    _, secret = await runtime.store.tokens.create("full")
+    served = handle(api.url, secret)
+    served.as_token(secret)
+    try:
+        yield served
+    finally:
+        for session in served.sessions:
+            await session.close()
+        api.stop()
+        await task
+        await runtime.close()
+
+
 @pytest.fixture
 async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterator[Server]:
     runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation="none")
-    api = ApiServer(create_app(runtime), port=0)
-    serving = asyncio.create_task(api.run_forever())
-    while not api.started:
-        assert not serving.done(), serving
-        await asyncio.sleep(0.01)
-    _, secret = await runtime.store.tokens.create("full")
-    handle = Server(runtime, api.url, secret, demo_api.url)
-    handle.as_token(secret)
-    try:
-        yield handle
-    finally:
-        for session in handle.sessions:
-            await session.close()
-        api.stop()
-        await serving
-        await runtime.close()
+    async with serving(
+        runtime, create_app(runtime), lambda url, secret: Server(runtime, url, secret, demo_api.url)
+    ) as s:
+        yield s
 
 
 async def add_connection(server: Server, connection_id: str = "c1", integration: str = "acme") -> None:

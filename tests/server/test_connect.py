@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from joserfc import jwt
 from joserfc.jwk import OctKey
 from tests.conftest import ProjectFactory
-from tests.server.conftest import Server, assert_error_body
+from tests.server.conftest import Server, assert_error_body, serving
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
-from splice.server import ApiServer, create_app
+from splice.server import create_app
 from splice.server._connect import ConnectFlow
 from splice.store._schema import oauth_states
 
@@ -73,22 +73,12 @@ async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterat
     runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation="none")
     app = create_app(runtime)
     flow = app.state.connect_flow = ConnectFlow(runtime)
-    api = ApiServer(app, port=0)
-    serving = asyncio.create_task(api.run_forever())
-    while not api.started:
-        assert not serving.done(), serving
-        await asyncio.sleep(0.01)
-    _, secret = await runtime.store.tokens.create("full")
-    handle = ConnectServer(runtime, api.url, secret, demo_api.url, flow=flow)
-    handle.as_token(secret)
-    try:
-        yield handle
-    finally:
-        for session in handle.sessions:
-            await session.close()
-        api.stop()
-        await serving
-        await runtime.close()
+
+    def handle(url: str, secret: str) -> ConnectServer:
+        return ConnectServer(runtime, url, secret, demo_api.url, flow=flow)
+
+    async with serving(runtime, app, handle) as s:
+        yield s
 
 
 def query(url: str) -> dict[str, str]:
