@@ -1,5 +1,4 @@
-"""One router per resource; :data:`ROUTERS` is the order they appear in the OpenAPI document and the
-order requests are matched in (webhooks first: the busiest path, and FastAPI tries routes in turn)."""
+"""One router per resource; :data:`ROUTERS` is the order they appear in the OpenAPI document."""
 
 from splice.server.routes import (
     actions,
@@ -17,7 +16,6 @@ from splice.server.routes import (
 )
 
 ROUTERS = [
-    webhooks.router,
     integrations.router,
     connections.router,
     connect.router,
@@ -29,4 +27,5 @@ ROUTERS = [
     state.router,
     env.router,
     tokens.router,
+    webhooks.router,
 ]
