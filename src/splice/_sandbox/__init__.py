@@ -3,11 +3,11 @@
 A warm zygote forks one child per run (``splice._runtime.zygote``). This package is what
 happens around that fork: :func:`setup_zygote` probes the host and confines the zygote once
 (network and mount namespaces, a read-only filesystem view, Landlock, seccomp);
-:meth:`Confinement.enter_child` narrows each child before user code (rlimits, Landlock on
+:meth:`Confinement.enter_child` narrows each child before its run arrives (Landlock on
 its own scratch directory, an unprivileged uid, a stricter seccomp filter, a clean
-environment); :class:`Explainer` turns what was refused into a clear run error;
-:func:`probe` is also what ``splice doctor`` prints; :func:`guarded_import` guards the
-worker's own import of the project. One module per mechanism:
+environment) and :meth:`Confinement.limit_run` adds the run's rlimits; :class:`Explainer`
+turns what was refused into a clear run error; :func:`probe` is also what ``splice doctor``
+prints; :func:`guarded_import` guards the worker's own import of the project. One module per mechanism:
 
 ``_libc`` (syscalls Python lacks), ``_namespaces``, ``_landlock``, ``_seccomp``, ``_limits``,
 ``_paths`` (what a run may read), ``_probe``, ``_confine`` (the order of it all),

@@ -233,7 +233,7 @@ def _network() -> str:
 
 
 def _run_steps(conf: Confinement, child_filter: Any) -> dict[str, list[Any]]:
-    """A run's steps, each checked, in the order :meth:`Confinement.enter_child` takes them."""
+    """A run's steps, each checked: what :meth:`Confinement.enter_child` and :meth:`~Confinement.limit_run` apply."""
     results: dict[str, list[Any]] = {}
     scratch = conf.new_scratch("probe")
     s = conf.settings
