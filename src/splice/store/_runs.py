@@ -65,6 +65,7 @@ class RunRecord:
     duration_ms: float | None = None
     job_id: str | None = None
     progress: dict[str, Any] | None = None
+    owner: str | None = None
 
 
 @dataclass(slots=True)

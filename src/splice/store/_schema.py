@@ -34,7 +34,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -161,10 +161,14 @@ runs = sa.Table(
     # found and failed when its job is recovered
     sa.Column("job_id", sa.String(64), nullable=True),
     sa.Column("progress", json_type(none_as_null=True), nullable=True),
+    # the process that started the run (a worker's id, or host:pid), so a restarted worker can
+    # fail the runs it left ``running`` when it died (``RunStore.abandon``)
+    sa.Column("owner", sa.String(128), nullable=True),
     sa.Index(None, "integration", "script", "created_at"),
     sa.Index(None, "connection_id", "created_at"),
     sa.Index(None, "status"),
     sa.Index(None, "job_id"),
+    sa.Index(None, "owner", "status"),
 )
 
 run_logs = sa.Table(
