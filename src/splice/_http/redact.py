@@ -13,7 +13,7 @@ import base64
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import orjson
 
@@ -33,8 +33,11 @@ PUBLIC_FIELDS = frozenset(
         "region",
     }
 )
-#: values shorter than this are not treated as secrets (they would mask ordinary words)
+#: known secrets (credential fields, values an auth scheme wrote) shorter than this are not masked
 MIN_SECRET = 4
+#: operator variables whose name does not look secret are masked from this length on; shorter
+#: ones (``true``, ``10000``, ``eu``) are settings, and masking them would garble ordinary text
+MIN_ENV_SECRET = 8
 
 
 def secret_name(name: str) -> bool:
@@ -60,24 +63,38 @@ def sanitize_url(url: str, secret_params: Iterable[str] = (), params: Iterable[t
 
 
 class Redactor:
-    """Replaces known secret values with ``***`` in strings and JSON-like values."""
+    """Replaces known secret values with ``***`` in strings and JSON-like values.
+
+    Masking is structural: :meth:`value` walks dicts and lists and masks inside strings (and
+    keys), so the result is always the same JSON shape, never a document with ``***`` spliced
+    into its syntax. A number is masked only when it *is* a secret (``4821`` for a PIN), a
+    string wherever the secret occurs in it. Each secret is also known in the forms it takes
+    when quoted: JSON-escaped, ``repr()``-escaped and percent-encoded, so ``Pa\\ss"w`` is
+    masked in a ``repr`` of a dict inside an error message too.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self.add(secrets)
 
-    def add(self, values: Iterable[Any]) -> None:
+    def add(self, values: Iterable[Any], min_length: int = MIN_SECRET) -> None:
         fresh = set()
         for value in values:
             if isinstance(value, str | int) and not isinstance(value, bool):
                 text = str(value)
-                if len(text) >= MIN_SECRET and text not in self._secrets:
+                if len(text) >= min_length and text not in self._secrets:
                     fresh.add(text)
         if fresh:
             self._secrets |= fresh
-            ordered = sorted(self._secrets, key=len, reverse=True)
+            forms = {form for secret in self._secrets for form in _quoted_forms(secret)}
+            ordered = sorted(forms, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def add_env(self, env: Mapping[str, str]) -> None:
+        """Operator variables: all whose name looks secret, the others from :data:`MIN_ENV_SECRET` characters."""
+        self.add(value for name, value in env.items() if secret_name(name))
+        self.add(env.values(), min_length=MIN_ENV_SECRET)
 
     def add_credentials(self, credentials: Mapping[str, Any]) -> None:
         """Credential values, plus the Basic-auth encodings an API might echo back."""
@@ -97,13 +114,46 @@ class Redactor:
         return self._pattern.sub(MASK, value)
 
     def value(self, value: Any) -> Any:
-        """A JSON-safe copy of ``value`` with secrets masked (keys and strings alike)."""
-        if self._pattern is None:
+        """``value`` with secrets masked; the very same object when nothing needed masking.
+
+        The common case (no secret anywhere) costs one C-speed serialisation and one regex
+        search; only a value that holds a secret is walked and copied.
+        """
+        if self._pattern is None or value is None or isinstance(value, bool | bytes):
             return value
         if isinstance(value, str):
             return self.text(value)
-        if isinstance(value, bytes):
+        try:
+            dumped = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            dumped = None
+        if dumped is not None and self._pattern.search(dumped) is None:
             return value
-        dumped = orjson.dumps(value, default=str).decode()
-        cleaned = self._pattern.sub(MASK, dumped)
-        return value if cleaned == dumped else orjson.loads(cleaned)
+        return self._walk(value)
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self._key(k): self._walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._walk(v) for v in value]
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return MASK if str(value) in self._secrets else value
+        return self.text(str(value))
+
+    def _key(self, key: Any) -> Any:
+        return self.text(key) if isinstance(key, str) else key
+
+
+def _quoted_forms(secret: str) -> set[str]:
+    """The secret raw, JSON-escaped, ``repr()``-escaped and percent-encoded, and each of those
+    JSON-escaped once more (how they read in the serialised text :meth:`Redactor.value` searches)."""
+    base = {secret, _json_escaped(secret), repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret, safe="")}
+    return {form for text in base for form in (text, _json_escaped(text)) if form}
+
+
+def _json_escaped(text: str) -> str:
+    return orjson.dumps(text).decode()[1:-1]
