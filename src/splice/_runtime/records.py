@@ -23,13 +23,19 @@ _COUNTS = ("added", "updated", "unchanged", "deleted", "rejected", "invalid")
 
 
 class RecordWriter:
-    """Buffers, writes and counts one run's records; ``counts`` ends up in the run's output."""
+    """Buffers, writes and counts one run's records; ``counts`` ends up in the run's output.
 
-    def __init__(self, store: Store, script: Script, connection_id: str, run_id: str, log: Logger) -> None:
+    ``seen_by`` is what a saved record is marked seen by for ``track_deletes``: the job's id
+    when the run is an attempt of a job, so records saved by an earlier attempt that died
+    after its checkpoint count as seen by the attempt that resumes from it (and are not
+    deleted when the job succeeds); the run's own id for a run outside any job.
+    """
+
+    def __init__(self, store: Store, script: Script, connection_id: str, seen_by: str, log: Logger) -> None:
         self.store = store
         self.script = script
         self.connection_id = connection_id
-        self.run_id = run_id
+        self.seen_by = seen_by
         self.log = log
         self.counts: dict[str, dict[str, int]] = {}
         self._pending: dict[str, list[Any]] = {}
@@ -55,11 +61,11 @@ class RecordWriter:
         await self.flush(model)
         stream = self.stream(model)
         if op == "delete":
-            deleted = await self.store.records.delete(stream, items, run_id=self.run_id)
+            deleted = await self.store.records.delete(stream, items, run_id=self.seen_by)
             self.count(model, deleted=deleted)
             return {"deleted": deleted, "invalid": invalid}
         if op == "update":
-            result = await self.store.records.update(stream, items, run_id=self.run_id)
+            result = await self.store.records.update(stream, items, run_id=self.seen_by)
             self._tally(model, result)
             return {"updated": result.updated, "unchanged": result.unchanged, "rejected": result.rejected}
         raise InvalidInput(f"unknown records operation {op!r}")
@@ -72,7 +78,7 @@ class RecordWriter:
         for index, (name, items) in enumerate(pending):
             last = index == len(pending) - 1
             result = await self.store.records.save(
-                self.stream(name), items, run_id=self.run_id, mark_seen=self.script.track_deletes,
+                self.stream(name), items, run_id=self.seen_by, mark_seen=self.script.track_deletes,
                 checkpoint=(self.script.name, checkpoint) if last and checkpoint is not None else None,
             )  # fmt: skip
             self._tally(name, result)
@@ -96,9 +102,9 @@ class RecordWriter:
         raise InvalidInput(f"unknown checkpoint operation {op!r}")
 
     async def delete_unseen(self) -> None:
-        """track_deletes, after a successful run: soft-delete what this run did not save."""
+        """track_deletes, after a successful run: soft-delete what this job (every attempt) did not save."""
         for model in self.script.models:
-            deleted = await self.store.records.delete_unseen(self.stream(model.__name__), self.run_id)
+            deleted = await self.store.records.delete_unseen(self.stream(model.__name__), self.seen_by)
             self.count(model.__name__, deleted=deleted)
 
     def _checkpoint_key(self) -> tuple[str, str, str]:

@@ -150,7 +150,8 @@ class RecordStore:
         ``rejected``; the rest of the batch is saved. A previously deleted record that is
         saved again is restored: it counts as *updated*, with ``deleted_at`` cleared.
 
-        ``mark_seen`` records ``run_id`` on every saved record, for :meth:`delete_unseen`.
+        ``mark_seen`` records ``run_id`` on every saved record, for :meth:`delete_unseen`; a
+        job passes its own id there (every attempt the same), not each attempt's run id.
         ``checkpoint=(sync, value)`` saves the checkpoint of that sync for the stream's
         connection in the same transaction.
         """
