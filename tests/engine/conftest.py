@@ -26,6 +26,8 @@ class Worker:
 
     def __init__(self, command: str, root: Path, env: dict[str, str], worker_id: str, log: Path) -> None:
         self.log = log
+        #: where this process's output starts in a log that an earlier process of the same id wrote
+        self.offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(SPLICE), command, "--id", worker_id, *(["--port", "0"] if command == "serve" else [])],
@@ -35,7 +37,7 @@ class Worker:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while "running on" not in self.output():
+        while "running on" not in self.output()[self.offset :]:
             assert self.proc.poll() is None, f"worker exited with {self.proc.returncode}:\n{self.output()}"
             assert time.monotonic() < deadline, f"worker did not start:\n{self.output()}"
             time.sleep(0.05)
@@ -43,7 +45,7 @@ class Worker:
     @property
     def api_url(self) -> str:
         """Where ``splice serve`` said its REST API listens."""
-        found = re.search(r"REST API on (http://\S+)", self.output())
+        found = re.search(r"REST API on (http://\S+)", self.output()[self.offset :])
         assert found, self.output()
         return found.group(1)
 
