@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +39,7 @@ from splice.triggers import WebhookRequest, WebhookResponse
 if TYPE_CHECKING:
     from splice._engine._dbos import Jobs
 
+logger = logging.getLogger("splice")
 LogCallback = Callable[[LogLine], None]
 ProgressCallback = Callable[[dict[str, Any]], None]
 #: how deep ``ctx.trigger_action`` may nest before it is refused (a loop, most likely)
@@ -59,6 +63,9 @@ class Runtime:
         self.apis = ApiFactory(project, store, self.transport)
         self.executor = Executor(project, isolation)
         self._jobs: Jobs | None = None
+        #: stored on every run this process starts; a worker sets its executor id, so when it
+        #: starts again after a crash it can fail the runs it left ``running`` (:meth:`abandon_runs`)
+        self.owner = local_owner()
         #: list, trigger, pause, resume, reschedule and reset syncs
         self.syncs = Syncs(self)
 
@@ -267,7 +274,16 @@ class Runtime:
         secrets: Iterable[str] = (),
     ) -> RunRecord:
         """``script_input``: what the script gets when it differs from the stored ``input`` (a
-        webhook's unmasked request); ``secrets``: values masked wherever the run is stored."""
+        webhook's unmasked request); ``secrets``: values masked wherever the run is stored.
+
+        Whatever goes wrong once the run row exists ends the run (failed, cancelled or timed
+        out): a failure inside splice itself is stored as ``INTERNAL_ERROR``, never left running.
+        """
+        redactor, env, unreadable = Redactor(secrets), {}, None
+        try:
+            env = await self._secrets(redactor, conn)
+        except SpliceError as exc:  # the secrets cannot be read (a changed key): the run fails, stored
+            unreadable = exc
         record = RunRecord(
             id=run_id,
             kind=target.kind,
@@ -275,7 +291,7 @@ class Runtime:
             script=target.name,
             connection_id=conn.id if conn else None,
             status="running",
-            input=input,
+            input=redactor.value(input),
             output=None,
             error=None,
             attempt=attempt,
@@ -286,15 +302,16 @@ class Runtime:
             finished_at=None,
             duration_ms=None,
             job_id=job_id,
+            owner=self.owner,
         )
         await self.store.runs.create(record)
-        redactor = Redactor(secrets)
         gateway: RunGateway | None = None
         progress: Progress | None = None
         try:
-            gateway, start = await self._prepare(target, conn, record, redactor, on_log, background, depth)
-            if script_input is not None:
-                start["input"] = script_input
+            if unreadable is not None:
+                raise unreadable
+            gateway, start = await self._prepare(target, conn, record, redactor, env, on_log, background, depth)
+            start["input"] = input if script_input is None else script_input
             limit = time_limit or target.time_limit or self._default_time_limit(target)
             if gateway.records is not None:
                 progress = Progress(self.store, record.id, gateway, on_progress)
@@ -311,11 +328,17 @@ class Runtime:
                 await asyncio.shield(progress.stop())
             await asyncio.shield(self._cancelled(record, gateway))
             raise
-        if progress is not None:
-            record.progress = await progress.stop()
-        if gateway is not None:
-            await gateway.flush()
-        return await self._finish(record, done, redactor)
+        except Exception as exc:
+            done = {"ok": False, "error": _internal_error(record, exc)}
+        try:
+            if progress is not None:
+                record.progress = await progress.stop()
+            if gateway is not None:
+                await gateway.flush()
+            return await self._finish(record, done, redactor)
+        except Exception as exc:
+            record.output, record.error, record.status = None, redactor.value(_internal_error(record, exc)), "failed"
+            return await self.store.runs.complete(record)
 
     async def run_trigger(
         self, integration: str, trigger: str, request: WebhookRequest, *, on_log: LogCallback | None = None
@@ -354,12 +377,27 @@ class Runtime:
         An attempt left ``running`` by a worker that died is marked failed (``WORKER_LOST``)
         first, so the run history shows every attempt; this one counts on from them.
         """
-        lost = {"code": "WORKER_LOST", "message": "the worker running this attempt stopped; the job retried it",
-                "details": {}}  # fmt: skip
+        lost = _worker_lost("the worker running this attempt stopped; the job retried it")
         await self.store.runs.interrupt(job_id, lost)
         attempt = 1 + len(await self.store.runs.find(job_id=job_id, limit=10_000))
         return await self.run(script, connection=connection, input=input, background=True, job_id=job_id,
                               attempt=attempt)  # fmt: skip
+
+    async def abandon_runs(self) -> int:
+        """Fail (``WORKER_LOST``) the runs a crash left unfinished: those of this process's owner
+        name (a worker restarted under its ``--id``), and those of dead processes of this host.
+
+        Call it before this process starts any run. Jobs among them are also retried by the
+        engine; webhook runs, waiting action runs and ``splice run`` runs just end as failed.
+        """
+        lost = _worker_lost("the process running this run stopped before it finished (killed or crashed)")
+        count = await self.store.runs.abandon(self.owner, lost)
+        host = socket.gethostname()
+        for owner in await self.store.runs.unfinished_owners():
+            name, _, pid = owner.rpartition(":")
+            if name == host and pid.isdigit() and owner != local_owner() and not _alive(int(pid)):
+                count += await self.store.runs.abandon(owner, lost)
+        return count
 
     def _default_time_limit(self, script: Script) -> float:
         settings = self.project.config.runtime
@@ -413,6 +451,7 @@ class Runtime:
         conn: Connection | None,
         record: RunRecord,
         redactor: Redactor,
+        env: dict[str, str],
         on_log: LogCallback | None,
         background: bool,
         depth: int,
@@ -420,10 +459,6 @@ class Runtime:
         settings = self.project.config.runtime
         budget = settings.rate_limit_budget_background if background else settings.rate_limit_budget_interactive
         policy = RetryPolicy(rate_limit_budget=budget, error_attempts=settings.max_attempts)
-        env = await self.store.env.all()
-        redactor.add(env.values())
-        if conn is not None:
-            redactor.add_credentials(conn.credentials)
         gateway = RunGateway(
             run_id=record.id,
             script=script,
@@ -442,7 +477,7 @@ class Runtime:
                 self.store,
                 script,
                 conn.id if conn else "",
-                record.id,
+                record.job_id or record.id,
                 lambda level, msg, fields: gateway.log(level, msg, fields),
             )
         config: dict[str, Any] = {}
@@ -465,12 +500,20 @@ class Runtime:
                 "attempt": record.attempt,
                 "test_mode": record.test_mode,
             },
-            "input": record.input,
             "credentials": credentials,
             "config": config,
             "env": env,
         }
         return gateway, start
+
+    async def _secrets(self, redactor: Redactor, conn: Connection | None) -> dict[str, str]:
+        """Teach ``redactor`` the run's secrets (operator variables, the connection's credentials);
+        the variables come back for the script."""
+        env = await self.store.env.all()
+        redactor.add_env(env)
+        if conn is not None:
+            redactor.add_credentials(conn.credentials)
+        return env
 
     async def _nested(
         self,
@@ -573,6 +616,34 @@ class Runtime:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def local_owner() -> str:
+    """``host:pid``: the owner of runs started by a process that is not a named worker."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _worker_lost(message: str) -> dict[str, Any]:
+    hint = "a job is retried by the engine; run anything else again"
+    return SpliceError(message, code="WORKER_LOST", hint=hint).to_dict()
+
+
+def _internal_error(record: RunRecord, exc: Exception) -> dict[str, Any]:
+    """A failure inside splice (not the script's): logged with its traceback, stored without it."""
+    logger.error("run %s failed inside splice", record.id, exc_info=exc)
+    message = f"splice failed while running this script: {type(exc).__name__}: {exc}"
+    hint = "this is a bug in splice; the worker's log has the traceback (search for the run id)"
+    return SpliceError(message, code="INTERNAL_ERROR", hint=hint).to_dict()
 
 
 __all__ = ["Runtime", "new_run_id"]

@@ -98,6 +98,12 @@ async def bad_state(ctx, input):
         return {"error": type(exc).__name__, "message": str(exc), "kept": await ctx.state.get("k")}
 
 @crm.action
+async def huge_log_field(ctx, input):
+    ctx.log.info("a field no database column holds", n=2**70)
+    return {"ok": True}
+
+
+@crm.action
 async def nested(ctx, input):
     out = await ctx.trigger_action("greet", {"name": "inner", "count": 2})
     return {"inner": out}
@@ -328,3 +334,16 @@ async def test_scratch_dir_is_the_runs_own_and_gone_after_it(rt: Runtime) -> Non
     assert first.output["dir"] != second.output["dir"]
     if rt.isolation == "none":  # a child's scratch lives in the zygote's own filesystem view
         assert not Path(first.output["dir"]).exists()
+
+
+async def test_a_failure_inside_splice_ends_the_run_failed_never_running(rt: Runtime) -> None:
+    run = await rt.run("crm.huge_log_field", connection="c1")
+    assert run.status == "failed"
+    stored = await rt.get_run(run.id)
+    assert (stored.status, stored.finished_at is not None) == ("failed", True)
+    if rt.isolation == "none":  # the parent is handed the int itself, and its store cannot hold it
+        assert stored.error["code"] == "INTERNAL_ERROR"
+        assert "log fields is not JSON-serialisable" in stored.error["message"]
+        assert "Traceback" not in str(stored.error)
+    else:  # the child cannot encode it: the script's own error
+        assert stored.error["code"] == "SCRIPT_ERROR"

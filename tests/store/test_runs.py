@@ -359,3 +359,24 @@ async def test_a_cancelled_writer_still_leaves_its_run_stored(store: Store) -> N
         await task
     await store.runs.drain()
     assert (await store.runs.get("r1")).id == "r1"
+
+
+async def test_abandon_fails_the_unfinished_runs_of_one_owner(store: Store) -> None:
+    started = T0 + timedelta(seconds=1)
+    await store.runs.create(_run("r1", owner="w1", status="running", started_at=started))
+    await store.runs.create(_run("r2", owner="w1", status="queued"))
+    await store.runs.create(_run("r3", owner="w1", status="running", started_at=started))
+    await store.runs.finish("r3", "succeeded", output={"ok": 1}, finished_at=started + timedelta(seconds=1))
+    await store.runs.create(_run("r4", owner="w2", status="running", started_at=started))
+    await store.runs.create(_run("r5", status="running", started_at=started))
+    assert sorted(await store.runs.unfinished_owners()) == ["w1", "w2"]
+    error = {"code": "WORKER_LOST", "message": "the process running this run stopped"}
+
+    assert await store.runs.abandon("w1", error, finished_at=started + timedelta(seconds=2)) == 2
+
+    assert [(await store.runs.get(r)).status for r in ("r1", "r2", "r3", "r4", "r5")] == [
+        "failed", "failed", "succeeded", "running", "running",
+    ]  # fmt: skip
+    r1 = await store.runs.get("r1")
+    assert r1.error == error and r1.duration_ms == pytest.approx(2000.0)
+    assert await store.runs.unfinished_owners() == ["w2"]

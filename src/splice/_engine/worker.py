@@ -45,7 +45,11 @@ async def run_worker(
     """Execute jobs until SIGINT or SIGTERM; schedule syncs when ``schedule``; serve the REST API
     when ``api`` is given as (host, port), either None for the project's ``[server]`` setting."""
     runtime = await Runtime.open(project, isolation=isolation)
+    runtime.owner = executor_id
     try:
+        lost = await runtime.abandon_runs()
+        if lost:
+            logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", lost)
         # the script runner starts now, not at the first run: its sandbox report is logged at
         # start, and a host that refuses what sandbox = "strict" requires stops the worker here
         await runtime.executor.start()

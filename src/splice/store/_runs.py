@@ -25,6 +25,7 @@ from splice.store._schema import check_json, run_logs, runs, utcnow
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "timed_out", "cancelled")
+_UNFINISHED = ("queued", "running")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _R = runs.c
 _L = run_logs.c
@@ -224,16 +225,34 @@ class RunStore:
         """Fail every run of ``job_id`` still ``running``, with ``error``; returns how many.
 
         For a job that is being recovered after its worker died: its runs will never finish
-        on their own. ``duration_ms`` is measured from ``started_at`` as :meth:`finish` does,
-        so the rows are read (locked) and updated one by one in a single transaction.
+        on their own.
         """
+        return await self._fail_unfinished(sa.and_(_R.job_id == job_id, _R.status == "running"), error, finished_at)
+
+    async def abandon(self, owner: str, error: dict[str, Any], *, finished_at: datetime | None = None) -> int:
+        """Fail every unfinished run ``owner`` started, with ``error``; returns how many.
+
+        For a process starting again under the name of one that died (a worker's ``--id``):
+        nothing is still executing the runs it left ``queued`` or ``running``.
+        """
+        return await self._fail_unfinished(sa.and_(_R.owner == owner, _R.status.in_(_UNFINISHED)), error, finished_at)
+
+    async def unfinished_owners(self) -> list[str]:
+        """The owners of runs still ``queued`` or ``running``."""
+        query = sa.select(_R.owner).where(_R.status.in_(_UNFINISHED), _R.owner.is_not(None)).distinct()
+        async with self._db.read() as conn:
+            return [row[0] for row in (await conn.execute(query)).all()]
+
+    async def _fail_unfinished(
+        self, which: sa.ColumnElement[bool], error: dict[str, Any], finished_at: datetime | None
+    ) -> int:
+        """Fail the runs ``which`` selects. ``duration_ms`` is measured from ``started_at`` as
+        :meth:`finish` does, so the rows are read (locked) and updated one by one in a single
+        transaction."""
         check_json(error, "run error")
         finished_at = finished_at or utcnow()
         query = (
-            sa.select(_R.id, _R.started_at)
-            .where(_R.job_id == job_id, _R.status == "running")
-            .order_by(_R.id)
-            .with_for_update()
+            sa.select(_R.id, _R.started_at).where(which, _R.status.in_(_UNFINISHED)).order_by(_R.id).with_for_update()
         )
         async with self._db.write() as conn:
             rows = (await conn.execute(query)).all()
