@@ -9,11 +9,12 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from splice.errors import ProjectError, SpliceError, Unauthorized
 from splice.triggers._request import WebhookRequest
+from splice.triggers._template import SignedPayload
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,254}$")
 
@@ -23,13 +24,19 @@ class HmacSignature:
     """Refuse webhooks whose signature header is not the HMAC-SHA256 of the body with our secret.
 
     The secret is an operator environment variable (``splice env set ACME_WEBHOOK_SECRET ...``),
-    never in code. With ``timestamp_header`` the signed payload is ``"{timestamp}.{body}"`` by
-    default and a timestamp (unix seconds) further than ``tolerance`` seconds from now is
-    refused, so a captured request cannot be replayed later.
+    never in code. ``signed_payload`` says what the third party signs: ``{body}``,
+    ``{timestamp}``, ``{header:Name}`` and ``{query:name}`` (see :mod:`splice.triggers._template`);
+    a header or query value the trigger is routed by must be among them.
+
+    With ``timestamp_header`` the signed payload is ``"{timestamp}.{body}"`` by default and a
+    timestamp (unix seconds) further than ``tolerance`` seconds from now is refused, so a
+    captured request cannot be replayed later.
 
     >>> HmacSignature(header="X-Hub-Signature-256", secret_env="GITHUB_WEBHOOK_SECRET")
     >>> HmacSignature(header="X-Slack-Signature", prefix="v0=", secret_env="SLACK_SIGNING_SECRET",
     ...               timestamp_header="X-Slack-Request-Timestamp", signed_payload="v0:{timestamp}:{body}")
+    >>> HmacSignature(header="X-Acme-Signature", secret_env="ACME_WEBHOOK_SECRET",
+    ...               signed_payload="{header:X-Acme-Account}|{body}")
     """
 
     secret_env: str
@@ -39,6 +46,7 @@ class HmacSignature:
     tolerance: float = 300
     signed_payload: str | None = None
     encoding: Literal["hex", "base64"] = "hex"
+    _payload: SignedPayload = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret_env, str) or not _ENV_NAME.match(self.secret_env):
@@ -53,21 +61,26 @@ class HmacSignature:
             raise ProjectError(f"HmacSignature: tolerance={self.tolerance!r} must be a positive number of seconds")
         if self.encoding not in ("hex", "base64"):
             raise ProjectError(f"HmacSignature: encoding={self.encoding!r} must be 'hex' or 'base64'")
-        self._check_payload()
+        object.__setattr__(self, "_payload", self._parse_payload())
 
-    def _check_payload(self) -> None:
-        template = self.template
-        if not isinstance(template, str) or template.count("{body}") != 1:
-            raise ProjectError(f"HmacSignature: signed_payload={template!r} must contain {{body}} once")
-        if "{timestamp}" in template and self.timestamp_header is None:
+    def _parse_payload(self) -> SignedPayload:
+        payload = SignedPayload.parse(self.template)
+        if payload.uses("header", self.header):
+            raise ProjectError(f"HmacSignature: signed_payload cannot contain the signature's own header {self.header}")
+        if payload.uses("timestamp") and self.timestamp_header is None:
             raise ProjectError("HmacSignature: signed_payload uses {timestamp}; set timestamp_header= too")
+        return payload
 
     @property
     def template(self) -> str:
-        """What is signed, ``{timestamp}`` and ``{body}`` filled in."""
+        """What is signed, before its placeholders are filled in."""
         if self.signed_payload is not None:
             return self.signed_payload
         return "{timestamp}.{body}" if self.timestamp_header else "{body}"
+
+    def signs(self, kind: Literal["header", "query"], name: str) -> bool:
+        """Whether the signed payload holds this header (any case) or query parameter."""
+        return self._payload.uses(kind, name)
 
     def verify(self, request: WebhookRequest, env: Mapping[str, str], now: float | None = None) -> None:
         """Return quietly when the signature matches; raise :class:`Unauthorized` when it does not.
@@ -90,19 +103,16 @@ class HmacSignature:
             raise _refused(f"the {self.header} header does not start with {self.prefix!r}")
         given = given.removeprefix(self.prefix)
         stamp = self._timestamp(request, time.time() if now is None else now)
-        expected = self._digest(secret, self._payload(request.body, stamp))
+        mac = hmac.new(secret.encode(), self._payload.render(request, stamp), hashlib.sha256).digest()
+        expected = mac.hex() if self.encoding == "hex" else base64.b64encode(mac).decode()
         if self.encoding == "hex":
             given = given.lower()
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise _refused(f"the {self.header} signature does not match the body")
+            raise _refused(f"the {self.header} signature does not match the {self._signed_what}")
 
-    def _payload(self, body: bytes, stamp: str) -> bytes:
-        before, _, after = self.template.partition("{body}")
-        return before.replace("{timestamp}", stamp).encode() + body + after.replace("{timestamp}", stamp).encode()
-
-    def _digest(self, secret: str, payload: bytes) -> str:
-        digest = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-        return digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
+    @property
+    def _signed_what(self) -> str:
+        return "body" if self.template == "{body}" else f"signed payload {self.template}"
 
     def _timestamp(self, request: WebhookRequest, now: float) -> str:
         if self.timestamp_header is None:
@@ -122,7 +132,8 @@ class HmacSignature:
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "hmac-sha256", "header": self.header, "secret_env": self.secret_env,
-                "timestamp_header": self.timestamp_header, "tolerance": self.tolerance}  # fmt: skip
+                "timestamp_header": self.timestamp_header, "tolerance": self.tolerance,
+                "signed_payload": self.template}  # fmt: skip
 
 
 def _refused(message: str) -> Unauthorized:
