@@ -36,7 +36,7 @@ def test_a_trigger_is_declared_with_its_guards() -> None:
     assert script.describe()["webhook"] == {
         "signature": {"kind": "hmac-sha256", "header": "X-Signature", "secret_env": "ACME_SECRET",
                       "timestamp_header": "X-Time", "tolerance": 300,
-                      "signed_payload": "{header:X-Account}|{timestamp}.{body}"},
+                      "signed_payload": "{header:X-Account}|{timestamp}.{body}", "refuses_replays": True},
         "connection_from": "header X-Account",
         "connection_from_trusted": False,
     }  # fmt: skip
@@ -79,6 +79,8 @@ def test_a_trigger_must_be_async() -> None:
         (lambda: HmacSignature(secret_env="S", signed_payload="{body}{body}"), "body"),
         (lambda: HmacSignature(secret_env="S", signed_payload=7), "body"),
         (lambda: HmacSignature(secret_env="S", signed_payload="{header:X-Signature}|{body}"), "own header"),
+        (lambda: HmacSignature(secret_env="S", replay_window="yes"), "replay_window"),
+        (lambda: HmacSignature(secret_env="S", timestamp_header="X-Time", signed_payload="{body}"), "fresh X-Time"),
         (lambda: Header(""), "Header"),
         (lambda: Body(3), "Body"),
         (lambda: Query(" account"), "Query"),
@@ -128,9 +130,9 @@ def _declare(signature: HmacSignature | None, source: triggers.ConnectionSource)
             'Header("X-Account", trusted=True)',
         ),
         (
-            HmacSignature(secret_env="S", timestamp_header="X-Time", signed_payload="{query:account}|{body}"),
+            HmacSignature(secret_env="S", timestamp_header="X-T", signed_payload="{query:account}|{timestamp}.{body}"),
             Header("X-Account"),
-            'add signed_payload="{header:X-Account}|{query:account}|{body}" to its HmacSignature',
+            'add signed_payload="{header:X-Account}|{query:account}|{timestamp}.{body}" to its HmacSignature',
             'Header("X-Account", trusted=True)',
         ),
         (
@@ -379,6 +381,21 @@ def test_an_absent_signed_header_is_signed_as_empty() -> None:
     signature = HmacSignature(secret_env="S", signed_payload="{header:X-Account}|{body}")
     good = "sha256=" + _hmac("s", b"|{}").hex()
     signature.verify(WebhookRequest("POST", headers={"X-Signature": good}, body=b"{}"), {"S": "s"})
+
+
+def test_only_a_timestamped_signature_remembers_the_delivery() -> None:
+    body, stamp = b"{}", "1700000000"
+    good = "sha256=" + _hmac("s", b"1700000000." + body).hex()
+    request = WebhookRequest("POST", headers={"X-Signature": good, "X-Time": stamp}, body=body)
+    delivery = HmacSignature(secret_env="S", timestamp_header="X-Time").verify(request, {"S": "s"}, now=1700000010)
+    assert delivery is not None
+    assert delivery.expires_at.timestamp() >= 1700000000 + 300
+    assert delivery.replay_key("acme.a") != delivery.replay_key("acme.b")
+    assert bytes.fromhex(good.removeprefix("sha256=")) not in delivery.replay_key("acme.a")
+    off = HmacSignature(secret_env="S", timestamp_header="X-Time", replay_window=False)
+    assert off.verify(request, {"S": "s"}, now=1700000010) is None
+    plain = WebhookRequest("POST", headers={"X-Signature": "sha256=" + _hmac("s", body).hex()}, body=body)
+    assert HmacSignature(secret_env="S").verify(plain, {"S": "s"}) is None
 
 
 def test_a_missing_secret_is_not_the_callers_fault() -> None:

@@ -367,6 +367,37 @@ async def test_a_routing_value_the_signature_signs_cannot_be_swapped(rt: Runtime
     assert await rt.find_runs() == []
 
 
+# --- replays ------------------------------------------------------------------------------
+
+
+async def test_a_timestamped_delivery_is_accepted_once(rt: Runtime) -> None:
+    delivery = signed_for("acct_1", stamp=str(int(time.time())))
+    run, _ = await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    assert (run.status, run.connection_id) == ("succeeded", "acct_1")
+    with pytest.raises(Unauthorized) as info:
+        await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    assert info.value.code == "WEBHOOK_REPLAYED"
+    assert "already delivered to hooks.by_stamped_header" in info.value.message
+    assert "replay_window=False" in (info.value.hint or "")
+    assert [r.id for r in await rt.find_runs()] == [run.id]
+
+
+async def test_a_delivery_refused_before_it_ran_is_not_remembered(rt: Runtime) -> None:
+    delivery = signed_for("acct_3", stamp=str(int(time.time())))
+    with pytest.raises(NotFound):
+        await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    await rt.add_connection("hooks", "acct_3", {"api_key": "key-three-3333"}, config={"account": "three"})
+    run, _ = await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    assert (run.status, run.connection_id) == ("succeeded", "acct_3")
+
+
+async def test_signatures_without_a_timestamp_are_not_remembered(rt: Runtime) -> None:
+    delivery = signed_for("acct_1")
+    first, _ = await rt.run_trigger("hooks", "by_header", delivery)
+    second, _ = await rt.run_trigger("hooks", "by_header", delivery)
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+
+
 # --- secrets ----------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """``/webhooks/{integration}/{trigger}`` over a real server: no token, signatures, size limit, failures,
-and tenant routing that cannot be swapped."""
+tenant routing that cannot be swapped, and replays refused by every server sharing the database."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
+from tests._databases import make_database_url
 from tests.conftest import ProjectFactory
 
 from splice.demo.server import DemoAPI
@@ -191,3 +193,60 @@ async def test_a_signed_delivery_cannot_be_replayed_for_another_tenant(make_proj
         for tenant, seen in (("c1", True), ("c2", False), ("c3", False)):
             scope_id = connection_scope_id("acme", tenant, "contact_events")
             assert (await rt.store.state.get("script", scope_id, "event:evt_1") is not None) is seen
+
+
+# --- replays: refused by every server sharing the database ----------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def two_servers(
+    request: pytest.FixtureRequest, make_project: ProjectFactory, tmp_path: Path
+) -> AsyncIterator[tuple[Runtime, str, str]]:
+    """Two servers, each with its own Runtime and engine, on one database; yields (runtime, url1, url2)."""
+    database, cleanup = await make_database_url(str(request.param), tmp_path)
+    root = make_project({"acme.py": README_AFTER})
+    first = await Runtime.open(root, isolation="none", database_url=database)
+    second = await Runtime.open(root, isolation="none", database_url=database)
+    try:
+        await first.set_env("ACME_WEBHOOK_SECRET", ACME_SECRET)
+        await first.add_connection("acme", "c1", {"api_key": "key-c1"})
+        async with serving(first) as one, serving(second) as two:
+            yield first, one, two
+    finally:
+        await first.close()
+        await second.close()
+        await cleanup()
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict | str]:
+    async with aiohttp.ClientSession(url) as http, http.post("/webhooks/acme/contact_events", data=body,
+                                                             headers=headers) as response:  # fmt: skip
+        text = await response.text()
+        return response.status, (await response.json()) if response.status == 401 else text
+
+
+async def test_a_replayed_delivery_is_refused_by_every_server(two_servers: tuple[Runtime, str, str]) -> None:
+    rt, one, two = two_servers
+    body = b'{"id": "evt_2"}'
+    headers = acme_delivery("c1", body, str(int(time.time())))
+    assert await _post(one, body, headers) == (202, "queued")
+    for url in (one, two):
+        status, answer = await _post(url, body, headers)
+        assert status == 401, answer
+        assert isinstance(answer, dict)
+        error = answer["error"]
+        assert error["code"] == "WEBHOOK_REPLAYED" and "replay_window=False" in error["hint"]
+    assert len(await rt.find_runs()) == 1
+    fresh = acme_delivery("c1", body, str(int(time.time()) + 1))  # the same event, signed anew
+    assert await _post(two, body, fresh) == (202, "queued")
+    assert len(await rt.find_runs()) == 2
+
+
+async def test_copies_of_one_delivery_sent_at_once_run_once(two_servers: tuple[Runtime, str, str]) -> None:
+    rt, one, two = two_servers
+    body = b'{"id": "evt_3"}'
+    headers = acme_delivery("c1", body, str(int(time.time())))
+    answers = await asyncio.gather(*(_post(url, body, headers) for url in (one, two) * 4))
+    assert sorted(status for status, _ in answers) == [202] + [401] * 7
+    assert {a["error"]["code"] for s, a in answers if s == 401 and isinstance(a, dict)} == {"WEBHOOK_REPLAYED"}
+    assert len(await rt.find_runs()) == 1

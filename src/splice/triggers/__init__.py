@@ -19,7 +19,7 @@ A trigger is ``async def fn(ctx, request)``; splice calls it for ``ANY /webhooks
 Returning ``None`` answers ``200 {"ok": true}``; a dict or a list answers 200 with it as JSON.
 A script that raises or runs out of time answers 500 / 504 with the run's id, never a traceback.
 A routing value the signature does not sign is refused when the trigger is declared, unless
-the source says ``trusted=True``.
+the source says ``trusted=True``; a timestamped delivery is accepted once.
 Everything here is I/O-free: the runtime, the server and tests share it.
 """
 
