@@ -11,6 +11,7 @@ from tests.conftest import ProjectFactory
 
 from splice import Integration, triggers
 from splice.errors import InvalidInput, ProjectError, ScriptError, SpliceError, Unauthorized
+from splice.integration import Script
 from splice.project import load_project
 from splice.triggers import Body, Header, HmacSignature, Query, Response, WebhookRequest, WebhookResponse
 
@@ -24,7 +25,9 @@ async def handler(ctx: object, request: WebhookRequest) -> None:
 
 def test_a_trigger_is_declared_with_its_guards() -> None:
     acme = Integration("acme", base_url="https://acme.test")
-    signature = HmacSignature(secret_env="ACME_SECRET", timestamp_header="X-Time")
+    signature = HmacSignature(
+        secret_env="ACME_SECRET", timestamp_header="X-Time", signed_payload="{header:X-Account}|{timestamp}.{body}"
+    )
     acme.trigger(name="events", signature=signature, connection_from=Header("X-Account"), time_limit=5)(handler)
     script = acme.script("events")
     assert (script.kind, script.signature, script.connection_from, script.time_limit) == (
@@ -32,11 +35,15 @@ def test_a_trigger_is_declared_with_its_guards() -> None:
     )  # fmt: skip
     assert script.describe()["webhook"] == {
         "signature": {"kind": "hmac-sha256", "header": "X-Signature", "secret_env": "ACME_SECRET",
-                      "timestamp_header": "X-Time", "tolerance": 300},
+                      "timestamp_header": "X-Time", "tolerance": 300,
+                      "signed_payload": "{header:X-Account}|{timestamp}.{body}", "refuses_replays": True},
         "connection_from": "header X-Account",
+        "connection_from_trusted": False,
     }  # fmt: skip
     acme.trigger(handler)
-    assert acme.script("handler").describe()["webhook"] == {"signature": None, "connection_from": None}
+    assert acme.script("handler").describe()["webhook"] == {
+        "signature": None, "connection_from": None, "connection_from_trusted": False,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -69,14 +76,140 @@ def test_a_trigger_must_be_async() -> None:
         (lambda: HmacSignature(secret_env="S", encoding="hex64"), "encoding"),
         (lambda: HmacSignature(secret_env="S", signed_payload="{timestamp}"), "body"),
         (lambda: HmacSignature(secret_env="S", signed_payload="{timestamp}.{body}"), "timestamp_header"),
+        (lambda: HmacSignature(secret_env="S", signed_payload="{body}{body}"), "body"),
+        (lambda: HmacSignature(secret_env="S", signed_payload=7), "body"),
+        (lambda: HmacSignature(secret_env="S", signed_payload="{header:X-Signature}|{body}"), "own header"),
+        (lambda: HmacSignature(secret_env="S", replay_window="yes"), "replay_window"),
+        (lambda: HmacSignature(secret_env="S", timestamp_header="X-Time", signed_payload="{body}"), "fresh X-Time"),
         (lambda: Header(""), "Header"),
         (lambda: Body(3), "Body"),
         (lambda: Query(" account"), "Query"),
+        (lambda: Header("X-Account", trusted="yes"), "trusted"),
     ],
 )
 def test_bad_guards_are_project_errors(make, message: str) -> None:
     with pytest.raises(ProjectError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    ("template", "placeholder"),
+    [
+        ("{ts}.{body}", "{ts}"),
+        ("{header}|{body}", "{header}"),
+        ("{header:}|{body}", "{header:}"),
+        ("{header:X Account}|{body}", "{header:X Account}"),
+        ("{query:}|{body}", "{query:}"),
+        ("{Body}", "{Body}"),
+        ("{cookie:session}|{body}", "{cookie:session}"),
+    ],
+)
+def test_an_unknown_placeholder_is_named_with_the_accepted_ones(template: str, placeholder: str) -> None:
+    with pytest.raises(ProjectError) as info:
+        HmacSignature(secret_env="S", signed_payload=template)
+    assert f"unknown placeholder {placeholder}" in info.value.message
+    assert "{body}, {timestamp}, {header:Name}, {query:name}" in info.value.message
+
+
+# --- routing must be signed ---------------------------------------------------------------
+
+
+def _declare(signature: HmacSignature | None, source: triggers.ConnectionSource) -> Script:
+    acme = Integration("acme", base_url="https://acme.test")
+    acme.trigger(signature=signature, connection_from=source)(handler)
+    return acme.script("handler")
+
+
+@pytest.mark.parametrize(
+    ("signature", "source", "sign_it", "opt_in"),
+    [
+        (
+            HmacSignature(secret_env="S"),
+            Header("X-Account"),
+            'add signed_payload="{header:X-Account}|{body}" to its HmacSignature',
+            'Header("X-Account", trusted=True)',
+        ),
+        (
+            HmacSignature(secret_env="S", timestamp_header="X-T", signed_payload="{query:account}|{timestamp}.{body}"),
+            Header("X-Account"),
+            'add signed_payload="{header:X-Account}|{query:account}|{timestamp}.{body}" to its HmacSignature',
+            'Header("X-Account", trusted=True)',
+        ),
+        (
+            HmacSignature(secret_env="S", timestamp_header="X-Time"),
+            Query("account"),
+            'add signed_payload="{query:account}|{timestamp}.{body}" to its HmacSignature',
+            'Query("account", trusted=True)',
+        ),
+        (
+            HmacSignature(secret_env="S", signed_payload="{header:account}|{body}"),
+            Query("account"),
+            'add signed_payload="{query:account}|{header:account}|{body}" to its HmacSignature',
+            'Query("account", trusted=True)',
+        ),
+        (
+            None,
+            Header("X-Account"),
+            'add signature=HmacSignature(secret_env="...", signed_payload="{header:X-Account}|{body}")',
+            'Header("X-Account", trusted=True)',
+        ),
+        (
+            None,
+            Body("account.id"),
+            'add signature=HmacSignature(secret_env="...")',
+            'Body("account.id", trusted=True)',
+        ),
+    ],
+    ids=["header-unsigned", "header-other-signed", "query-unsigned", "query-as-header", "no-signature", "body"],
+)
+def test_a_routing_value_the_signature_does_not_sign_is_refused(
+    signature: HmacSignature | None, source: triggers.ConnectionSource, sign_it: str, opt_in: str
+) -> None:
+    with pytest.raises(ProjectError) as info:
+        _declare(signature, source)
+    message = info.value.message
+    assert message.startswith(f"trigger acme.handler takes its connection from the {source.describe()}")
+    assert "another tenant" in message or "any tenant" in message
+    assert f"Sign it: {sign_it}" in message and f"opt in: {opt_in}" in message
+
+
+@pytest.mark.parametrize(
+    ("signature", "source"),
+    [
+        (HmacSignature(secret_env="S", signed_payload="{header:X-Account}|{body}"), Header("X-Account")),
+        (HmacSignature(secret_env="S", signed_payload="{header:x-account}|{body}"), Header("X-ACCOUNT")),
+        (HmacSignature(secret_env="S", signed_payload="{body}|{query:account}"), Query("account")),
+        (HmacSignature(secret_env="S"), Body("account.id")),
+        (HmacSignature(secret_env="S", timestamp_header="X-Time"), Body("account.id")),
+        (HmacSignature(secret_env="S"), Header("X-Account", trusted=True)),
+        (None, Header("X-Account", trusted=True)),
+        (None, Query("account", trusted=True)),
+        (None, Body("account.id", trusted=True)),
+    ],
+    ids=[
+        "header",
+        "header-any-case",
+        "query",
+        "body",
+        "body-timestamped",
+        "opt-in",
+        "opt-in-no-signature",
+        "query-opt-in",
+        "body-opt-in",
+    ],
+)
+def test_a_signed_or_trusted_routing_value_is_accepted(
+    signature: HmacSignature | None, source: triggers.ConnectionSource
+) -> None:
+    script = _declare(signature, source)
+    assert (script.signature, script.connection_from) == (signature, source)
+
+
+def test_a_trusted_routing_value_shows_in_the_description() -> None:
+    acme = Integration("acme", base_url="https://acme.test")
+    acme.trigger(connection_from=Header("X-Account", trusted=True))(handler)
+    assert acme.script("handler").describe()["webhook"]["connection_from_trusted"] is True
+    assert Header("X-Account", trusted=True) != Header("X-Account")
 
 
 def test_a_bad_declaration_fails_the_project_import(make_project: ProjectFactory) -> None:
@@ -229,6 +362,40 @@ def test_a_timestamp_that_is_not_a_time_is_refused(stamp: str) -> None:
     signature = HmacSignature(secret_env="S", timestamp_header="X-Time")
     with pytest.raises(Unauthorized, match="not a unix time"):
         signature.verify(WebhookRequest("POST", headers={"X-Signature": "sha256=00", "X-Time": stamp}), {"S": "x"})
+
+
+def test_headers_and_query_values_are_signed_as_the_routing_reads_them() -> None:
+    signature = HmacSignature(secret_env="S", signed_payload="{header:X-Account}|{query:team}|{body}")
+    body = b'{"id": 1}'
+    good = "sha256=" + _hmac("s", b"c1|t1|" + body).hex()
+    headers = [("x-account", "c1"), ("X-Account", "c2"), ("X-Signature", good)]
+    request = WebhookRequest("POST", "/", headers, [("team", "t1"), ("team", "t2")], body)
+    signature.verify(request, {"S": "s"})
+    assert (Header("X-Account").value(request), Query("team").value(request)) == ("c1", "t1")
+    for headers, query in ([("X-Account", "c2")], [("team", "t1")]), ([("X-Account", "c1")], [("team", "t2")]):
+        with pytest.raises(Unauthorized, match="does not match the signed payload"):
+            signature.verify(WebhookRequest("POST", "/", [*headers, ("X-Signature", good)], query, body), {"S": "s"})
+
+
+def test_an_absent_signed_header_is_signed_as_empty() -> None:
+    signature = HmacSignature(secret_env="S", signed_payload="{header:X-Account}|{body}")
+    good = "sha256=" + _hmac("s", b"|{}").hex()
+    signature.verify(WebhookRequest("POST", headers={"X-Signature": good}, body=b"{}"), {"S": "s"})
+
+
+def test_only_a_timestamped_signature_remembers_the_delivery() -> None:
+    body, stamp = b"{}", "1700000000"
+    good = "sha256=" + _hmac("s", b"1700000000." + body).hex()
+    request = WebhookRequest("POST", headers={"X-Signature": good, "X-Time": stamp}, body=body)
+    delivery = HmacSignature(secret_env="S", timestamp_header="X-Time").verify(request, {"S": "s"}, now=1700000010)
+    assert delivery is not None
+    assert delivery.expires_at.timestamp() >= 1700000000 + 300
+    assert delivery.replay_key("acme.a") != delivery.replay_key("acme.b")
+    assert bytes.fromhex(good.removeprefix("sha256=")) not in delivery.replay_key("acme.a")
+    off = HmacSignature(secret_env="S", timestamp_header="X-Time", replay_window=False)
+    assert off.verify(request, {"S": "s"}, now=1700000010) is None
+    plain = WebhookRequest("POST", headers={"X-Signature": "sha256=" + _hmac("s", body).hex()}, body=body)
+    assert HmacSignature(secret_env="S").verify(plain, {"S": "s"}) is None
 
 
 def test_a_missing_secret_is_not_the_callers_fault() -> None:

@@ -9,7 +9,8 @@ Branches are grouped by what the caller should do about them::
     │   ├── NotFound                 NOT_FOUND
     │   ├── AlreadyExists            ALREADY_EXISTS
     │   ├── Conflict                 SYNC_RUNNING: the thing is busy; wait, or pause it first
-    │   ├── Unauthorized             UNAUTHORIZED, INVALID_SIGNATURE: prove who you are (a webhook's signature)
+    │   ├── Unauthorized             UNAUTHORIZED, INVALID_SIGNATURE, WEBHOOK_REPLAYED: prove who you are (a
+    │   │                            webhook's signature; a signed delivery is accepted once)
     │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
     │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT,
     │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED

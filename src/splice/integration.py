@@ -26,6 +26,7 @@ from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.paginate import BasePaginator
 from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
+from splice.triggers._routing import check_signed_routing
 
 ScriptKind = Literal["action", "sync", "trigger"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -86,6 +87,8 @@ class Script:
             described["webhook"] = {
                 "signature": self.signature.describe() if self.signature else None,
                 "connection_from": self.connection_from.describe() if self.connection_from else None,
+                # True: the routing value is not signed; the operator vouched for it (trusted=True)
+                "connection_from_trusted": bool(self.connection_from and self.connection_from.trusted),
             }
         return described
 
@@ -228,11 +231,13 @@ class Integration:
         """Declare a webhook trigger: ``async def fn(ctx, request)`` answering ``/webhooks/{integration}/{name}``.
 
         ``signature`` refuses requests not signed with the operator's secret (401, no run);
-        ``connection_from`` picks the connection whose id the request carries. The script
+        ``connection_from`` picks the connection whose id the request carries, and must be
+        signed by ``signature`` (or marked ``trusted=True``): it chooses the tenant. The script
         returns None (``200 {"ok": true}``), a dict or list (200 JSON) or a
         :class:`splice.triggers.Response`.
 
-        >>> @acme.trigger(signature=HmacSignature(secret_env="ACME_SECRET"), connection_from=Header("X-Account"))
+        >>> @acme.trigger(signature=HmacSignature(secret_env="ACME_SECRET", signed_payload="{header:X-Account}|{body}"),
+        ...               connection_from=Header("X-Account"))
         ... async def contact_events(ctx, request): ...
         """
         if signature is not None and not isinstance(signature, HmacSignature):
@@ -247,6 +252,8 @@ class Integration:
             raise ProjectError(f"integration {self.name!r}: time_limit={time_limit!r} must be 0 to 86400 seconds")
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            if connection_from is not None:
+                check_signed_routing(f"trigger {self.name}.{name or func.__name__}", connection_from, signature)
             self._add(
                 Script(
                     self,

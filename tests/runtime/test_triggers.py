@@ -74,9 +74,14 @@ async def whose(ctx, request):
     key = hashlib.sha256(ctx.credentials["api_key"].encode()).hexdigest()
     return {"connection": ctx.run.connection_id, "account": ctx.config["account"], "key": key}
 
-hooks.trigger(name="by_header", connection_from=Header("X-Account-Id"))(whose)
-hooks.trigger(name="by_body", connection_from=Body("account.id"))(whose)
-hooks.trigger(name="by_query", connection_from=Query("account"))(whose)
+hooks.trigger(name="by_header", connection_from=Header("X-Account-Id"),
+              signature=HmacSignature(secret_env="HOOK_SECRET", signed_payload="{header:X-Account-Id}|{body}"))(whose)
+hooks.trigger(name="by_body", connection_from=Body("account.id"),
+              signature=HmacSignature(secret_env="HOOK_SECRET"))(whose)
+hooks.trigger(name="by_query", connection_from=Query("account", trusted=True))(whose)
+hooks.trigger(name="by_stamped_header", connection_from=Header("X-Account-Id"),
+              signature=HmacSignature(secret_env="HOOK_SECRET", timestamp_header="X-Timestamp",
+                                      signed_payload="{header:X-Account-Id}|{timestamp}.{body}"))(whose)
 
 @hooks.trigger
 async def crash(ctx, request):
@@ -125,6 +130,18 @@ def post(
 def sign(body: bytes, *, prefix: str = "sha256=", stamp: str | None = None, secret: str = SECRET) -> str:
     payload = f"{stamp}.".encode() + body if stamp is not None else body
     return prefix + hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def signed_for(account: str, body: bytes = b"{}", stamp: str | None = None) -> WebhookRequest:
+    """A request to the routed triggers, naming ``account`` in X-Account-Id and signed over it."""
+    payload = f"{account}|".encode() + (f"{stamp}.".encode() if stamp is not None else b"") + body
+    headers = [("X-Account-Id", account), ("X-Signature", sign(payload))]
+    return post(body, headers + ([("X-Timestamp", stamp)] if stamp is not None else []))
+
+
+def signed_body(body: bytes | dict) -> WebhookRequest:
+    raw = orjson.dumps(body) if isinstance(body, dict) else body
+    return post(raw, [("X-Signature", sign(raw))])
 
 
 def error_of(body: bytes) -> dict:
@@ -311,9 +328,10 @@ async def test_a_missing_secret_is_a_server_error_not_the_callers(rt: Runtime) -
 @pytest.mark.parametrize(
     ("trigger", "request_for"),
     [
-        ("by_header", lambda account: post(b"{}", [("X-Account-Id", account)])),
-        ("by_body", lambda account: post({"account": {"id": account}})),
+        ("by_header", signed_for),
+        ("by_body", lambda account: signed_body({"account": {"id": account}})),
         ("by_query", lambda account: post(b"", account=account)),
+        ("by_stamped_header", lambda account: signed_for(account, stamp=str(int(time.time())))),
     ],
 )
 async def test_routing_runs_for_the_named_connection(rt: Runtime, trigger: str, request_for) -> None:
@@ -326,17 +344,58 @@ async def test_routing_runs_for_the_named_connection(rt: Runtime, trigger: str, 
 
 async def test_an_unknown_or_missing_routing_value_is_refused(rt: Runtime) -> None:
     with pytest.raises(NotFound, match="no hooks connection 'acct_9'"):
-        await rt.run_trigger("hooks", "by_header", post(b"{}", [("X-Account-Id", "acct_9")]))
+        await rt.run_trigger("hooks", "by_header", signed_for("acct_9"))
     with pytest.raises(InvalidInput) as info:
-        await rt.run_trigger("hooks", "by_header", post(b"{}"))
+        await rt.run_trigger("hooks", "by_header", post(b"{}", [("X-Signature", sign(b"|{}"))]))
     assert info.value.code == "ROUTING_VALUE_MISSING" and "X-Account-Id" in info.value.message
     with pytest.raises(InvalidInput) as info:
-        await rt.run_trigger("hooks", "by_body", post({"account": {"name": "x"}}))
+        await rt.run_trigger("hooks", "by_body", signed_body({"account": {"name": "x"}}))
     assert info.value.code == "ROUTING_VALUE_MISSING"
     with pytest.raises(InvalidInput) as info:
-        await rt.run_trigger("hooks", "by_body", post(b"not json"))
+        await rt.run_trigger("hooks", "by_body", signed_body(b"not json"))
     assert info.value.code == "INVALID_JSON"
     assert await rt.find_runs() == []
+
+
+async def test_a_routing_value_the_signature_signs_cannot_be_swapped(rt: Runtime) -> None:
+    for trigger, stamp in (("by_header", None), ("by_stamped_header", str(int(time.time())))):
+        delivery = signed_for("acct_1", stamp=stamp)
+        swapped = [("X-Account-Id", "acct_2") if k == "X-Account-Id" else (k, v) for k, v in delivery.headers.items()]
+        with pytest.raises(Unauthorized) as info:
+            await rt.run_trigger("hooks", trigger, post(delivery.body, swapped))
+        assert info.value.code == "INVALID_SIGNATURE"
+    assert await rt.find_runs() == []
+
+
+# --- replays ------------------------------------------------------------------------------
+
+
+async def test_a_timestamped_delivery_is_accepted_once(rt: Runtime) -> None:
+    delivery = signed_for("acct_1", stamp=str(int(time.time())))
+    run, _ = await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    assert (run.status, run.connection_id) == ("succeeded", "acct_1")
+    with pytest.raises(Unauthorized) as info:
+        await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    assert info.value.code == "WEBHOOK_REPLAYED"
+    assert "already delivered to hooks.by_stamped_header" in info.value.message
+    assert "replay_window=False" in (info.value.hint or "")
+    assert [r.id for r in await rt.find_runs()] == [run.id]
+
+
+async def test_a_delivery_refused_before_it_ran_is_not_remembered(rt: Runtime) -> None:
+    delivery = signed_for("acct_3", stamp=str(int(time.time())))
+    with pytest.raises(NotFound):
+        await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    await rt.add_connection("hooks", "acct_3", {"api_key": "key-three-3333"}, config={"account": "three"})
+    run, _ = await rt.run_trigger("hooks", "by_stamped_header", delivery)
+    assert (run.status, run.connection_id) == ("succeeded", "acct_3")
+
+
+async def test_signatures_without_a_timestamp_are_not_remembered(rt: Runtime) -> None:
+    delivery = signed_for("acct_1")
+    first, _ = await rt.run_trigger("hooks", "by_header", delivery)
+    second, _ = await rt.run_trigger("hooks", "by_header", delivery)
+    assert (first.status, second.status) == ("succeeded", "succeeded")
 
 
 # --- secrets ----------------------------------------------------------------------------
@@ -384,7 +443,7 @@ acme = Integration(
     auth=auth.OAuth2ClientCredentials(token_url="{config.api_url}/oauth/token", scopes=["crm"]),
 )
 
-@acme.trigger(connection_from=Header("X-Acme-Account"))
+@acme.trigger(connection_from=Header("X-Acme-Account", trusted=True))
 async def contact_events(ctx, request):
     me = await ctx.api.get("/whoami")
     return {"event": request.json()["type"], "me": me}

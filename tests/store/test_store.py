@@ -13,7 +13,7 @@ def test_public_api_is_curated_and_sorted() -> None:
     expected = [
         "AccessToken", "Connection", "LogLine", "LogRecord", "OAuthStateStore", "RecordPage", "RunRecord",
         "SaveResult", "ScheduleStore", "SecretBox", "Store", "Stream", "SyncSchedule", "TokenScope", "TokenStore",
-        "open_store",
+        "WebhookDeliveryStore", "open_store",
     ]  # fmt: skip
     assert splice.store.__all__ == expected
     assert all(hasattr(splice.store, name) for name in expected)

@@ -1,16 +1,19 @@
-"""Admitting a webhook before its trigger runs: size, signature, then the connection it names.
+"""Admitting a webhook before its trigger runs: size, signature, the connection it names, replay.
 
 Each refusal raises before a run is stored, so a flood of unsigned or oversized requests
-leaves nothing behind but the server's access log.
+leaves nothing behind but the server's access log. A timestamped delivery is recorded last,
+once nothing else refuses it, so a request refused for an unknown connection can be sent
+again after the connection exists.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from splice.errors import InvalidInput, NotFound
+from splice.errors import InvalidInput, NotFound, Unauthorized
 from splice.integration import Script
 from splice.triggers import WebhookRequest
+from splice.triggers._signature import SignedDelivery
 
 if TYPE_CHECKING:
     from splice.store import Connection, Store
@@ -32,9 +35,24 @@ async def admit(script: Script, request: WebhookRequest, store: Store, max_body:
     """The connection the webhook runs for (None when the trigger names none), or a refusal."""
     if len(request.body) > max_body:
         raise body_too_large(max_body, len(request.body))
+    delivery = None
     if script.signature is not None:
-        script.signature.verify(request, await store.env.all())
-    return await _route(script, request, store)
+        delivery = script.signature.verify(request, await store.env.all())
+    connection = await _route(script, request, store)
+    if delivery is not None:
+        await _refuse_replay(script, delivery, store)
+    return connection
+
+
+async def _refuse_replay(script: Script, delivery: SignedDelivery, store: Store) -> None:
+    if await store.webhook_deliveries.accept(delivery.replay_key(script.qualname), delivery.expires_at):
+        return
+    raise Unauthorized(
+        f"this signed webhook was already delivered to {script.qualname}; each signed delivery is accepted once",
+        code="WEBHOOK_REPLAYED",
+        hint="the sender must sign each delivery anew, with a fresh timestamp; if it resends identical "
+        "requests on purpose, declare the trigger's HmacSignature with replay_window=False",
+    )
 
 
 async def _route(script: Script, request: WebhookRequest, store: Store) -> Connection | None:

@@ -58,7 +58,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 #: codes whose status is not their class's
-BY_CODE = {"UNAUTHORIZED": 401, "INVALID_SIGNATURE": 401, "FORBIDDEN": 403, "PAYLOAD_TOO_LARGE": 413}
+BY_CODE = {"UNAUTHORIZED": 401, "INVALID_SIGNATURE": 401, "WEBHOOK_REPLAYED": 401, "FORBIDDEN": 403,
+           "PAYLOAD_TOO_LARGE": 413}  # fmt: skip
 
 
 def status_for(exc: errors.SpliceError) -> int:

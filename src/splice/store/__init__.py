@@ -1,6 +1,6 @@
 """splice's database: connections, env vars, runs and logs, state, records, schedules and tokens.
 
-Also locks, checkpoints and pending OAuth flows.
+Also locks, checkpoints, pending OAuth flows and accepted webhook deliveries.
 
 SQLite by default (one file, WAL), PostgreSQL for many machines; the same schema and the
 same behaviour on both, migrated by alembic when opened.
@@ -19,6 +19,7 @@ from splice.store._runs import LogLine, LogRecord, RunRecord
 from splice.store._schedules import ScheduleStore, SyncSchedule
 from splice.store._store import Store, open_store
 from splice.store._tokens import AccessToken, TokenScope, TokenStore
+from splice.store._webhook_deliveries import WebhookDeliveryStore
 
 __all__ = [
     "AccessToken",
@@ -36,5 +37,6 @@ __all__ = [
     "SyncSchedule",
     "TokenScope",
     "TokenStore",
+    "WebhookDeliveryStore",
     "open_store",
 ]

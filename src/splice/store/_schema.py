@@ -34,7 +34,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -303,5 +303,16 @@ oauth_states = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+# Timestamped webhook deliveries already accepted, so a replay is refused by every server sharing
+# the database. ``key`` is a SHA-256 of the trigger and the signature's MAC (never the MAC);
+# a row is useless once ``expires_at`` passes: the timestamp check refuses the replay by then.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("key", sa.LargeBinary, primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Index(None, "expires_at"),
 )

@@ -18,13 +18,14 @@ from splice.store._runs import RunStore
 from splice.store._schedules import ScheduleStore
 from splice.store._state import StateStore
 from splice.store._tokens import TokenStore
+from splice.store._webhook_deliveries import WebhookDeliveryStore
 
 
 class Store:
     """Everything splice keeps in its database, as sub-stores.
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
-    ``checkpoints``, ``schedules``, ``tokens`` and ``oauth_states``. Get one with
+    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states`` and ``webhook_deliveries``. Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``.
     """
 
@@ -41,6 +42,7 @@ class Store:
         self.schedules = ScheduleStore(db)
         self.tokens = TokenStore(db)
         self.oauth_states = OAuthStateStore(db, secrets)
+        self.webhook_deliveries = WebhookDeliveryStore(db)
 
     @property
     def url(self) -> str:
