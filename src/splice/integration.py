@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from splice import _templates
+from splice._validation import describe_validation, validation_errors
 from splice.auth import BaseAuth
 from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.paginate import BasePaginator
@@ -316,15 +317,3 @@ class Integration:
             "config": self.config_model.model_json_schema() if self.config_model else None,
             "scripts": [s.describe() for s in self.scripts.values()],
         }
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors as JSON-safe dicts: field path and message (the input value left out)."""
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(root)", "message": err["msg"]}
-        for err in exc.errors(include_url=False)
-    ]
-
-
-def describe_validation(exc: ValidationError) -> str:
-    return "; ".join(f"{e['field']}: {e['message']}" for e in validation_errors(exc))

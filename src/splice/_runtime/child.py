@@ -20,9 +20,10 @@ from pydantic import BaseModel, ValidationError
 import splice
 from splice._runtime import output
 from splice._runtime.channel import Channel
+from splice._validation import describe_validation, validation_errors
 from splice.context import Context, RunInfo
 from splice.errors import InvalidInput, LimitExceeded, ScriptError, SpliceError
-from splice.integration import Script, describe_validation, validation_errors
+from splice.integration import Script
 from splice.triggers import WebhookRequest, WebhookResponse
 
 _SPLICE_DIR = str(Path(splice.__file__).resolve().parent)

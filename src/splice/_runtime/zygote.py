@@ -45,8 +45,9 @@ from splice._runtime import output, wire
 from splice._runtime.channel import SocketChannel
 from splice._runtime.child import run_script
 from splice._sandbox import Confinement, Explainer, Protections, Settings, refuse_processes, setup_zygote
+from splice.config import read_config
 from splice.errors import SpliceError
-from splice.project import Project, load_project, read_config
+from splice.project import Project, load_project
 
 
 def main(argv: list[str] | None = None) -> None:

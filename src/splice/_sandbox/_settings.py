@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from splice.project import RuntimeSection
+    from splice.config import RuntimeSection
 
 Mode = Literal["auto", "strict", "off"]
 MIB = 1024 * 1024

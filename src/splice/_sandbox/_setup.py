@@ -34,14 +34,14 @@ def check_host(root: Path | None) -> Protections:
     """What ``splice doctor`` shows: the probe for the project at ``root`` (its settings, its
     paths), or for default settings and no project when ``root`` is None. With ``sandbox =
     "off"`` the host is probed all the same; the report keeps the configured mode."""
-    from splice.project import Project, read_config  # the project module imports this package
+    from splice.config import database_url, read_config, state_dir
 
     settings, paths = Settings(), run_paths(None, None)
     if root is not None:
-        project = Project(root=root, config=read_config(root))
-        secret = [project.state_dir, sqlite_file(project.database_url)]
-        settings = Settings.from_config(project.config.runtime)
-        paths = run_paths(root, project.config.project.package, [p for p in secret if p is not None])
+        config = read_config(root)
+        secret = [state_dir(root), sqlite_file(database_url(root, config))]
+        settings = Settings.from_config(config.runtime)
+        paths = run_paths(root, config.project.package, [p for p in secret if p is not None])
     base = tempfile.mkdtemp(prefix="splice-doctor-")
     try:
         report = probe(replace(settings, mode="auto") if settings.mode == "off" else settings, paths, base)

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from splice._sandbox import Protections, check_host
 from splice.cli._common import JsonOption, ProjectOption, fail, out, print_json
+from splice.config import find_root
 from splice.errors import ProjectError, SpliceError
-from splice.project import find_root
 
 
 def doctor(project: ProjectOption = None, as_json: JsonOption = False) -> None:

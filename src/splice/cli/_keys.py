@@ -7,7 +7,7 @@ import os
 import typer
 
 from splice.cli._common import ProjectOption, fail, out, run_async
-from splice.project import Project, find_root, read_config
+from splice.config import database_url, find_root, read_config, state_dir
 from splice.store import SecretBox, open_store
 
 app = typer.Typer(help="The key that encrypts credentials and env vars at rest.", no_args_is_help=True)
@@ -22,12 +22,12 @@ def rotate(project: ProjectOption = None) -> None:
             hint="prepend a new key to SPLICE_SECRET_KEY (comma-separated, newest first) and restart",
         )
     root = project.resolve() if project else find_root()
-    settings = Project(root=root, config=read_config(root))  # a bad splice.toml fails before any key changes
+    config = read_config(root)  # a bad splice.toml fails before any key changes
 
     async def work() -> int:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        box = SecretBox.rotate_key_file(settings.state_dir / "secret.key")
-        store = await open_store(settings.database_url, box)
+        state_dir(root).mkdir(parents=True, exist_ok=True)
+        box = SecretBox.rotate_key_file(state_dir(root) / "secret.key")
+        store = await open_store(database_url(root, config), box)
         try:
             return await store.rotate_secrets()
         finally:
