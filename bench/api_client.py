@@ -92,7 +92,7 @@ async def main(n: int, rounds: int) -> None:
     with demo_server() as url, project({"bench.py": BENCH}) as root:
         child = await Runtime.open(root, isolation="process")
         inproc = await Runtime.open(root, isolation="none")
-        await child.add_connection("bench", "k1", {"api_key": KEY}, config={"api_url": url})
+        await child.connections.add("bench", "k1", {"api_key": KEY}, config={"api_url": url})
         results: dict[str, Result] = {"raw aiohttp": Result(), "in-process": Result(), "child": Result()}
         try:
             async with aiohttp.ClientSession() as session:

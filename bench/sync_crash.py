@@ -84,7 +84,7 @@ async def read_all(rt: Runtime) -> tuple[int, int, bool]:
     seen: set[str] = set()
     cursor = None
     while True:
-        page = await rt.read_records("bench", "Item", connection="c1", cursor=cursor, limit=10_000)
+        page = await rt.records.read("bench", "Item", connection="c1", cursor=cursor, limit=10_000)
         for record in page.records:
             seen.add(record["id"])
             deleted += record["_splice"]["deleted_at"] is not None
@@ -104,7 +104,7 @@ async def one_sync(n: int, page: int, kill_at: float | None, database_url: str |
         worker = None
         try:
             async with await Runtime.open(root, database_url=database_url) as rt:
-                await rt.add_connection("bench", "c1", {"api_key": "demo-key"}, config={"api_url": url})
+                await rt.connections.add("bench", "c1", {"api_key": "demo-key"}, config={"api_url": url})
                 worker = await asyncio.to_thread(start_worker, root, log, env)
                 started = time.perf_counter()
                 job = await rt.syncs.trigger("bench.items", "c1")
@@ -120,7 +120,7 @@ async def one_sync(n: int, page: int, kill_at: float | None, database_url: str |
                 summary = await rt.wait_job(job)
                 figures["total_s"] = time.perf_counter() - started
                 assert summary["status"] == "succeeded", summary
-                runs = list(reversed(await rt.find_runs(integration="bench", script="items", connection_id="c1")))
+                runs = list(reversed(await rt.runs.find(integration="bench", script="items", connection_id="c1")))
                 figures["attempts"] = len(runs)
                 last = runs[-1].output["records"]["Item"]
                 figures["added_by_last"] = last["added"]

@@ -168,7 +168,7 @@ async def main(n: int, page: int, rounds: int, modes: list[str]) -> None:
         reader = await Runtime.open(root, isolation="none")
         try:
             for m in SPLICE_MODES:  # warm-up: zygote, imports, connection pool
-                await rts[m].add_connection("bench", f"warm-{m}", {"api_key": KEY}, config={"api_url": url})
+                await rts[m].connections.add("bench", f"warm-{m}", {"api_key": KEY}, config={"api_url": url})
                 assert (await rts[m].run("bench.ping", connection=f"warm-{m}", input={})).status == "succeeded"
             await floor(url, page)
             for r, m in [(r, m) for r in range(rounds) for m in modes if m not in DLT_MODES]:
@@ -178,7 +178,7 @@ async def main(n: int, page: int, rounds: int, modes: list[str]) -> None:
                     notes[m] = f"{got:,} records decoded"
                     continue
                 cfg = {"api_url": url, "page": page}
-                await rts[m].add_connection("bench", f"{m}-{r}", {"api_key": KEY}, config=cfg)
+                await rts[m].connections.add("bench", f"{m}-{r}", {"api_key": KEY}, config=cfg)
                 elapsed, notes[m] = await splice_once(rts[m], reader, f"{m}-{r}", n)
                 times[m].append(elapsed)
         finally:

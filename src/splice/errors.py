@@ -206,6 +206,37 @@ class LimitExceeded(RunError):
     default_code = "TIME_LIMIT_EXCEEDED"
 
 
+class TimeLimitExceeded(LimitExceeded):
+    default_code = "TIME_LIMIT_EXCEEDED"
+
+
+class WorkerLost(RunError):
+    """The process running the run stopped before it finished (killed, crashed, lost)."""
+
+    default_code = "WORKER_LOST"
+
+
+class Cancelled(RunError):
+    """The caller gave up on the run (Ctrl-C, a closed request, a stopping worker)."""
+
+    default_code = "CANCELLED"
+
+
+class InternalError(SpliceError):
+    """A failure inside splice itself, not the script's: a bug to report."""
+
+    default_code = "INTERNAL_ERROR"
+
+
+class CapabilityNotGranted(UsageError, AttributeError):
+    """A script used a ``ctx`` capability its kind of run does not have (``ctx.records`` in an action).
+
+    Also an :class:`AttributeError`, so ``hasattr(ctx, "records")`` is simply False.
+    """
+
+    default_code = "CAPABILITY_NOT_GRANTED"
+
+
 class SandboxViolation(RunError):
     """The script tried something its sandbox forbids: a socket, a file outside its view, a signal."""
 
@@ -234,6 +265,11 @@ _BY_NAME: dict[str, type[SpliceError]] = {
         ScriptError,
         LimitExceeded,
         SandboxViolation,
+        TimeLimitExceeded,
+        WorkerLost,
+        Cancelled,
+        InternalError,
+        CapabilityNotGranted,
     )
 }
 

@@ -68,7 +68,7 @@ async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterat
             assert not serving.done(), serving
             await asyncio.sleep(0.01)
         for integration, connection in (("acme", "c1"), ("acme", "c2"), ("other", "o1")):
-            await runtime.add_connection(
+            await runtime.connections.add(
                 integration, connection, {"api_key": "demo-key"}, config={"api_url": demo_api.url}
             )
         runs = {}

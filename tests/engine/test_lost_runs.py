@@ -108,7 +108,7 @@ async def test_runs_in_flight_at_a_kill_end_failed_when_their_process_starts_aga
             ]
 
             async def both_running() -> bool:
-                runs = await rt.find_runs(status="running")
+                runs = await rt.runs.find(status="running")
                 return {r.script for r in runs} >= {"slow_hook", "slow_action"}
 
             await until(both_running, f"both runs to start\n{serve.output()}")
@@ -127,15 +127,15 @@ async def test_runs_in_flight_at_a_kill_end_failed_when_their_process_starts_aga
         )
 
         async def cli_running() -> bool:
-            return len(await rt.find_runs(script="slow_action", status="running")) == 2
+            return len(await rt.runs.find(script="slow_action", status="running")) == 2
 
         await until(cli_running, "the CLI run to start")
         cli.send_signal(signal.SIGKILL)
         await asyncio.to_thread(cli.wait)
-        assert {r.script for r in await rt.find_runs(status="running")} == {"slow_hook", "slow_action"}
+        assert {r.script for r in await rt.runs.find(status="running")} == {"slow_hook", "slow_action"}
 
         again = await asyncio.to_thread(start_worker, project, "serve", "srv1")
-        runs = await rt.find_runs(integration="acme")
+        runs = await rt.runs.find(integration="acme")
         assert len(runs) == 3
         for run in runs:
             assert run.status == "failed" and run.error["code"] == "WORKER_LOST", (run, again.output())

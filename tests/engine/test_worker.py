@@ -31,17 +31,17 @@ async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float =
 
 
 async def connect(rt: Runtime, api: DemoAPI) -> None:
-    await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+    await rt.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
 
 
 async def history(rt: Runtime, script: str) -> list[RunRecord]:
     """The runs of ``script`` for c1, oldest first."""
-    return list(reversed(await rt.find_runs(integration="acme", script=script, connection_id="c1")))
+    return list(reversed(await rt.runs.find(integration="acme", script=script, connection_id="c1")))
 
 
 async def all_ids(rt: Runtime) -> list[str]:
-    page = await rt.read_records("acme", "Item", connection="c1", limit=10_000)
-    assert page.next_cursor is None or not (await rt.read_records(
+    page = await rt.records.read("acme", "Item", connection="c1", limit=10_000)
+    assert page.next_cursor is None or not (await rt.records.read(
         "acme", "Item", connection="c1", cursor=page.next_cursor, limit=10_000)).records  # fmt: skip
     return sorted(r["id"] for r in page.records)
 
@@ -90,7 +90,7 @@ async def test_serve_syncs_new_connections_retries_failures_and_stops_slow_runs(
         job = await rt.enqueue("acme.ping", connection="c1", input={"n": 1})
         summary = await rt.wait_job(job)
         assert summary["status"] == "succeeded"
-        assert (await rt.get_run(summary["run_id"])).output == {"pong": {"n": 1}}
+        assert (await rt.runs.get(summary["run_id"])).output == {"pong": {"n": 1}}
 
 
 @pytest.mark.parametrize("project", [100], indirect=True)

@@ -73,8 +73,8 @@ async def runtime(make_project: ProjectFactory, demo_api: DemoAPI, isolation: st
     root = make_project({"acme.py": ACME})
     rt = await Runtime.open(root, isolation=isolation)
     config = {"api_url": demo_api.url}
-    await rt.add_connection("acme", "c1", {"client_id": "demo-client", "client_secret": "demo-secret"}, config=config)
-    await rt.add_connection("keyed", "k1", {"api_key": "demo-key"}, config=config)
+    await rt.connections.add("acme", "c1", {"client_id": "demo-client", "client_secret": "demo-secret"}, config=config)
+    await rt.connections.add("keyed", "k1", {"api_key": "demo-key"}, config=config)
     yield rt
     await rt.close()
 

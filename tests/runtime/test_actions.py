@@ -128,8 +128,8 @@ async def scratch(ctx, input):
 @pytest.fixture(params=["process", "none"])
 async def rt(request: pytest.FixtureRequest, make_project: ProjectFactory):
     runtime = await Runtime.open(make_project({"crm.py": SCRIPTS}), isolation=request.param)
-    await runtime.add_connection("crm", "c1", {"api_key": "sk_live_abcdef"}, config={"page_size": 10})
-    await runtime.set_env("SECRET_TOKEN", "env-secret-value")
+    await runtime.connections.add("crm", "c1", {"api_key": "sk_live_abcdef"}, config={"page_size": 10})
+    await runtime.env.set("SECRET_TOKEN", "env-secret-value")
     yield runtime
     await runtime.close()
 
@@ -139,10 +139,10 @@ async def test_typed_action_with_logs_and_print(rt: Runtime) -> None:
     assert run.status == "succeeded"
     assert run.output == {"greeting": "hello ada x2"}
     assert run.duration_ms is not None and run.duration_ms > 0
-    lines = await rt.search_logs(run_id=run.id)
+    lines = await rt.runs.logs(run_id=run.id)
     assert [(line.level, line.message) for line in lines] == [("info", "printing ada"), ("warning", "careful")]
     assert lines[1].fields == {"count": 2}
-    stored = await rt.get_run(run.id)
+    stored = await rt.runs.get(run.id)
     assert stored.input == {"name": "ada", "count": 2}
     assert stored.output == run.output
 
@@ -151,7 +151,7 @@ async def test_invalid_input_names_the_field_and_stores_no_run(rt: Runtime) -> N
     with pytest.raises(InvalidInput, match=r"count: Input should be a valid integer") as info:
         await rt.run("crm.greet", connection="c1", input={"name": "ada", "count": "many"})
     assert info.value.details["errors"][0]["field"] == "count"
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 async def test_wrong_output_type_fails_the_run(rt: Runtime) -> None:
@@ -214,7 +214,7 @@ async def test_context_attributes(rt: Runtime) -> None:
         "attempt": 1,
     }
     assert run.output["same_api"] is True
-    lines = await rt.search_logs(run_id=run.id)
+    lines = await rt.runs.logs(run_id=run.id)
     assert lines[0].message == "env is ***"
 
 
@@ -227,11 +227,11 @@ async def test_state_scopes_and_metadata(rt: Runtime) -> None:
         "metadata": {"plan": "pro", "seats": 3},
         "deleted": True,
     }
-    await rt.add_connection("crm", "c2", {"api_key": "another-key"})
+    await rt.connections.add("crm", "c2", {"api_key": "another-key"})
     second = await rt.run("crm.stateful", connection="c2")
     assert second.output["script"] == 1
     assert second.output["global"] == 2
-    conn = await rt.get_connection("crm", "c1")
+    conn = await rt.connections.get("crm", "c1")
     assert conn.metadata == {"plan": "pro", "seats": 3}
 
 
@@ -245,7 +245,7 @@ async def test_bad_state_value_is_refused_and_keeps_the_old_value(rt: Runtime) -
 async def test_trigger_action_runs_a_child_run(rt: Runtime) -> None:
     run = await rt.run("crm.nested", connection="c1")
     assert run.output == {"inner": {"greeting": "hello inner x2"}}
-    runs = await rt.find_runs(script="greet")
+    runs = await rt.runs.find(script="greet")
     assert runs[0].parent_id == run.id
 
 
@@ -284,8 +284,8 @@ async def test_secrets_are_encrypted_at_rest(rt: Runtime) -> None:
 
 async def test_deleting_a_connection_deletes_its_state(rt: Runtime) -> None:
     await rt.run("crm.stateful", connection="c1")
-    await rt.delete_connection("crm", "c1")
-    await rt.add_connection("crm", "c1", {"api_key": "sk_live_abcdef"})
+    await rt.connections.delete("crm", "c1")
+    await rt.connections.add("crm", "c1", {"api_key": "sk_live_abcdef"})
     again = await rt.run("crm.stateful", connection="c1")
     assert again.output["script"] == 1
     assert again.output["global"] == 2
@@ -294,13 +294,13 @@ async def test_deleting_a_connection_deletes_its_state(rt: Runtime) -> None:
 
 async def test_bad_connections_are_refused_and_store_nothing(rt: Runtime) -> None:
     with pytest.raises(InvalidInput, match="need api_key") as missing:
-        await rt.add_connection("crm", "c3", {"token": "x"})
+        await rt.connections.add("crm", "c3", {"token": "x"})
     assert "--credential api_key=" in (missing.value.hint or "")
     with pytest.raises(InvalidInput, match="'api_key' must be a string"):
-        await rt.add_connection("crm", "c3", {"api_key": {"nested": 1}})
+        await rt.connections.add("crm", "c3", {"api_key": {"nested": 1}})
     with pytest.raises(InvalidInput, match="page_size: Input should be a valid integer"):
-        await rt.add_connection("crm", "c3", {"api_key": "k"}, config={"page_size": "ten"})
-    assert [c.id for c in await rt.list_connections("crm")] == ["c1"]
+        await rt.connections.add("crm", "c3", {"api_key": "k"}, config={"page_size": "ten"})
+    assert [c.id for c in await rt.connections.list("crm")] == ["c1"]
 
 
 async def test_a_cancelled_caller_leaves_the_run_marked_cancelled(rt: Runtime) -> None:
@@ -310,12 +310,12 @@ async def test_a_cancelled_caller_leaves_the_run_marked_cancelled(rt: Runtime) -
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    (run,) = await rt.find_runs(script="hang")
+    (run,) = await rt.runs.find(script="hang")
     assert run.status == "cancelled"
     assert run.error["code"] == "CANCELLED"
     if rt.isolation == "none":
         return
-    (line,) = await rt.search_logs(run_id=run.id)
+    (line,) = await rt.runs.logs(run_id=run.id)
     pid = int(line.message.split()[-1])
     for _ in range(100):
         try:
@@ -339,7 +339,7 @@ async def test_scratch_dir_is_the_runs_own_and_gone_after_it(rt: Runtime) -> Non
 async def test_a_failure_inside_splice_ends_the_run_failed_never_running(rt: Runtime) -> None:
     run = await rt.run("crm.huge_log_field", connection="c1")
     assert run.status == "failed"
-    stored = await rt.get_run(run.id)
+    stored = await rt.runs.get(run.id)
     assert (stored.status, stored.finished_at is not None) == ("failed", True)
     if rt.isolation == "none":  # the parent is handed the int itself, and its store cannot hold it
         assert stored.error["code"] == "INTERNAL_ERROR"

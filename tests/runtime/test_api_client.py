@@ -114,7 +114,7 @@ async def test_basic_auth_option_overrides_the_scheme(runtime: Runtime) -> None:
 async def test_requests_are_logged_without_secrets(runtime: Runtime) -> None:
     run = await runtime.run("keyed.whoami_key", connection="k1")
     assert run.status == "succeeded", run.error
-    lines = await runtime.search_logs(run_id=run.id)
+    lines = await runtime.runs.logs(run_id=run.id)
     messages = [line.message for line in lines]
     assert messages[0] == "calling whoami"
     request_line = next(line for line in lines if line.fields.get("method") == "GET")

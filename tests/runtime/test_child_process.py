@@ -91,7 +91,7 @@ async def test_runs_execute_in_parallel(rt: Runtime) -> None:
 async def test_many_log_lines_are_all_stored(rt: Runtime) -> None:
     run = await rt.run("box.chatty")
     assert run.output == "done"
-    lines = await rt.search_logs(run_id=run.id, limit=10000)
+    lines = await rt.runs.logs(run_id=run.id, limit=10000)
     assert len(lines) == 5000
     assert lines[-1].message == "line 4999"
 

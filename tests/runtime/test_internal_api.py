@@ -35,11 +35,11 @@ async def test_internal_api_uses_the_configured_base_url_and_token(
         async with session.post(demo_api.url + "/oauth/token", data=form) as response:
             token = (await response.json())["access_token"]
     async with await Runtime.open(make_project({"app.py": SCRIPT}, toml=toml)) as rt:
-        await rt.set_env("PRODUCT_TOKEN", token)
+        await rt.env.set("PRODUCT_TOKEN", token)
         run = await rt.run("app.me")
         assert run.output == {"auth": "bearer", "principal": "demo-client"}
         assert (await rt.run("app.elsewhere")).output == "HOST_NOT_ALLOWED"
-        logs = await rt.search_logs(run_id=run.id)
+        logs = await rt.runs.logs(run_id=run.id)
         assert token not in str([(line.message, line.fields) for line in logs])
 
 

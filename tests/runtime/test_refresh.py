@@ -56,7 +56,7 @@ async def two_runtimes(
     first = await Runtime.open(root, database_url=url)
     second = await Runtime.open(root, database_url=url, isolation="none")
     tokens = await authorize(first, demo_api.url)
-    await first.add_connection(
+    await first.connections.add(
         "acme", "c1", {**CLIENT, **tokens, "expires_at": time.time() - 10}, config={"api_url": demo_api.url}
     )
     yield first, second
@@ -71,7 +71,7 @@ async def test_concurrent_runs_refresh_exactly_once(two_runtimes: tuple[Runtime,
     assert [r.status for r in runs] == ["succeeded"] * 8, [r.error for r in runs]
     assert demo_api.stats["token.refresh_token"] == 1
     assert demo_api.stats.get("token.refresh_reused", 0) == 0
-    stored = (await first.get_connection("acme", "c1")).credentials
+    stored = (await first.connections.get("acme", "c1")).credentials
     assert stored["expires_at"] > time.time()
 
 
@@ -82,19 +82,19 @@ async def test_401_with_rotating_refresh_tokens(two_runtimes: tuple[Runtime, Run
     runs = await asyncio.gather(*(rt.run("acme.whoami", connection="c1") for rt in (first, second) * 3))
     assert all(r.status == "succeeded" for r in runs), [r.error for r in runs]
     assert demo_api.stats["token.refresh_token"] == 2
-    assert (await second.get_connection("acme", "c1")).status == "ok"
+    assert (await second.connections.get("acme", "c1")).status == "ok"
 
 
 async def test_rejected_refresh_marks_the_connection(two_runtimes: tuple[Runtime, Runtime], demo_api: DemoAPI) -> None:
     first, _ = two_runtimes
-    before = (await first.get_connection("acme", "c1")).credentials
+    before = (await first.connections.get("acme", "c1")).credentials
     async with aiohttp.ClientSession() as session:
         await session.post(demo_api.url + "/admin/token-failures", json={"mode": "400", "count": 1})
     run = await first.run("acme.whoami", connection="c1")
     assert run.status == "failed"
     assert run.error["code"] == "REFRESH_FAILED"
     assert "invalid_grant" in run.error["message"]
-    conn = await first.get_connection("acme", "c1")
+    conn = await first.connections.get("acme", "c1")
     assert conn.status == "error"
     assert conn.credentials == before
     again = await first.run("acme.whoami", connection="c1")
@@ -114,7 +114,7 @@ async def test_token_endpoint_failures_are_clear(
     assert run.error["code"] == "REFRESH_FAILED"
     expected = "HTTP 500" if mode == "500" else "invalid response"
     assert expected in run.error["message"]
-    status = (await first.get_connection("acme", "c1")).status
+    status = (await first.connections.get("acme", "c1")).status
     assert status == ("ok" if mode == "500" else "error")
 
 
@@ -123,7 +123,7 @@ async def test_two_worker_processes_refresh_once(make_project: ProjectFactory, d
     root = make_project({"acme.py": OAUTH})
     async with await Runtime.open(root) as rt:
         tokens = await authorize(rt, demo_api.url)
-        await rt.add_connection(
+        await rt.connections.add(
             "acme", "c1", {**CLIENT, **tokens, "expires_at": time.time() - 10}, config={"api_url": demo_api.url}
         )
     splice = Path(sys.executable).parent / "splice"

@@ -76,7 +76,7 @@ async def sneaky(ctx, input):
 @pytest.fixture(params=["process", "none"])
 async def rt(request: pytest.FixtureRequest, make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterator[Runtime]:
     runtime = await Runtime.open(make_project({"acme.py": SYNCS}), isolation=request.param)
-    await runtime.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+    await runtime.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
     yield runtime
     await runtime.close()
 
@@ -123,7 +123,7 @@ async def test_invalid_items_are_reported_and_the_rest_saved(rt: Runtime) -> Non
     contacts = {r["id"]: r for r in await read_all(rt)}
     assert contacts["a1"]["name"] == "Ada"
     assert contacts["a3"]["_splice"]["last_action"] == "DELETED"
-    warnings = await rt.search_logs(run_id=run.id, level="warning")
+    warnings = await rt.runs.logs(run_id=run.id, level="warning")
     assert any("a2" in line.message and "email" in line.message for line in warnings)
 
 
@@ -197,8 +197,8 @@ async def things(ctx):
 
 async def test_deleting_a_connection_deletes_its_records_and_checkpoints(rt: Runtime, demo_api: DemoAPI) -> None:
     await rt.run("acme.contacts", connection="c1")
-    await rt.delete_connection("acme", "c1")
-    await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+    await rt.connections.delete("acme", "c1")
+    await rt.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
     assert await read_all(rt) == []
     assert await rt.store.checkpoints.get("acme", "c1", "contacts") == {}
 
@@ -219,7 +219,7 @@ async def crashy(ctx):
 """
     )
     async with await Runtime.open(make_project({"acme.py": source})) as rt:
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+        await rt.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
         run = await rt.run("acme.crashy", connection="c1")
         assert run.error["code"] == "CHILD_CRASHED"
         assert await rt.store.checkpoints.get("acme", "c1", "crashy") == {"n": 5}
@@ -241,7 +241,7 @@ async def bulk(ctx):
 """
     )
     async with await Runtime.open(make_project({"acme.py": source})) as rt:
-        await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+        await rt.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
         run = await rt.run("acme.bulk", connection="c1")
         assert run.status == "succeeded", run.error
         assert run.output["records"]["Contact"] == {

@@ -113,9 +113,9 @@ async def act(ctx, input):
 async def rt(request: pytest.FixtureRequest, make_project: ProjectFactory) -> AsyncIterator[Runtime]:
     root = make_project({"hooks.py": SCRIPTS}, toml=SPLICE_TOML + "max_webhook_body_kb = 4\n")
     runtime = await Runtime.open(root, isolation=request.param)
-    await runtime.add_connection("hooks", "acct_1", {"api_key": "key-one-1111"}, config={"account": "one"})
-    await runtime.add_connection("hooks", "acct_2", {"api_key": "key-two-2222"}, config={"account": "two"})
-    await runtime.set_env("HOOK_SECRET", SECRET)
+    await runtime.connections.add("hooks", "acct_1", {"api_key": "key-one-1111"}, config={"account": "one"})
+    await runtime.connections.add("hooks", "acct_2", {"api_key": "key-two-2222"}, config={"account": "two"})
+    await runtime.env.set("HOOK_SECRET", SECRET)
     yield runtime
     await runtime.close()
 
@@ -155,10 +155,10 @@ async def test_none_answers_a_json_ack_and_the_run_is_stored(rt: Runtime) -> Non
     run, response = await rt.run_trigger("hooks", "ack", post(b"{}"))
     assert (response.status, response.body, response.content_type) == (200, b'{"ok":true}', "application/json")
     assert (run.kind, run.script, run.status, run.connection_id) == ("trigger", "ack", "succeeded", None)
-    stored = await rt.get_run(run.id)
+    stored = await rt.runs.get(run.id)
     assert stored.output == response.to_json()
     assert stored.input["method"] == "POST" and stored.input["json"] == {}
-    assert [line.message for line in await rt.search_logs(run_id=run.id)] == ["got POST"]
+    assert [line.message for line in await rt.runs.logs(run_id=run.id)] == ["got POST"]
 
 
 async def test_the_script_sees_method_headers_query_and_body(rt: Runtime) -> None:
@@ -182,7 +182,7 @@ async def test_a_binary_body_reaches_the_script_exactly_and_is_stored_as_base64(
     seen = orjson.loads(response.body)
     assert base64.b64decode(seen["body"]) == body
     assert seen["json"] == {"error": "InvalidInput", "code": "INVALID_JSON"}
-    stored = await rt.get_run(run.id)
+    stored = await rt.runs.get(run.id)
     assert stored.input["body_encoding"] == "base64" and base64.b64decode(stored.input["body"]) == body
     assert "json" not in stored.input
 
@@ -215,7 +215,7 @@ async def test_a_script_that_raises_answers_500_with_the_run_id_and_no_traceback
     assert error["code"] == "SCRIPT_ERROR" and error["run_id"] == run.id
     text = response.body.decode()
     assert "Traceback" not in text and "secret plan" not in text and "hooks.py" not in text
-    stored = await rt.get_run(run.id)
+    stored = await rt.runs.get(run.id)
     assert stored.status == "failed"
     assert "in crash" in stored.error["details"]["traceback"]
 
@@ -251,7 +251,7 @@ async def test_an_oversized_body_is_refused_before_any_run(rt: Runtime) -> None:
         await rt.run_trigger("hooks", "signed", post(body, [("X-Signature", "sha256=bad")]))
     assert info.value.code == "PAYLOAD_TOO_LARGE"
     assert info.value.details == {"size": 4097, "limit": 4096}
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
     run, _ = await rt.run_trigger("hooks", "ack", post(b"x" * 4096))
     assert run.status == "succeeded"
 
@@ -263,7 +263,7 @@ async def test_only_triggers_answer_webhooks(rt: Runtime) -> None:
         await rt.run_trigger("hooks", "nope", post())
     with pytest.raises(InvalidInput, match="is a trigger"):
         await rt.run("hooks.ack")
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 # --- signatures -------------------------------------------------------------------------
@@ -290,7 +290,7 @@ async def test_a_bad_or_missing_signature_is_refused_without_a_run(rt: Runtime, 
     with pytest.raises(Unauthorized) as info:
         await rt.run_trigger("hooks", "signed", post(b'{"event": "paid"}', headers))
     assert info.value.code == "INVALID_SIGNATURE"
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 async def test_a_timestamped_signature_within_tolerance_is_accepted(rt: Runtime) -> None:
@@ -310,7 +310,7 @@ async def test_a_stale_or_future_timestamp_is_refused(rt: Runtime, age: int) -> 
         await rt.run_trigger("hooks", "stamped", post(body, headers))
     with pytest.raises(Unauthorized, match="no X-Timestamp"):
         await rt.run_trigger("hooks", "stamped", post(body, headers[:1]))
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 async def test_a_missing_secret_is_a_server_error_not_the_callers(rt: Runtime) -> None:
@@ -319,7 +319,7 @@ async def test_a_missing_secret_is_a_server_error_not_the_callers(rt: Runtime) -
     assert not isinstance(info.value, Unauthorized)
     assert info.value.code == "WEBHOOK_SECRET_MISSING"
     assert "NEVER_SET" in info.value.message and "splice env set NEVER_SET" in (info.value.hint or "")
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 # --- routing to a connection -------------------------------------------------------------
@@ -354,7 +354,7 @@ async def test_an_unknown_or_missing_routing_value_is_refused(rt: Runtime) -> No
     with pytest.raises(InvalidInput) as info:
         await rt.run_trigger("hooks", "by_body", signed_body(b"not json"))
     assert info.value.code == "INVALID_JSON"
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 async def test_a_routing_value_the_signature_signs_cannot_be_swapped(rt: Runtime) -> None:
@@ -364,7 +364,7 @@ async def test_a_routing_value_the_signature_signs_cannot_be_swapped(rt: Runtime
         with pytest.raises(Unauthorized) as info:
             await rt.run_trigger("hooks", trigger, post(delivery.body, swapped))
         assert info.value.code == "INVALID_SIGNATURE"
-    assert await rt.find_runs() == []
+    assert await rt.runs.find() == []
 
 
 # --- replays ------------------------------------------------------------------------------
@@ -379,14 +379,14 @@ async def test_a_timestamped_delivery_is_accepted_once(rt: Runtime) -> None:
     assert info.value.code == "WEBHOOK_REPLAYED"
     assert "already delivered to hooks.by_stamped_header" in info.value.message
     assert "replay_window=False" in (info.value.hint or "")
-    assert [r.id for r in await rt.find_runs()] == [run.id]
+    assert [r.id for r in await rt.runs.find()] == [run.id]
 
 
 async def test_a_delivery_refused_before_it_ran_is_not_remembered(rt: Runtime) -> None:
     delivery = signed_for("acct_3", stamp=str(int(time.time())))
     with pytest.raises(NotFound):
         await rt.run_trigger("hooks", "by_stamped_header", delivery)
-    await rt.add_connection("hooks", "acct_3", {"api_key": "key-three-3333"}, config={"account": "three"})
+    await rt.connections.add("hooks", "acct_3", {"api_key": "key-three-3333"}, config={"account": "three"})
     run, _ = await rt.run_trigger("hooks", "by_stamped_header", delivery)
     assert (run.status, run.connection_id) == ("succeeded", "acct_3")
 
@@ -412,7 +412,7 @@ async def test_secret_headers_and_query_values_are_masked_in_the_stored_run(rt: 
     ]
     request = WebhookRequest("POST", "/webhooks/hooks/echo", headers, {"token": "query-secret-1", "a": "1"}, body)
     run, response = await rt.run_trigger("hooks", "echo", request)
-    stored = await rt.get_run(run.id)
+    stored = await rt.runs.get(run.id)
     assert stored.input["headers"] == {
         "x-signature": "***",
         "authorization": "***",
@@ -423,7 +423,7 @@ async def test_secret_headers_and_query_values_are_masked_in_the_stored_run(rt: 
     assert stored.input["query"] == {"token": "***", "a": "1"}
     assert stored.input["json"] == {"event": "paid"}
     everything = str(stored.input) + str(stored.output) + response.body.decode()
-    lines = await rt.search_logs(run_id=run.id)
+    lines = await rt.runs.logs(run_id=run.id)
     everything += " ".join(line.message for line in lines)
     for secret in ("tok-abcdef123456", "cookie-value-987", "token-value-555", "query-secret-1", sign(body)):
         assert secret not in everything
@@ -456,11 +456,11 @@ async def test_a_trigger_calls_its_connections_api(
 ) -> None:
     async with await Runtime.open(make_project({"acme.py": DEMO}), isolation=isolation) as rt:
         credentials = {"client_id": "demo-client", "client_secret": "demo-secret"}
-        await rt.add_connection("acme", "c1", credentials, config={"api_url": demo_api.url})
+        await rt.connections.add("acme", "c1", credentials, config={"api_url": demo_api.url})
         request = post({"type": "contact.created"}, [("X-Acme-Account", "c1")])
         run, response = await rt.run_trigger("acme", "contact_events", request)
         assert run.status == "succeeded", run.error
         answer = orjson.loads(response.body)
         assert answer["event"] == "contact.created" and answer["me"]
-        lines = await rt.search_logs(run_id=run.id)
+        lines = await rt.runs.logs(run_id=run.id)
         assert any("/whoami" in line.message for line in lines)

@@ -62,7 +62,7 @@ async def rt(escape_root: object, demo_api: DemoAPI) -> AsyncIterator[Runtime]:
     """A runtime in process mode with the sandbox on "auto", and two connections of acme."""
     runtime = await Runtime.open(escape_root, isolation="process")
     config = {"api_url": demo_api.url}
-    await runtime.add_connection("acme", "own", {"api_key": "demo-key"}, config=config)
-    await runtime.add_connection("acme", "victim", {"api_key": "victim-secret-key"}, config=config)
+    await runtime.connections.add("acme", "own", {"api_key": "demo-key"}, config=config)
+    await runtime.connections.add("acme", "victim", {"api_key": "victim-secret-key"}, config=config)
     yield runtime
     await runtime.close()

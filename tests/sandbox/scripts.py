@@ -170,7 +170,7 @@ async def steal(ctx, input):
 async def steal_other_ways(ctx, input):
     """Every other route through ctx; each answer is recorded."""
     attempts = {
-        "raw_channel": lambda: ctx._channel.call("trigger_action", {"name": "acme.leak", "connection": "victim"}),
+        "raw_channel": lambda: ctx._channel.call("actions.trigger", {"name": "acme.leak", "connection": "victim"}),
         "other_integration": lambda: ctx.trigger_action("other.leak_other"),
         "unknown_op": lambda: ctx._channel.call("credentials.get", {"connection": "victim"}),
         "metadata": lambda: ctx.metadata.get(),

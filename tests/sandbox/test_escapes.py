@@ -148,7 +148,7 @@ async def test_an_infinite_loop_is_killed_at_its_time_limit_without_holding_up_o
     assert run.status == "timed_out"
     assert run.error["code"] == "TIME_LIMIT_EXCEEDED"
     assert time.monotonic() - started < 10
-    lines = await rt.search_logs(run_id=run.id)
+    lines = await rt.runs.logs(run_id=run.id)
     pid = int(lines[0].message)
     for _ in range(100):
         if not Path(f"/proc/{pid}").exists():
@@ -184,7 +184,7 @@ async def test_a_million_log_lines_are_cut_without_stalling_the_parent(rt: Runti
     assert not flood.done(), "the other run should still be flooding"
     run = await flood
     assert run.output == "flooded"
-    lines = await rt.search_logs(run_id=run.id, limit=200_000)
+    lines = await rt.runs.logs(run_id=run.id, limit=200_000)
     assert len(lines) == 100_001
     assert lines[-1].level == "warning"
     assert lines[-1].message.startswith("900000 log lines dropped")
@@ -196,7 +196,7 @@ async def test_a_flood_that_bypasses_ctx_log_is_cut_by_the_parent(rt: Runtime, m
     monkeypatch.setattr(gateway, "MAX_LOG_LINES", 1000)  # type: ignore[attr-defined]
     run = await rt.run("box.raw_flood", input={"lines": 50_000})
     assert run.output == "flooded"
-    lines = await rt.search_logs(run_id=run.id, limit=10_000)
+    lines = await rt.runs.logs(run_id=run.id, limit=10_000)
     assert len(lines) == 1001
     assert lines[-1].message.startswith("49000 log lines dropped")
 
@@ -218,5 +218,5 @@ async def test_another_connections_credentials_are_out_of_reach(rt: Runtime) -> 
     }
     for stored in (run, others):
         assert "victim-secret-key" not in repr(stored)
-        logs = await rt.search_logs(run_id=stored.id)
+        logs = await rt.runs.logs(run_id=stored.id)
         assert "victim-secret-key" not in repr(logs)

@@ -23,7 +23,7 @@ async def test_a_normal_script_works_under_the_full_sandbox(rt: Runtime, host: P
     assert out["env"] == ["HOME", "LANG", "TMPDIR"]
     if host.granted("uid drop"):
         assert out["uid"] == 65534
-    lines = [line.message for line in await rt.search_logs(run_id=first.id)]
+    lines = [line.message for line in await rt.runs.logs(run_id=first.id)]
     assert "normal run" in lines and "printed line" in lines
     assert any(line.startswith("GET ") for line in lines)
 

@@ -136,7 +136,7 @@ async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterat
 
 
 async def add_connection(server: Server, connection_id: str = "c1", integration: str = "acme") -> None:
-    await server.runtime.add_connection(
+    await server.runtime.connections.add(
         integration, connection_id, {"api_key": "demo-key"}, config={"api_url": server.api_url}
     )
 

@@ -114,7 +114,7 @@ async def test_a_slow_action_answers_202_and_goes_on(server: Server) -> None:
         accepted = await response.json()
     assert accepted["status"] == "running"
     for _ in range(100):
-        run = await server.runtime.get_run(accepted["run_id"])
+        run = await server.runtime.runs.get(accepted["run_id"])
         if run.status != "running":
             break
         await asyncio.sleep(0.05)

@@ -138,7 +138,7 @@ async def test_connect_creates_the_connection_with_tokens(server: ConnectServer)
     assert done.startswith("https://app.example/done?")
     assert query(done) == {"tab": "integrations", "integration": "acme_oauth", "connection_id": "c1",
                            "status": "connected"}  # fmt: skip
-    conn = await server.runtime.get_connection("acme_oauth", "c1")
+    conn = await server.runtime.connections.get("acme_oauth", "c1")
     assert conn.config == {"api_url": server.api_url}
     assert conn.credentials["client_id"] == "demo-client" and conn.credentials["access_token"]
     assert conn.credentials["refresh_token"] and conn.credentials["expires_at"] > time.time()
@@ -159,7 +159,7 @@ async def test_without_return_to_the_callback_answers_a_page(server: ConnectServ
 
 async def test_reconnecting_an_existing_connection_replaces_its_tokens(server: ConnectServer) -> None:
     old = {**CLIENT, "access_token": "old-token", "refresh_token": "old-refresh"}
-    await server.runtime.add_connection(
+    await server.runtime.connections.add(
         "acme_oauth", "c1", old, config={"api_url": server.api_url}, metadata={"plan": "pro"}
     )
     # an API caller with a bearer token: the connection's own OAuth app and config are used
@@ -168,7 +168,7 @@ async def test_reconnecting_an_existing_connection_replaces_its_tokens(server: C
         auth_url = response.headers["Location"]
     response = await callback(server, await provider(auth_url))
     assert response.status == 200
-    conn = await server.runtime.get_connection("acme_oauth", "c1")
+    conn = await server.runtime.connections.get("acme_oauth", "c1")
     assert conn.credentials["access_token"] not in ("old-token", "")
     assert conn.credentials["refresh_token"] != "old-refresh"
     assert conn.metadata == {"plan": "pro"} and conn.config == {"api_url": server.api_url}
@@ -201,7 +201,7 @@ async def test_a_forged_state_is_refused_and_the_real_one_still_works(server: Co
         assert response.status == 400, forged
         error = assert_error_body(await response.json(), "INVALID_STATE")
         assert error["details"]["reason"] == ("missing" if not forged else "forged"), forged
-    assert await server.runtime.list_connections("acme_oauth") == []
+    assert await server.runtime.connections.list("acme_oauth") == []
     response = await callback(server, back)
     assert response.status == 200, await response.text()
 
@@ -229,7 +229,7 @@ async def test_an_expired_state_is_refused(server: ConnectServer) -> None:
     assert response.status == 400
     error = assert_error_body(await response.json(), "INVALID_STATE")
     assert error["details"]["reason"] == "expired"
-    assert await server.runtime.list_connections("acme_oauth") == []
+    assert await server.runtime.connections.list("acme_oauth") == []
     async with server.runtime.store.engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(oauth_states))).scalar() == 0
 
@@ -266,7 +266,7 @@ async def test_a_provider_error_goes_back_to_return_to(server: ConnectServer) ->
     done = query(response.headers["Location"])
     assert done["status"] == "error" and done["error"] == "unsupported_response_type"
     assert done["integration"] == "acme_oauth" and done["connection_id"] == "c1"
-    assert await server.runtime.list_connections("acme_oauth") == []
+    assert await server.runtime.connections.list("acme_oauth") == []
     response = await callback(server, back)
     assert response.status == 400  # the state was used up by the error
     assert_error_body(await response.json(), "INVALID_STATE")
@@ -283,11 +283,11 @@ async def test_a_denied_consent_without_return_to_is_a_400(server: ConnectServer
     page = await callback(server, denied, Accept="text/html")
     assert page.status == 400 and page.content_type == "text/html"  # used up: INVALID_STATE as a page
     assert "INVALID_STATE" in await page.text()
-    assert await server.runtime.list_connections("acme_oauth") == []
+    assert await server.runtime.connections.list("acme_oauth") == []
 
 
 async def test_a_token_endpoint_failure_is_a_502_and_changes_nothing(server: ConnectServer) -> None:
-    await server.runtime.add_connection(
+    await server.runtime.connections.add(
         "acme_oauth", "c1", {**CLIENT, "access_token": "old-token"}, config={"api_url": server.api_url}
     )
     back = await callback_url(server, "c1")
@@ -297,7 +297,7 @@ async def test_a_token_endpoint_failure_is_a_502_and_changes_nothing(server: Con
     assert response.status == 502
     error = assert_error_body(await response.json(), "TOKEN_EXCHANGE_FAILED")
     assert error["details"]["provider_error"]["error"] == "invalid_grant"
-    conn = await server.runtime.get_connection("acme_oauth", "c1")
+    conn = await server.runtime.connections.get("acme_oauth", "c1")
     assert conn.credentials["access_token"] == "old-token"
 
 

@@ -98,10 +98,10 @@ class ServerThread:
         changed or deleted them."""
         rt, credentials, config = self.runtime, {"api_key": "demo-key"}, {"api_url": self.demo.url}
         for integration in ("acme", "other"):
-            if any(c.id == "c1" for c in await rt.list_connections(integration)):
-                await rt.update_connection(integration, "c1", credentials=credentials, config=config, metadata={})
+            if any(c.id == "c1" for c in await rt.connections.list(integration)):
+                await rt.connections.update(integration, "c1", credentials=credentials, config=config, metadata={})
             else:
-                await rt.add_connection(integration, "c1", credentials, config=config)
+                await rt.connections.add(integration, "c1", credentials, config=config)
                 if integration == "acme":
                     run = await rt.run("acme.contacts", connection="c1")
                     assert run.status == "succeeded", run.error

@@ -73,8 +73,8 @@ async def server(
 ) -> AsyncIterator[Server]:
     runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation=str(request.param))
     for name, value in (("FEATURE_X", "true"), ("BATCH", "10000"), ("WEIRD", WEIRD), ("AUDIT_ENV", AUDIT)):
-        await runtime.set_env(name, value)
-    await runtime.add_connection("acme", "c1", {"api_key": API_KEY}, config={"api_url": demo_api.url})
+        await runtime.env.set(name, value)
+    await runtime.connections.add("acme", "c1", {"api_key": API_KEY}, config={"api_url": demo_api.url})
     async with serving(
         runtime, create_app(runtime), lambda url, secret: Server(runtime, url, secret, demo_api.url)
     ) as s:

@@ -65,7 +65,7 @@ async def test_each_scope_is_where_scripts_keep_it(server: Server) -> None:
     assert await _status(client, "DELETE", "/state/scripts/acme/contacts/cursor?connection_id=c1") == (204, None)
     assert await state.get("script", "acme/c1/contacts", "cursor") is None
 
-    await server.runtime.delete_connection("acme", "c1")
+    await server.runtime.connections.delete("acme", "c1")
     assert await state.keys("connection", "acme/c1") == []
 
 
@@ -182,13 +182,13 @@ async def test_env_names_in_values_never_out(server: Server) -> None:
     status, text = await call("DELETE", "/env/API_REGION")
     assert status == 404
     assert_error_body(json.loads(text), "NOT_FOUND")
-    assert await server.runtime.env_names() == ["SHARED_KEY"]
+    assert await server.runtime.env.names() == ["SHARED_KEY"]
 
     assert not [text for text in seen if "s3cret" in text]
 
 
 async def test_env_needs_an_unlimited_token(server: Server) -> None:
-    await server.runtime.set_env("API_REGION", "eu")
+    await server.runtime.env.set("API_REGION", "eu")
     reader = server.as_token(await server.token("reader", read_only=True))
     assert await _status(reader, "GET", "/env") == (200, ["API_REGION"])
     for method, body in (("PUT", {"value": "us"}), ("DELETE", None)):

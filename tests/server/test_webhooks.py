@@ -72,8 +72,8 @@ async def serving(runtime: Runtime) -> AsyncIterator[str]:
 async def url(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterator[str]:
     toml = '[project]\nname = "hooks"\n[runtime]\nmax_webhook_body_kb = 4\n'
     runtime = await Runtime.open(make_project({"acme.py": HOOKS}, toml=toml), isolation="none")
-    await runtime.add_connection("acme", "c1", {"api_key": "k"}, config={"api_url": demo_api.url})
-    await runtime.set_env("ACME_HOOK_SECRET", SECRET)
+    await runtime.connections.add("acme", "c1", {"api_key": "k"}, config={"api_url": demo_api.url})
+    await runtime.env.set("ACME_HOOK_SECRET", SECRET)
     try:
         async with serving(runtime) as served:
             yield served
@@ -176,9 +176,9 @@ async def test_a_signed_delivery_cannot_be_replayed_for_another_tenant(make_proj
     assert 'Header("X-Acme-Account", trusted=True)' in message
 
     async with await Runtime.open(make_project({"acme.py": README_AFTER}), isolation="none") as rt:
-        await rt.set_env("ACME_WEBHOOK_SECRET", ACME_SECRET)
+        await rt.env.set("ACME_WEBHOOK_SECRET", ACME_SECRET)
         for tenant in ("c1", "c2", "c3"):
-            await rt.add_connection("acme", tenant, {"api_key": f"key-{tenant}"})
+            await rt.connections.add("acme", tenant, {"api_key": f"key-{tenant}"})
         body = b'{"id": "evt_1", "type": "contact.created"}'
         headers = acme_delivery("c1", body, str(int(time.time())))
         async with serving(rt) as url, aiohttp.ClientSession(url) as http:
@@ -189,7 +189,7 @@ async def test_a_signed_delivery_cannot_be_replayed_for_another_tenant(make_proj
                 async with http.post("/webhooks/acme/contact_events", data=body, headers=forged) as response:
                     assert response.status == 401
                     assert (await response.json())["error"]["code"] == "INVALID_SIGNATURE"
-        assert [r.connection_id for r in await rt.find_runs()] == ["c1"]
+        assert [r.connection_id for r in await rt.runs.find()] == ["c1"]
         for tenant, seen in (("c1", True), ("c2", False), ("c3", False)):
             scope_id = connection_scope_id("acme", tenant, "contact_events")
             assert (await rt.store.state.get("script", scope_id, "event:evt_1") is not None) is seen
@@ -208,8 +208,8 @@ async def two_servers(
     first = await Runtime.open(root, isolation="none", database_url=database)
     second = await Runtime.open(root, isolation="none", database_url=database)
     try:
-        await first.set_env("ACME_WEBHOOK_SECRET", ACME_SECRET)
-        await first.add_connection("acme", "c1", {"api_key": "key-c1"})
+        await first.env.set("ACME_WEBHOOK_SECRET", ACME_SECRET)
+        await first.connections.add("acme", "c1", {"api_key": "key-c1"})
         async with serving(first) as one, serving(second) as two:
             yield first, one, two
     finally:
@@ -236,10 +236,10 @@ async def test_a_replayed_delivery_is_refused_by_every_server(two_servers: tuple
         assert isinstance(answer, dict)
         error = answer["error"]
         assert error["code"] == "WEBHOOK_REPLAYED" and "replay_window=False" in error["hint"]
-    assert len(await rt.find_runs()) == 1
+    assert len(await rt.runs.find()) == 1
     fresh = acme_delivery("c1", body, str(int(time.time()) + 1))  # the same event, signed anew
     assert await _post(two, body, fresh) == (202, "queued")
-    assert len(await rt.find_runs()) == 2
+    assert len(await rt.runs.find()) == 2
 
 
 async def test_copies_of_one_delivery_sent_at_once_run_once(two_servers: tuple[Runtime, str, str]) -> None:
@@ -249,4 +249,4 @@ async def test_copies_of_one_delivery_sent_at_once_run_once(two_servers: tuple[R
     answers = await asyncio.gather(*(_post(url, body, headers) for url in (one, two) * 4))
     assert sorted(status for status, _ in answers) == [202] + [401] * 7
     assert {a["error"]["code"] for s, a in answers if s == 401 and isinstance(a, dict)} == {"WEBHOOK_REPLAYED"}
-    assert len(await rt.find_runs()) == 1
+    assert len(await rt.runs.find()) == 1

@@ -4,8 +4,9 @@ This is the only module that imports ``dbos`` (STACK.md: its API changed between
 it is pinned and wrapped). What splice uses:
 
 - a workflow per job (a sync run, or an action run in the background) whose one step runs
-  the script through :meth:`Runtime.run`; DBOS retries the step with exponential backoff
-  per the sync's ``retries`` / ``retry_delay``, and each attempt is its own stored run;
+  an attempt through the :class:`~splice._engine.jobs.JobRunner` it was launched with; DBOS
+  retries the step with exponential backoff per the sync's ``retries`` / ``retry_delay``, and
+  each attempt is its own stored run;
 - one queue, ``splice-jobs``, with a per-worker concurrency limit, and a deduplication id
   per sync × connection so a second trigger while one is queued or running is refused
   (DBOS refuses deduplication on partitioned queues, so this, not a partition, is what
@@ -29,10 +30,10 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSClient, StepOptions
 from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
+from splice._engine.jobs import JobRunner
 from splice.errors import Conflict, NotFound, SpliceError
 
 if TYPE_CHECKING:
-    from splice.runtime import Runtime
     from splice.store import RunRecord
 
 APP = "splice"
@@ -51,7 +52,8 @@ FINAL_CODES = frozenset({
 logging.getLogger("dbos").setLevel(logging.CRITICAL)
 logger = logging.getLogger("splice.jobs")
 
-_runtime: Runtime | None = None
+#: what runs the attempts of this process's jobs (DBOS workflows are module-level functions)
+_runner: JobRunner | None = None
 #: attempts running in this process, cancelled on shutdown
 _attempts: set[asyncio.Task[Any]] = set()
 
@@ -101,29 +103,28 @@ async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any
 
 
 def _retry_policy(script: str) -> StepOptions:
-    """The sync's ``retries`` / ``retry_delay``, doubling; actions run once. Unknown scripts fail in the step."""
+    """The kind's retries (a sync's ``retries`` / ``retry_delay``, doubling); unknown scripts fail in the step."""
     try:
-        target = _require_runtime().project.script(script)
+        retries, delay = _require_runner().retries(script)
     except SpliceError:
         return StepOptions(retries_allowed=False)
-    retries = target.retries if target.kind == "sync" else 0
     return StepOptions(
         retries_allowed=retries > 0,
         max_attempts=retries + 1,
-        interval_seconds=target.retry_delay,
+        interval_seconds=delay,
         backoff_rate=2.0,
         should_retry=lambda exc: isinstance(exc, AttemptFailed) and not exc.final,
     )
 
 
 async def _attempt(script: str, connection: str | None, input: Any, job_id: str) -> RunRecord:
-    runtime = _require_runtime()
+    runner = _require_runner()
     logger.info("job %s: %s for %s starting", job_id, script, connection or "-")
     task = asyncio.current_task()
     assert task is not None
     _attempts.add(task)
     try:
-        run = await runtime.run_job_attempt(script, connection=connection, input=input, job_id=job_id)
+        run = await runner.run_job_attempt(script, connection=connection, input=input, job_id=job_id)
     finally:
         _attempts.discard(task)
     code = f" [{(run.error or {}).get('code')}]" if run.error else ""
@@ -137,20 +138,20 @@ def _summary(run: RunRecord) -> dict[str, Any]:
     return {"job_id": run.job_id, "run_id": run.id, "status": run.status, "attempt": run.attempt, "error": run.error}
 
 
-def _require_runtime() -> Runtime:
-    if _runtime is None:  # pragma: no cover - launch() sets it before any job can start
-        raise SpliceError("no runtime: this process did not start the engine with launch()")
-    return _runtime
+def _require_runner() -> JobRunner:
+    if _runner is None:  # pragma: no cover - launch() sets it before any job can start
+        raise SpliceError("no job runner: this process did not start the engine with launch()")
+    return _runner
 
 
-async def launch(runtime: Runtime, executor_id: str, concurrency: int) -> None:
+async def launch(runner: JobRunner, store_url: str | sa.URL, executor_id: str, concurrency: int) -> None:
     """Start executing jobs in this process (one per process: DBOS is a singleton).
 
     Jobs this ``executor_id`` was running when its process died are recovered now.
     """
-    global _runtime
-    _runtime = runtime
-    url = system_database_url(runtime.store.engine.url)
+    global _runner
+    _runner = runner
+    url = system_database_url(store_url)
     DBOS(config={
         "name": APP, "system_database_url": url, "executor_id": executor_id,
         "application_version": VERSION, "log_level": "CRITICAL",
@@ -168,13 +169,13 @@ async def shutdown() -> None:
     replaces the loop's default executor with its own and shuts it down on destroy, so a
     fresh one is put back for whatever closes after.
     """
-    global _runtime
+    global _runner
     for task in list(_attempts):
         task.cancel()
     await asyncio.gather(*_attempts, return_exceptions=True)
     DBOS.destroy()
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="splice"))
-    _runtime = None
+    _runner = None
 
 
 class Jobs:

@@ -18,47 +18,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
 
 from splice.errors import Conflict, SpliceError
 from splice.integration import Script
-from splice.schedule import Schedule
-from splice.store import SyncSchedule
-
-if TYPE_CHECKING:
-    from splice.runtime import Runtime
+from splice.project import Project
+from splice.services.syncs import Syncs, effective_schedule, next_run
+from splice.store import Store
 
 logger = logging.getLogger("splice.scheduler")
 LEADER_LOCK = "scheduler:leader"
 
 
-def effective_schedule(script: Script, row: SyncSchedule | None) -> Schedule | None:
-    """The connection's override when it has one, else the sync's declared schedule."""
-    if row is not None and row.every_seconds is not None:
-        return Schedule(every=timedelta(seconds=row.every_seconds))
-    if row is not None and row.cron is not None:
-        return Schedule(cron=row.cron)
-    return script.schedule
-
-
-def next_run(script: Script, row: SyncSchedule | None, now: datetime) -> datetime | None:
-    """When this sync × connection runs next; None when paused or it has no schedule."""
-    schedule = effective_schedule(script, row)
-    if schedule is None or (row is not None and row.paused):
-        return None
-    if row is None or row.last_scheduled_at is None:
-        return now
-    if row.next_run_at is not None:
-        return row.next_run_at
-    return schedule.next_after(row.last_scheduled_at)
-
-
 class Scheduler:
     """Every ``tick`` seconds: when this process leads, enqueue what is due."""
 
-    def __init__(self, runtime: Runtime, *, tick: float = 1.0) -> None:
-        self.runtime = runtime
+    def __init__(self, project: Project, store: Store, syncs: Syncs, *, tick: float = 1.0) -> None:
+        self.project = project
+        self.store = store
+        self.syncs = syncs
         self.tick_seconds = tick
         self.owner = f"scheduler-{uuid.uuid4().hex[:12]}"
 
@@ -73,13 +51,13 @@ class Scheduler:
 
     async def tick(self, now: datetime | None = None) -> list[tuple[str, str]]:
         """One pass; returns the (sync, connection) pairs it enqueued."""
-        store = self.runtime.store
+        store = self.store
         if not await store.locks.acquire(LEADER_LOCK, self.owner, ttl=max(10.0, 5 * self.tick_seconds)):
             return []
         now = now or datetime.now(UTC)
         rows = {(r.integration, r.sync, r.connection_id): r for r in await store.schedules.find()}
         started: list[tuple[str, str]] = []
-        for script in self.runtime.project.syncs():
+        for script in self.project.syncs():
             integration = script.integration.name
             for conn in await store.connections.find(integration):
                 if conn.status == "error":
@@ -103,7 +81,7 @@ class Scheduler:
 
     async def _start(self, script: Script, connection_id: str) -> bool:
         try:
-            job = await self.runtime.syncs.trigger(script.qualname, connection_id)
+            job = await self.syncs.trigger(script.qualname, connection_id)
         except Conflict:
             logger.info("%s for %s is still running; skipping this slot", script.qualname, connection_id)
             return False

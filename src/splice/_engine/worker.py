@@ -45,9 +45,9 @@ async def run_worker(
     """Execute jobs until SIGINT or SIGTERM; schedule syncs when ``schedule``; serve the REST API
     when ``api`` is given as (host, port), either None for the project's ``[server]`` setting."""
     runtime = await Runtime.open(project, isolation=isolation)
-    runtime.owner = executor_id
+    runtime.runner.owner = executor_id
     try:
-        lost = await runtime.abandon_runs()
+        lost = await runtime.runner.abandon_runs()
         if lost:
             logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", lost)
         # the script runner starts now, not at the first run: its sandbox report is logged at
@@ -64,9 +64,14 @@ async def run_worker(
     server: ApiServer | None = None
     serving: asyncio.Task[None] | None = None
     try:
-        await _dbos.launch(runtime, executor_id, concurrency or runtime.project.config.runtime.concurrency)
+        await _dbos.launch(
+            runtime.runner,
+            runtime.store.engine.url,
+            executor_id,
+            concurrency or runtime.project.config.runtime.concurrency,
+        )
         if schedule:
-            scheduler = asyncio.create_task(Scheduler(runtime, tick=tick).run())
+            scheduler = asyncio.create_task(Scheduler(runtime.project, runtime.store, runtime.syncs, tick=tick).run())
         if api is not None:
             settings = runtime.project.config.server
             host, port = api[0] or settings.host, settings.port if api[1] is None else api[1]

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from splice._runtime import wire
+from splice._runtime.capability import HTTP
 from splice.errors import SpliceError, error_from_dict
 
 Handler = Callable[[str, dict[str, Any], bytes], Awaitable[tuple[dict[str, Any], bytes]]]
@@ -101,7 +102,7 @@ class SocketChannel:
         self._streams[rid] = queue
         future: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
-        self.writer.write(wire.encode({"t": "call", "id": rid, "op": "http.stream", "args": args}, blob))
+        self.writer.write(wire.encode({"t": "call", "id": rid, "op": HTTP.op("stream"), "args": args}, blob))
         header, _ = await future
         if not header.get("ok"):
             self._streams.pop(rid, None)

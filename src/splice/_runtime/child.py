@@ -20,11 +20,11 @@ from pydantic import BaseModel, ValidationError
 import splice
 from splice._runtime import output
 from splice._runtime.channel import Channel
+from splice._runtime.kinds import kind_of
 from splice._validation import describe_validation, validation_errors
 from splice.context import Context, RunInfo
-from splice.errors import InvalidInput, LimitExceeded, ScriptError, SpliceError
+from splice.errors import LimitExceeded, ScriptError, SpliceError
 from splice.integration import Script
-from splice.triggers import WebhookRequest, WebhookResponse
 
 _SPLICE_DIR = str(Path(splice.__file__).resolve().parent)
 #: largest result a run may return, as JSON
@@ -34,6 +34,7 @@ Explain = Callable[[BaseException], SpliceError | None]
 
 
 def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Context:
+    """``ctx`` from the start message; its capabilities are those the parent says the kind grants."""
     run = start["run"]
     info = RunInfo(
         id=run["id"],
@@ -50,6 +51,8 @@ def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Co
         credentials=start.get("credentials") or {},
         config=start.get("config") or {},
         env=start.get("env") or {},
+        kind=script.kind,
+        capabilities=frozenset(start.get("capabilities") or ()),
         paginator=script.integration.paginate,
         script=script,
         scratch_dir=start.get("scratch_dir"),
@@ -66,7 +69,7 @@ async def run_script(
     ctx = build_context(start, channel, script)
     token = output.current_sink.set(ctx.log.info)
     try:
-        result = await _call(script, ctx, start.get("input"))
+        result = await kind_of(script).invoke(script, ctx, start.get("input"))
         return {"t": "done", "ok": True, "output": _dump_output(script, result)}
     except SpliceError as exc:
         return {"t": "done", "ok": False, "error": exc.to_dict()}
@@ -90,31 +93,9 @@ async def run_script(
         output.current_sink.reset(token)
 
 
-async def _call(script: Script, ctx: Context, raw_input: Any) -> Any:
-    if script.kind == "action":
-        return await script.fn(ctx, parse_input(script, raw_input))
-    if script.kind == "trigger":
-        return await script.fn(ctx, WebhookRequest.from_json(raw_input or {}))
-    return await script.fn(ctx)
-
-
-def parse_input(script: Script, raw: Any) -> Any:
-    """The action's input as its declared model; a clear error naming the bad field."""
-    if script.input is None:
-        return raw
-    try:
-        return script.input.model_validate(raw if raw is not None else {})
-    except ValidationError as exc:
-        raise InvalidInput(
-            f"invalid input for {script.qualname}: {describe_validation(exc)}",
-            details={"errors": validation_errors(exc)},
-        ) from None
-
-
 def _dump_output(script: Script, result: Any) -> Any:
     """The result as JSON-safe data, checked against the output model and the size limit."""
-    if script.kind == "trigger":
-        result = WebhookResponse.from_result(result).to_json()
+    result = kind_of(script).result(script, result)
     if script.output is not None:
         try:
             model = (

@@ -13,8 +13,9 @@ from splice._runtime import output
 from splice._runtime.channel import LocalChannel
 from splice._runtime.child import run_script
 from splice._runtime.gateway import RunGateway
+from splice._runtime.request import RunOutcome
 from splice._runtime.spawner import Spawner
-from splice.errors import LimitExceeded, SandboxViolation
+from splice.errors import LimitExceeded, SandboxViolation, TimeLimitExceeded
 from splice.integration import Script
 from splice.project import Project
 
@@ -32,15 +33,15 @@ class Executor:
 
     async def execute(
         self, script: Script, gateway: RunGateway, start: dict[str, Any], time_limit: float, limits: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Run the script; return its ``done`` message (ok + output, or error)."""
+    ) -> RunOutcome:
+        """Run the script; how it ended comes back (output, or an error naming why)."""
         if self.isolation == "none":
             return await self._in_process(script, gateway, start, time_limit)
         return await self._in_child(gateway, start, time_limit, limits)
 
     async def _in_process(
         self, script: Script, gateway: RunGateway, start: dict[str, Any], time_limit: float
-    ) -> dict[str, Any]:
+    ) -> RunOutcome:
         output.install()
         channel = LocalChannel(gateway.handle, gateway.handle_stream, gateway.on_message)
         made: list[str] = []
@@ -51,7 +52,7 @@ class Executor:
 
         start["scratch_dir"] = scratch
         try:
-            return await asyncio.wait_for(run_script(start, channel, script), time_limit)
+            return RunOutcome.from_message(await asyncio.wait_for(run_script(start, channel, script), time_limit))
         except TimeoutError:
             return _timed_out(time_limit)
         finally:
@@ -76,7 +77,7 @@ class Executor:
 
     async def _in_child(
         self, gateway: RunGateway, start: dict[str, Any], time_limit: float, limits: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> RunOutcome:
         spawner = await self.spawner()
         pid, sock = await spawner.fork(gateway.run_id, limits)
         reader, writer = await asyncio.open_connection(sock=sock)
@@ -92,7 +93,7 @@ class Executor:
             raise
         if gateway.done is not None:
             spawner.release(pid)
-            return gateway.done
+            return RunOutcome.from_message(gateway.done)
         return _crashed(await spawner.wait_exit(pid))
 
     async def close(self) -> None:
@@ -101,20 +102,19 @@ class Executor:
             self._spawner = None
 
 
-def _timed_out(limit: float) -> dict[str, Any]:
-    error = LimitExceeded(
+def _timed_out(limit: float) -> RunOutcome:
+    error = TimeLimitExceeded(
         f"the run was stopped after its time limit of {limit:g}s",
-        code="TIME_LIMIT_EXCEEDED",
         details={"time_limit": limit},
         hint="raise time_limit= on the script or runtime.time_limit in splice.toml",
     )
-    return {"ok": False, "error": error.to_dict()}
+    return RunOutcome.failed(error)
 
 
-def _crashed(exit_report: dict[str, Any]) -> dict[str, Any]:
+def _crashed(exit_report: dict[str, Any]) -> RunOutcome:
     sig = exit_report.get("signal")
     if sig == signal.SIGXCPU:
-        error = LimitExceeded("the run used up its CPU-time limit", code="TIME_LIMIT_EXCEEDED")
+        error = TimeLimitExceeded("the run used up its CPU-time limit")
     elif sig == signal.SIGXFSZ:
         error = LimitExceeded("the run wrote a file past its size limit", code="FILE_SIZE_LIMIT_EXCEEDED")
     elif sig == signal.SIGSYS:
@@ -128,4 +128,4 @@ def _crashed(exit_report: dict[str, Any]) -> dict[str, Any]:
     else:
         how = f"signal {sig}" if sig else f"exit code {exit_report.get('code')}"
         error = LimitExceeded(f"the run's process died without a result ({how})", code="CHILD_CRASHED")
-    return {"ok": False, "error": error.to_dict()}
+    return RunOutcome.failed(error)

@@ -36,7 +36,7 @@ class Progress:
         self._task = asyncio.create_task(self._every())
 
     def snapshot(self) -> dict[str, Any]:
-        writer = self.gateway.records
+        writer = self.gateway.scope.records
         counts = {} if writer is None else writer.counts
         records = sum(c["added"] + c["updated"] + c["unchanged"] for c in counts.values())
         elapsed = time.monotonic() - self.started

@@ -52,7 +52,7 @@ def add(
     metadata = parse_json(metadata_json, "metadata-json")
 
     async def work(rt: Runtime) -> None:
-        conn = await rt.add_connection(integration, connection_id, credentials, config=config_vars, metadata=metadata)
+        conn = await rt.connections.add(integration, connection_id, credentials, config=config_vars, metadata=metadata)
         out.print(
             f"[green]added[/] connection [bold]{conn.id}[/] to {conn.integration} "
             f"(credentials: {', '.join(sorted(conn.credentials))})",
@@ -81,7 +81,7 @@ def list_(
     """List connections (never their credentials)."""
 
     async def work(rt: Reader) -> None:
-        conns = await rt.list_connections(integration)
+        conns = await rt.connections.list(integration)
         if as_json:
             print_json([c.public() for c in conns])
             return
@@ -107,7 +107,7 @@ def show(
     """Show one connection: config, metadata, status; credential names only."""
 
     async def work(rt: Reader) -> None:
-        print_json((await rt.get_connection(integration, connection_id)).public())
+        print_json((await rt.connections.get(integration, connection_id)).public())
 
     run_async(with_reader(project, server, token, work))
 
@@ -117,7 +117,7 @@ def test(integration: str, connection_id: str, project: ProjectOption = None) ->
     """Check that the credentials work (refresh, then the integration's test call)."""
 
     async def work(rt: Runtime) -> None:
-        result = await rt.test_connection(integration, connection_id)
+        result = await rt.connections.test(integration, connection_id)
         out.print(f"[green]ok[/] {result['checked']}", highlight=False)
 
     run_async(with_runtime(project, work))
@@ -135,7 +135,7 @@ def delete(
         typer.confirm(f"delete connection {connection_id} of {integration}?", abort=True)
 
     async def work(rt: Runtime) -> None:
-        await rt.delete_connection(integration, connection_id)
+        await rt.connections.delete(integration, connection_id)
         out.print(f"deleted connection [bold]{connection_id}[/] of {integration}")
 
     run_async(with_runtime(project, work))

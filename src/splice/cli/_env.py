@@ -23,7 +23,7 @@ def set_(
     text = value if value is not None else sys.stdin.read().rstrip("\n")
 
     async def work(rt: Runtime) -> None:
-        await rt.set_env(name, text)
+        await rt.env.set(name, text)
         out.print(f"set {name}")
 
     run_async(with_runtime(project, work))
@@ -34,7 +34,7 @@ def list_(project: ProjectOption = None) -> None:
     """List variable names (values stay secret)."""
 
     async def work(rt: Runtime) -> None:
-        names = await rt.env_names()
+        names = await rt.env.names()
         out.print("\n".join(names) if names else "no variables set — use `splice env set NAME VALUE`")
 
     run_async(with_runtime(project, work))
@@ -45,7 +45,7 @@ def unset(name: str, project: ProjectOption = None) -> None:
     """Remove a variable."""
 
     async def work(rt: Runtime) -> None:
-        await rt.unset_env(name)
+        await rt.env.unset(name)
         out.print(f"unset {name}")
 
     run_async(with_runtime(project, work))

@@ -47,7 +47,7 @@ def logs(
     async def work(rt: Reader) -> None:
         after = None
         while True:
-            lines = await rt.search_logs(**filters, after_seq=after, limit=limit, latest=after is None)
+            lines = await rt.runs.logs(**filters, after_seq=after, limit=limit, latest=after is None)
             for line in lines:
                 if as_json:
                     print_json(

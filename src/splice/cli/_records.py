@@ -38,7 +38,7 @@ def records(
     since = parse_since(modified_after, "--modified-after")
 
     async def work(rt: Reader) -> None:
-        page = await rt.read_records(
+        page = await rt.records.read(
             integration,
             model,
             connection=connection,

@@ -1,10 +1,11 @@
 """The read commands against a running ``splice serve`` (``--server URL``) instead of a local project.
 
-:class:`RemoteRuntime` has the few reading methods of :class:`~splice.runtime.Runtime` that
-``connections list|show``, ``syncs list``, ``records`` and ``logs`` call, implemented over the
-REST API with a bearer token, and returning objects those commands print exactly as they print
-local ones. A failed request raises a :class:`~splice.errors.SpliceError` rebuilt from the
-server's ``{"error": {...}}`` envelope, so it ends as the same ``error:`` / ``hint:`` lines.
+:class:`RemoteRuntime` has the few reading services of :class:`~splice.runtime.Runtime` that
+``connections list|show``, ``syncs list``, ``records`` and ``logs`` call (``rt.connections``,
+``rt.syncs``, ``rt.records``, ``rt.runs``), implemented over the REST API with a bearer token,
+and returning objects those commands print exactly as they print local ones. A failed request
+raises a :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}``
+envelope, so it ends as the same ``error:`` / ``hint:`` lines.
 """
 
 from __future__ import annotations
@@ -83,34 +84,30 @@ class RemoteSyncs:
         return list(rows)
 
 
-class RemoteRuntime:
-    """The reading half of a Runtime, over ``splice serve``'s REST API."""
+class RemoteConnections:
+    """``rt.connections`` for a remote server: listing and showing."""
 
-    def __init__(self, server: str, token: str | None) -> None:
-        self.server = _base_url(server)
-        self.token = token
-        headers = {"Accept": "application/json", "User-Agent": "splice-cli"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._session = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT))
-        self.syncs = RemoteSyncs(self)
+    def __init__(self, remote: RemoteRuntime) -> None:
+        self._remote = remote
 
-    async def close(self) -> None:
-        await self._session.close()
-
-    # --- what the read commands call ------------------------------------------------
-
-    async def list_connections(self, integration: str | None = None) -> list[RemoteConnection]:
-        rows = await self.get(("connections",), integration=integration)
-        with self._parsing():
+    async def list(self, integration: str | None = None) -> list[RemoteConnection]:
+        rows = await self._remote.get(("connections",), integration=integration)
+        with self._remote._parsing():
             return [RemoteConnection(c) for c in rows]
 
-    async def get_connection(self, integration: str, connection_id: str) -> RemoteConnection:
-        data = await self.get(("connections", integration, connection_id))
-        with self._parsing():
+    async def get(self, integration: str, connection_id: str) -> RemoteConnection:
+        data = await self._remote.get(("connections", integration, connection_id))
+        with self._remote._parsing():
             return RemoteConnection(data)
 
-    async def read_records(
+
+class RemoteRecords:
+    """``rt.records`` for a remote server."""
+
+    def __init__(self, remote: RemoteRuntime) -> None:
+        self._remote = remote
+
+    async def read(
         self,
         integration: str,
         model: str,
@@ -122,7 +119,7 @@ class RemoteRuntime:
         ids: list[str] | None = None,
         limit: int = 100,
     ) -> RecordPage:
-        page = await self.get(
+        page = await self._remote.get(
             ("records", integration, model),
             connection_id=connection,
             cursor=cursor,
@@ -131,7 +128,7 @@ class RemoteRuntime:
             ids=",".join(ids) if ids is not None else None,
             limit=limit,
         )
-        with self._parsing():
+        with self._remote._parsing():
             for record in page["records"]:
                 meta = record.get("_splice")
                 if isinstance(meta, dict):  # times as a local read has them (the server writes them with a Z)
@@ -140,7 +137,14 @@ class RemoteRuntime:
                             meta[key] = _time(meta[key])
             return RecordPage(page["records"], page["next_cursor"])
 
-    async def search_logs(
+
+class RemoteRuns:
+    """``rt.runs`` for a remote server: log lines."""
+
+    def __init__(self, remote: RemoteRuntime) -> None:
+        self._remote = remote
+
+    async def logs(
         self,
         *,
         run_id: str | None = None,
@@ -160,7 +164,7 @@ class RemoteRuntime:
                 f"a server returns at most {MAX_LOG_LINES} log lines per request; --limit {limit} is more",
                 hint=f"pass --limit {MAX_LOG_LINES} or less (or narrow the search with --since, --run, --search)",
             )
-        lines = await self.get(
+        lines = await self._remote.get(
             ("logs",),
             run_id=run_id,
             integration=integration,
@@ -174,8 +178,27 @@ class RemoteRuntime:
             limit=limit,
             latest=latest,
         )
-        with self._parsing():
+        with self._remote._parsing():
             return [LogRecord(**{**line, "ts": _time(line["ts"])}) for line in lines]
+
+
+class RemoteRuntime:
+    """The reading half of a Runtime, over ``splice serve``'s REST API."""
+
+    def __init__(self, server: str, token: str | None) -> None:
+        self.server = _base_url(server)
+        self.token = token
+        headers = {"Accept": "application/json", "User-Agent": "splice-cli"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._session = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT))
+        self.syncs = RemoteSyncs(self)
+        self.connections = RemoteConnections(self)
+        self.records = RemoteRecords(self)
+        self.runs = RemoteRuns(self)
+
+    async def close(self) -> None:
+        await self._session.close()
 
     # --- HTTP ----------------------------------------------------------------------------
 

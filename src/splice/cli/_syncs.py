@@ -100,7 +100,7 @@ def trigger(
             return 0
         summary = await rt.wait_job(job, on_progress=lambda p: progress_line(err, p))
         if summary.get("run_id"):
-            run = await rt.get_run(summary["run_id"])
+            run = await rt.runs.get(summary["run_id"])
             print_json({"job_id": job, "run_id": run.id, "status": run.status, "attempt": run.attempt,
                         "output": run.output, "error": run.error})  # fmt: skip
         else:

@@ -36,7 +36,7 @@ async def run_demo(root: Path, api_url: str, console: Console, *, isolation: str
         with console.status("creating connections for seven auth schemes…"):
             await _connect_all(rt, api_url)
         console.print(
-            f"[green]✓[/] {len(await rt.list_connections())} connections stored (credentials encrypted at rest)"
+            f"[green]✓[/] {len(await rt.connections.list())} connections stored (credentials encrypted at rest)"
         )
         steps = _steps()
         console.print(f"[bold]splice demo[/] — {len(steps)} runs against the demo API", highlight=False)
@@ -74,10 +74,10 @@ async def _syncs(rt: Runtime, api_url: str, console: Console) -> int:
     Returns 1 when what the second sync reports is not what the API changed.
     """
     console.print("[bold]syncs[/] — on the durable engine (DBOS), as `splice serve` runs them", highlight=False)
-    await launch(rt, "demo", 2)
+    await launch(rt.runner, rt.store.engine.url, "demo", 2)
     try:
         first = await _sync_once(rt, console, "first sync (full)")
-        page = await rt.read_records("acme", "Contact", connection="c1", limit=10_000)
+        page = await rt.records.read("acme", "Contact", connection="c1", limit=10_000)
         headers = {"X-API-Key": "demo-key"}
         victim, changed = page.records[0]["id"], page.records[1]["id"]
         await _admin(api_url, f"/api/contacts/{changed}", {"name": "Renamed by the demo"}, "PATCH", headers)
@@ -85,7 +85,7 @@ async def _syncs(rt: Runtime, api_url: str, console: Console) -> int:
         await _admin(api_url, "/api/contacts", {"email": "grace@example.com", "name": "Grace Hopper"}, "POST", headers)
         second = await _sync_once(rt, console, "second sync (1 new, 1 changed, 1 gone)")
         last = page.records[-1]["_splice"]["cursor"]  # what an app keeps to read only what changed next time
-        changes = await rt.read_records("acme", "Contact", connection="c1", cursor=last, limit=10_000)
+        changes = await rt.records.read("acme", "Contact", connection="c1", cursor=last, limit=10_000)
         seen = {r["_splice"]["last_action"] for r in changes.records}
         console.print(
             f"    [dim]records read after the first sync's cursor: {len(changes.records)} "
@@ -107,7 +107,7 @@ async def _sync_once(rt: Runtime, console: Console, title: str) -> dict[str, Any
         summary = await rt.wait_job(
             job, on_progress=lambda p: status.update(f"{title}: {p['pages']} pages, {p['records']} records…")
         )
-    run = await rt.get_run(summary["run_id"])
+    run = await rt.runs.get(summary["run_id"])
     counts = (run.output or {}).get("records", {}).get("Contact", {})
     mark = "[green]✓[/]" if run.status == "succeeded" else "[red]✗[/]"
     console.print(
@@ -157,19 +157,19 @@ async def _connect_all(rt: Runtime, api_url: str) -> None:
     config = {"api_url": api_url}
     key = RSAKey.generate_key(2048)
     await _admin(api_url, "/admin/keys", {"issuer": "demo-service", "public_key": key.as_pem(private=False).decode()})
-    await rt.add_connection("acme", "c1", CLIENT, config=config)
-    await rt.add_connection("acme_key", "c1", {"api_key": "demo-key"}, config=config)
-    await rt.add_connection("acme_query", "c1", {"api_key": "demo-key"}, config=config)
-    await rt.add_connection("acme_basic", "c1", {"username": "demo-user", "password": "demo-pass"}, config=config)
-    await rt.add_connection(
+    await rt.connections.add("acme", "c1", CLIENT, config=config)
+    await rt.connections.add("acme_key", "c1", {"api_key": "demo-key"}, config=config)
+    await rt.connections.add("acme_query", "c1", {"api_key": "demo-key"}, config=config)
+    await rt.connections.add("acme_basic", "c1", {"username": "demo-user", "password": "demo-pass"}, config=config)
+    await rt.connections.add(
         "acme_key_secret", "c1", {"api_key": "demo-key", "api_secret": "demo-secret"}, config=config
     )
-    await rt.add_connection(
+    await rt.connections.add(
         "acme_jwt", "c1", {"username": "demo-service", "private_key": key.as_pem(private=True).decode()}, config=config
     )
-    await rt.add_connection("acme_custom", "c1", {"token": "demo-key"}, config=config)
+    await rt.connections.add("acme_custom", "c1", {"token": "demo-key"}, config=config)
     tokens = await _authorize(rt, api_url)
-    await rt.add_connection("acme_oauth", "c1", {**CLIENT, **tokens}, config=config)
+    await rt.connections.add("acme_oauth", "c1", {**CLIENT, **tokens}, config=config)
 
 
 async def _authorize(rt: Runtime, api_url: str) -> dict[str, Any]:

@@ -327,12 +327,12 @@ class ConnectFlow:
         rt = self.runtime
         if await self._existing(pending.integration, pending.connection_id) is None:
             try:
-                return await rt.add_connection(
+                return await rt.connections.add(
                     pending.integration, pending.connection_id, tokens, config=pending.config or {}
                 )
             except AlreadyExists:
                 pass  # created while the customer was at the provider: update it instead
-        return await rt.update_connection(
+        return await rt.connections.update(
             pending.integration, pending.connection_id, credentials=tokens, config=pending.config
         )
 

@@ -57,7 +57,7 @@ class TestResult(BaseModel):
 @router.post("", status_code=201, summary="Create a connection")
 async def create_connection(body: NewConnection, rt: RuntimeDep, caller: CallerDep) -> ConnectionOut:
     caller.check(body.integration, body.id, write=True)
-    conn = await rt.add_connection(
+    conn = await rt.connections.add(
         body.integration, body.id, body.credentials, config=body.config, metadata=body.metadata
     )
     return ConnectionOut.of(conn)
@@ -67,13 +67,13 @@ async def create_connection(body: NewConnection, rt: RuntimeDep, caller: CallerD
 async def list_connections(rt: RuntimeDep, caller: CallerDep, integration: str | None = None) -> list[ConnectionOut]:
     if integration is not None:
         caller.check(integration)
-    return [ConnectionOut.of(c) for c in await rt.list_connections(integration) if caller.sees(c.integration, c.id)]
+    return [ConnectionOut.of(c) for c in await rt.connections.list(integration) if caller.sees(c.integration, c.id)]
 
 
 @router.get("/{integration}/{connection_id}", summary="Get a connection")
 async def get_connection(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> ConnectionOut:
     caller.check(integration, connection_id)
-    return ConnectionOut.of(await rt.get_connection(integration, connection_id))
+    return ConnectionOut.of(await rt.connections.get(integration, connection_id))
 
 
 @router.patch("/{integration}/{connection_id}", summary="Change a connection's credentials, config or metadata")
@@ -81,7 +81,7 @@ async def patch_connection(
     integration: str, connection_id: str, body: ConnectionPatch, rt: RuntimeDep, caller: CallerDep
 ) -> ConnectionOut:
     caller.check(integration, connection_id, write=True)
-    conn = await rt.update_connection(
+    conn = await rt.connections.update(
         integration, connection_id, credentials=body.credentials, config=body.config, metadata=body.metadata
     )
     return ConnectionOut.of(conn)
@@ -90,14 +90,14 @@ async def patch_connection(
 @router.delete("/{integration}/{connection_id}", status_code=204, summary="Delete a connection and its data")
 async def delete_connection(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> Response:
     caller.check(integration, connection_id, write=True)
-    await rt.delete_connection(integration, connection_id)
+    await rt.connections.delete(integration, connection_id)
     return Response(status_code=204)
 
 
 @router.post("/{integration}/{connection_id}/test", summary="Check a connection's credentials")
 async def test_connection(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> TestResult:
     caller.check(integration, connection_id)
-    return TestResult(**await rt.test_connection(integration, connection_id))
+    return TestResult(**await rt.connections.test(integration, connection_id))
 
 
 @router.get("/{integration}/{connection_id}/metadata", summary="Get a connection's metadata")

@@ -31,14 +31,14 @@ class EnvValue(BaseModel):
 async def list_env(rt: RuntimeDep, caller: CallerDep) -> list[str]:
     """Names only, sorted: values are never returned."""
     caller.require_unscoped("reading environment variables")
-    return await rt.env_names()
+    return await rt.env.names()
 
 
 @router.put("/{name}", status_code=204, summary="Set an environment variable")
 async def set_env(name: EnvName, body: EnvValue, rt: RuntimeDep, caller: CallerDep) -> Response:
     """Create or replace; 204 because echoing the value would defeat keeping it secret."""
     caller.require_unscoped("setting environment variables", write=True)
-    await rt.set_env(name, body.value)
+    await rt.env.set(name, body.value)
     return Response(status_code=204)
 
 
@@ -46,5 +46,5 @@ async def set_env(name: EnvName, body: EnvValue, rt: RuntimeDep, caller: CallerD
 async def delete_env(name: EnvName, rt: RuntimeDep, caller: CallerDep) -> Response:
     """404 when no variable has that name."""
     caller.require_unscoped("deleting environment variables", write=True)
-    await rt.unset_env(name)
+    await rt.env.unset(name)
     return Response(status_code=204)

@@ -132,7 +132,7 @@ async def search_logs(
     query = filters.query(caller)
     if query is None:
         return []
-    lines = await rt.search_logs(**query, after_seq=filters.after_seq, limit=limit, latest=latest)
+    lines = await rt.runs.logs(**query, after_seq=filters.after_seq, limit=limit, latest=latest)
     return [LogOut.of(line) for line in lines]
 
 
@@ -162,7 +162,7 @@ async def export_logs(rt: RuntimeDep, caller: CallerDep, filters: Annotated[LogF
 
 async def _lines(rt: Runtime, query: dict[str, Any] | None, after_seq: int | None) -> AsyncIterator[bytes]:
     while query is not None:
-        lines = await rt.search_logs(**query, after_seq=after_seq, limit=EXPORT_BATCH)
+        lines = await rt.runs.logs(**query, after_seq=after_seq, limit=EXPORT_BATCH)
         if lines:
             yield b"".join(LogOut.of(line).model_dump_json().encode() + b"\n" for line in lines)
             after_seq = lines[-1].seq

@@ -46,7 +46,7 @@ async def read_records(
         if not wanted or wanted - FILTERS:
             raise InvalidInput(f"filter={filter!r}: use a comma-separated list of added, updated, deleted")
     id_list = [part for part in ids.split(",") if part] if ids is not None else None
-    page = await rt.read_records(
+    page = await rt.records.read(
         integration, model, connection=connection_id, cursor=cursor, modified_after=modified_after,
         filter=wanted, ids=id_list, limit=limit,
     )  # fmt: skip

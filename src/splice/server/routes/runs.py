@@ -111,7 +111,7 @@ async def list_runs(
     names = split_script(integration, script)
     if names is None:
         return []
-    records = await rt.find_runs(
+    records = await rt.runs.find(
         integration=names[0],
         script=names[1],
         connection_id=connection_id,
@@ -129,7 +129,7 @@ async def list_runs(
 async def get_run(run_id: RunId, rt: RuntimeDep, caller: CallerDep) -> RunOut:
     """One run with its input, output or error and progress; its steps are `GET /runs?parent_id=`."""
     try:
-        record: RunRecord | None = await rt.get_run(run_id)
+        record: RunRecord | None = await rt.runs.get(run_id)
     except NotFound:
         record = None
     limited = caller.token.scope.connections is not None and record is not None and record.connection_id is None

@@ -102,7 +102,7 @@ async def _connection(
     integration: IntegrationName, connection_id: ConnectionId, request: Request, rt: RuntimeDep, caller: CallerDep
 ) -> Scope:
     caller.check(integration, connection_id, write=_writes(request))
-    await rt.get_connection(integration, connection_id)
+    await rt.connections.get(integration, connection_id)
     return Scope("connection", connection_scope_id(integration, connection_id))
 
 
@@ -123,7 +123,7 @@ async def _script(
     if script not in rt.project.integrations[integration].scripts:
         raise NotFound(f"script {integration}.{script} not found", details={"script": f"{integration}.{script}"})
     if connection_id is not None:
-        await rt.get_connection(integration, connection_id)
+        await rt.connections.get(integration, connection_id)
     return Scope("script", connection_scope_id(integration, connection_id or "", script))
 
 

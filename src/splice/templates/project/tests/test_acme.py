@@ -25,7 +25,7 @@ async def runtime(tmp_path, monkeypatch, api):
     project = pathlib.Path(__file__).resolve().parents[1]
     shutil.copytree(project, tmp_path / "project", ignore=shutil.ignore_patterns(".splice", "__pycache__"))
     rt = await Runtime.open(tmp_path / "project", isolation="none")
-    await rt.add_connection("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+    await rt.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
     yield rt
     await rt.close()
 

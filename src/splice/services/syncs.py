@@ -8,39 +8,57 @@ which :meth:`Syncs.trigger` queues for.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from splice._engine.scheduler import effective_schedule, next_run
+from splice._engine.jobs import JobQueue
+from splice._runtime.kinds import kind_of, sync_lock
 from splice.errors import Conflict
 from splice.integration import Script
+from splice.project import Project
 from splice.schedule import Schedule
-from splice.store import Connection, Stream, SyncSchedule
-
-if TYPE_CHECKING:
-    from splice.runtime import Runtime
+from splice.store import Connection, Store, Stream, SyncSchedule
 
 
-def sync_lock(script: Script, conn: Connection | None) -> str:
-    """The lease a running sync holds, so a sync runs at most once per connection at a time."""
-    return f"sync:{script.qualname}:{conn.id if conn else ''}"
+def effective_schedule(script: Script, row: SyncSchedule | None) -> Schedule | None:
+    """The connection's override when it has one, else the sync's declared schedule."""
+    if row is not None and row.every_seconds is not None:
+        return Schedule(every=timedelta(seconds=row.every_seconds))
+    if row is not None and row.cron is not None:
+        return Schedule(cron=row.cron)
+    return script.schedule
+
+
+def next_run(script: Script, row: SyncSchedule | None, now: datetime) -> datetime | None:
+    """When this sync × connection runs next; None when paused or it has no schedule."""
+    schedule = effective_schedule(script, row)
+    if schedule is None or (row is not None and row.paused):
+        return None
+    if row is None or row.last_scheduled_at is None:
+        return now
+    if row.next_run_at is not None:
+        return row.next_run_at
+    return schedule.next_after(row.last_scheduled_at)
 
 
 class Syncs:
-    """Sync control for one :class:`~splice.runtime.Runtime` (``rt.syncs``)."""
+    """Sync control of one project (``rt.syncs``); ``jobs`` gives the job queue when first needed."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, project: Project, store: Store, jobs: Callable[[], JobQueue]) -> None:
+        self.project = project
+        self.store = store
+        self._jobs = jobs
 
     async def list(self, integration: str | None = None) -> list[dict[str, Any]]:
         """Every sync × connection: schedule, paused, last run, next run and record counts per model."""
         if integration is not None:
-            self.rt.project.integration(integration)
+            self.project.integration(integration)
         now = datetime.now(UTC)
-        store = self.rt.store
+        store = self.store
         plans = {(r.integration, r.sync, r.connection_id): r for r in await store.schedules.find(integration)}
         rows: list[dict[str, Any]] = []
-        for script in self.rt.project.syncs():
+        for script in self.project.syncs():
             name = script.integration.name
             if integration is not None and name != integration:
                 continue
@@ -50,13 +68,13 @@ class Syncs:
 
     async def status(self, sync: str, connection: str) -> dict[str, Any]:
         """One sync × connection, as :meth:`list` shows it."""
-        script = self.rt.project.sync(sync)
-        conn = await self.rt.store.connections.get(script.integration.name, connection)
-        plan = await self.rt.store.schedules.get(script.integration.name, script.name, connection)
+        script = self.project.sync(sync)
+        conn = await self.store.connections.get(script.integration.name, connection)
+        plan = await self.store.schedules.get(script.integration.name, script.name, connection)
         return await self._row(script, conn, plan, datetime.now(UTC))
 
     async def _row(self, script: Script, conn: Connection, plan: SyncSchedule | None, now: datetime) -> dict[str, Any]:
-        store, name = self.rt.store, script.integration.name
+        store, name = self.store, script.integration.name
         runs = await store.runs.find(integration=name, script=script.name, connection_id=conn.id, limit=1)
         counts = {m.__name__: await store.records.count(Stream(name, conn.id, m.__name__)) for m in script.models}
         schedule = effective_schedule(script, plan)
@@ -84,9 +102,10 @@ class Syncs:
         (``SYNC_RUNNING``) when that sync is already queued or running for the connection;
         triggering a paused sync runs it once and leaves it paused.
         """
-        script = self.rt.project.sync(sync)
-        await self.rt.store.connections.get(script.integration.name, connection)
-        return await self.rt.jobs.enqueue(script.qualname, connection, None, dedup=f"{script.qualname}:{connection}")
+        script = self.project.sync(sync)
+        await self.store.connections.get(script.integration.name, connection)
+        dedup = kind_of(script).job_dedup(script, connection)
+        return await self._jobs().enqueue(script.qualname, connection, None, dedup=dedup)
 
     async def pause(self, sync: str, connection: str | None = None) -> list[str]:
         """Stop scheduling ``sync`` (for one connection, or all); returns the connections paused."""
@@ -97,33 +116,31 @@ class Syncs:
         return await self._set_paused(sync, connection, False)
 
     async def _set_paused(self, sync: str, connection: str | None, paused: bool) -> list[str]:
-        script = self.rt.project.sync(sync)
+        script = self.project.sync(sync)
         name = script.integration.name
         if connection is not None:
-            ids = [(await self.rt.store.connections.get(name, connection)).id]
+            ids = [(await self.store.connections.get(name, connection)).id]
         else:
-            ids = [c.id for c in await self.rt.store.connections.find(name)]
+            ids = [c.id for c in await self.store.connections.find(name)]
         for conn_id in ids:
-            await self.rt.store.schedules.set_paused(name, script.name, conn_id, paused)
+            await self.store.schedules.set_paused(name, script.name, conn_id, paused)
             if not paused:
-                await self.rt.store.schedules.set_next_run(name, script.name, conn_id, None)
+                await self.store.schedules.set_next_run(name, script.name, conn_id, None)
         return ids
 
     async def schedule(
         self, sync: str, connection: str, *, every: str | None = None, cron: str | None = None
     ) -> dict[str, Any]:
         """Override when ``sync`` runs for one connection; neither ``every`` nor ``cron`` restores the declared one."""
-        script = self.rt.project.sync(sync)
+        script = self.project.sync(sync)
         name = script.integration.name
-        await self.rt.store.connections.get(name, connection)
+        await self.store.connections.get(name, connection)
         every_seconds = None
         if every is not None or cron is not None:
             schedule = Schedule.parse(every=every, cron=cron)
             every_seconds = int(schedule.every.total_seconds()) if schedule.every else None
             cron = schedule.cron
-        await self.rt.store.schedules.set_override(
-            name, script.name, connection, every_seconds=every_seconds, cron=cron
-        )
+        await self.store.schedules.set_override(name, script.name, connection, every_seconds=every_seconds, cron=cron)
         return await self.status(script.qualname, connection)
 
     async def reset(self, sync: str, connection: str) -> dict[str, Any]:
@@ -133,17 +150,17 @@ class Syncs:
         readers hold from before are refused afterwards (``INVALID_CURSOR``), so they start over.
         Records of a model that another sync also writes are cleared too.
         """
-        script = self.rt.project.sync(sync)
+        script = self.project.sync(sync)
         name = script.integration.name
-        conn = await self.rt.store.connections.get(name, connection)
-        async with self.rt.store.locks.lease(sync_lock(script, conn), f"reset-{uuid.uuid4().hex}") as ours:
+        conn = await self.store.connections.get(name, connection)
+        async with self.store.locks.lease(sync_lock(script, conn), f"reset-{uuid.uuid4().hex}") as ours:
             if not ours:
                 raise Conflict(
                     f"{script.qualname} is running for connection {connection}; it cannot be reset now",
                     code="SYNC_RUNNING",
                     hint="pause it, wait for the run to end, then reset",
                 )
-            deleted = await self.rt.store.records.reset(name, connection, [m.__name__ for m in script.models])
-            cleared = await self.rt.store.checkpoints.clear(name, connection, script.name)
+            deleted = await self.store.records.reset(name, connection, [m.__name__ for m in script.models])
+            cleared = await self.store.checkpoints.clear(name, connection, script.name)
         return {"sync": script.qualname, "connection": connection, "records_deleted": deleted,
                 "checkpoint_cleared": bool(cleared)}  # fmt: skip

@@ -1,0 +1,64 @@
+"""What the parent holds for one run, and what every capability handler may use of it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from splice._runtime.capability import Capability
+
+if TYPE_CHECKING:
+    from splice._http.client import ConnectionApi
+    from splice._http.redact import Redactor
+    from splice._runtime.records import RecordWriter
+    from splice._runtime.request import RunOutcome
+    from splice.integration import Script
+    from splice.store import Connection, Store
+
+#: ``ctx.trigger_action``: (action name, input, connection id) → the action's output
+NestedRunner = Callable[[str, Any, "str | None"], Awaitable[Any]]
+Logger = Callable[[str, str, dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class RunScope:
+    """One run's parent-side state: its one connection and clients, its records writer."""
+
+    run_id: str
+    script: Script
+    store: Store
+    connection: Connection | None
+    redactor: Redactor
+    nested: NestedRunner
+    log: Logger
+    api: ConnectionApi | None = None
+    internal_api: ConnectionApi | None = None
+    #: syncs: buffers, writes and counts ``ctx.records`` (``records`` and ``checkpoint`` share it)
+    records: RecordWriter | None = None
+
+
+class Handler:
+    """The parent side of one capability: a method per verb of its :class:`Capability`.
+
+    A method takes ``(args, blob)`` and returns the reply's JSON part, or that and a blob;
+    :meth:`finish` sees the run's outcome before it is stored (a sync's records are flushed
+    there).
+    """
+
+    spec: ClassVar[Capability]
+
+    def __init__(self, scope: RunScope) -> None:
+        self.scope = scope
+
+    def __init_subclass__(cls) -> None:
+        missing = [verb for verb in cls.spec.verbs if not callable(getattr(cls, verb, None))]
+        if missing:
+            raise TypeError(f"{cls.__name__} handles {cls.spec.name!r} but lacks {', '.join(missing)}")
+
+    async def call(self, verb: str, args: dict[str, Any], blob: bytes) -> tuple[dict[str, Any], bytes]:
+        result = await getattr(self, verb)(args, blob)
+        return result if isinstance(result, tuple) else (result, b"")
+
+    async def finish(self, outcome: RunOutcome) -> RunOutcome:
+        return outcome

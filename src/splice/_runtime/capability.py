@@ -1,0 +1,61 @@
+"""What a script's ``ctx`` can do, named once for both ends of the channel.
+
+A :class:`Capability` names the ``ctx`` attributes it provides and the operations it sends to
+the parent. The child's client (``splice.context``) sends ``STATE.op("get")``; the parent's
+handler (``splice._runtime.capabilities``) declares ``spec = STATE`` and one method per verb.
+A run kind grants a set of capabilities: a script touching one it was not granted gets a
+:class:`~splice.errors.CapabilityNotGranted` naming it, in the child (the attribute) and in
+the parent (the operation, for a child that sends it anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from splice.errors import CapabilityNotGranted, InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    """A ``ctx`` capability: its name, the attributes it provides, the operations it sends."""
+
+    name: str
+    attributes: tuple[str, ...]
+    verbs: tuple[str, ...] = ()
+    #: who has it, for the error a script gets when its kind has not ("syncs", "flow steps")
+    granted_to: str = ""
+
+    def op(self, verb: str) -> str:
+        if verb not in self.verbs:
+            raise ValueError(f"capability {self.name!r} has no operation {verb!r}")
+        return f"{self.name}.{verb}"
+
+    def refuse(self, kind: str, attribute: str | None = None) -> CapabilityNotGranted:
+        what = f"ctx.{attribute or self.attributes[0]}"
+        who = f"; it is available to {self.granted_to}" if self.granted_to else ""
+        return CapabilityNotGranted(
+            f"{what} is not available to a {kind}{who}",
+            details={"capability": self.name, "kind": kind},
+            hint=f"a {kind} cannot use {what}: move that work into a script of a kind that has it",
+        )
+
+
+HTTP = Capability("http", ("api", "external_api", "internal_api"), ("request", "stream"))
+STATE = Capability("state", ("state",), ("get", "put", "delete", "keys"))
+METADATA = Capability("metadata", ("metadata",), ("get", "set", "update"), "runs with a connection")
+RECORDS = Capability("records", ("records",), ("save", "update", "delete"), "syncs")
+CHECKPOINT = Capability("checkpoint", ("checkpoint",), ("get", "save", "clear"), "syncs")
+ACTIONS = Capability("actions", ("trigger_action",), ("trigger",))
+
+#: every capability by name, and which one provides each ``ctx`` attribute
+CAPABILITIES = {c.name: c for c in (HTTP, STATE, METADATA, RECORDS, CHECKPOINT, ACTIONS)}
+BY_ATTRIBUTE = {attribute: c for c in CAPABILITIES.values() for attribute in c.attributes}
+
+
+def split_op(op: str) -> tuple[Capability, str]:
+    """``"state.get"`` → (STATE, "get"); an unknown capability or verb is refused."""
+    name, _, verb = op.partition(".")
+    capability = CAPABILITIES.get(name)
+    if capability is None or verb not in capability.verbs:
+        raise InvalidInput(f"unknown ctx operation {op!r}")
+    return capability, verb

@@ -1,0 +1,309 @@
+"""The one way a run happens: a :class:`RunRequest` in, a stored run out.
+
+Everything that starts a run — the Python API, the CLI, REST, a queued job, a webhook, a
+script's ``ctx.trigger_action`` — builds a request and calls :meth:`Runner.run`. The runner
+stores the run, prepares what its kind grants (clients, capability handlers), executes the
+script (a sandboxed child or in-process), lets the capabilities see the outcome (a sync's
+records are written there) and stores the result with every field masked. Whatever goes
+wrong once the row exists ends the run: nothing is left ``running``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from splice._http.redact import Redactor
+from splice._http.retry import RetryPolicy
+from splice._runtime.apis import ApiFactory
+from splice._runtime.capabilities import RunScope, handlers
+from splice._runtime.executor import Executor
+from splice._runtime.gateway import RunGateway
+from splice._runtime.kinds import RunKind, kind_of
+from splice._runtime.progress import Progress
+from splice._runtime.records import RecordWriter
+from splice._runtime.request import MAX_NESTING, RunOutcome, RunRequest
+from splice.errors import Cancelled, InternalError, InvalidInput, SpliceError, WorkerLost, error_from_dict
+from splice.integration import Script
+from splice.project import Project
+from splice.store import Connection, RunRecord, Store
+
+logger = logging.getLogger("splice")
+
+
+class Runner:
+    """Runs scripts of one project against one store; shared by every caller of a runtime.
+
+    ``owner`` is stored on every run it starts: a worker sets its executor id, so when it
+    starts again after a crash it can fail the runs it left ``running`` (:meth:`abandon_runs`).
+    """
+
+    def __init__(self, project: Project, store: Store, executor: Executor, apis: ApiFactory) -> None:
+        self.project = project
+        self.store = store
+        self.executor = executor
+        self.apis = apis
+        self.owner = local_owner()
+
+    # --- requests ------------------------------------------------------------------------
+
+    async def request(
+        self, script: str | Script, *, connection: str | None = None, input: Any = None, **options: Any
+    ) -> RunRequest:
+        """A request to run ``script`` by name; refuses (before any run is stored) an unknown
+        script or connection, a missing connection, an input the script's kind does not take."""
+        target = script if isinstance(script, Script) else self.project.script(script)
+        kind = kind_of(target)
+        kind.check_request(target, input)
+        conn = await self.connection_for(target, connection)
+        kind.check_input(target, input)
+        return RunRequest(script=target, connection=conn, input=input, **options)
+
+    async def connection_for(self, script: Script, connection: str | None) -> Connection | None:
+        """The connection ``script`` runs with; an integration with auth needs one."""
+        if connection is None:
+            if script.integration.auth.fields:
+                raise InvalidInput(
+                    f"{script.qualname} needs a connection",
+                    hint=f"pass --connection ID (see `splice connections list {script.integration.name}`)",
+                )
+            return None
+        return await self.store.connections.get(script.integration.name, connection)
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self, request: RunRequest) -> RunRecord:
+        """Run ``request`` and wait for it; the stored run (status, output or error) comes back.
+
+        A sync already running for the connection raises :class:`~splice.errors.Conflict`
+        (``SYNC_RUNNING``) before anything is stored.
+        """
+        kind = kind_of(request.script)
+        if kind.background and not request.background:
+            request = replace(request, background=True)
+        async with kind.exclusive(self.store, request.script, request.connection, request.job_id or request.run_id):
+            return await self._run(kind, request)
+
+    async def _run(self, kind: RunKind, request: RunRequest) -> RunRecord:
+        redactor = Redactor(request.secrets)
+        env: dict[str, str] = {}
+        unreadable: SpliceError | None = None
+        try:
+            env = await self._secrets(redactor, request.connection)
+        except SpliceError as exc:  # the secrets cannot be read (a changed key): the run fails, stored
+            unreadable = exc
+        record = await self._create(request, redactor)
+        gateway: RunGateway | None = None
+        progress: Progress | None = None
+        try:
+            if unreadable is not None:
+                raise unreadable
+            gateway, start = await self._prepare(kind, request, record, redactor, env)
+            if gateway.scope.records is not None:
+                progress = Progress(self.store, record.id, gateway, request.on_progress)
+            limit = request.time_limit or kind.time_limit(request.script, self.project.config.runtime)
+            outcome = await self.executor.execute(request.script, gateway, start, limit, self._limits(limit))
+            outcome = await gateway.finish(outcome)
+        except SpliceError as exc:
+            outcome = RunOutcome.failed(exc)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancelled(record, gateway, progress, redactor))
+            raise
+        except Exception as exc:
+            outcome = RunOutcome.failed(_internal_error(record, exc))
+        return await self._settle(record, outcome, gateway, progress, redactor)
+
+    async def _create(self, request: RunRequest, redactor: Redactor) -> RunRecord:
+        now = _now()
+        script = request.script
+        record = RunRecord(
+            id=request.run_id,
+            kind=script.kind,
+            integration=script.integration.name,
+            script=script.name,
+            connection_id=request.connection.id if request.connection else None,
+            status="running",
+            input=redactor.value(request.stored_input),
+            attempt=request.attempt,
+            parent_id=request.parent_id,
+            created_at=now,
+            started_at=now,
+            job_id=request.job_id,
+            owner=self.owner,
+        )
+        return await self.store.runs.create(record)
+
+    async def _secrets(self, redactor: Redactor, conn: Connection | None) -> dict[str, str]:
+        """Teach ``redactor`` the run's secrets (operator variables, the connection's credentials);
+        the variables come back for the script."""
+        env = await self.store.env.all()
+        redactor.add_env(env)
+        if conn is not None:
+            redactor.add_credentials(conn.credentials)
+        return env
+
+    async def _prepare(
+        self, kind: RunKind, request: RunRequest, record: RunRecord, redactor: Redactor, env: dict[str, str]
+    ) -> tuple[RunGateway, dict[str, Any]]:
+        """The run's gateway (its capability handlers) and the start message its script gets."""
+        script, conn = request.script, request.connection
+        settings = self.project.config.runtime
+        budget = settings.rate_limit_budget_background if request.background else settings.rate_limit_budget_interactive
+        policy = RetryPolicy(rate_limit_budget=budget, error_attempts=settings.max_attempts)
+
+        async def nested(name: str, input: Any, connection: str | None) -> Any:
+            return await self._nested(request, name, input, connection)
+
+        scope = RunScope(request.run_id, script, self.store, conn, redactor, nested, lambda *line: gateway.log(*line))
+        gateway = RunGateway(scope, handlers(kind.capabilities, scope), kind.name, on_log=request.on_log)
+        if "records" in gateway.handlers:
+            scope.records = RecordWriter(
+                self.store, script, conn.id if conn else "", request.job_id or request.run_id, scope.log
+            )
+        config: dict[str, Any] = {}
+        credentials: dict[str, Any] = {}
+        if conn is not None:
+            config = script.integration.resolve_config(conn.config)
+            scope.api = await self.apis.connection_api(script.integration, conn, redactor, gateway.log_request, policy)
+            credentials = scope.api.credentials
+        scope.internal_api = self.apis.internal_api(env, redactor, gateway.log_request, policy)
+        start = {
+            "t": "start",
+            "run": {
+                "id": request.run_id,
+                "integration": script.integration.name,
+                "script": script.name,
+                "connection_id": conn.id if conn else None,
+                "started_at": (record.started_at or _now()).isoformat(),
+                "attempt": request.attempt,
+                "test_mode": False,
+            },
+            "input": request.input,
+            "capabilities": sorted(kind.capabilities),
+            "credentials": credentials,
+            "config": config,
+            "env": env,
+        }
+        return gateway, start
+
+    async def _nested(self, parent: RunRequest, name: str, input: Any, connection: str | None) -> Any:
+        if parent.depth + 1 >= MAX_NESTING:
+            raise InvalidInput(f"trigger_action nested more than {MAX_NESTING} deep; is there a loop?")
+        request = await self.request(name, connection=connection, input=input)
+        run = await self.run(parent.nested(request.script, request.connection, input))
+        if run.status != "succeeded":
+            raise error_from_dict(run.error or {})
+        return run.output
+
+    async def _settle(
+        self,
+        record: RunRecord,
+        outcome: RunOutcome,
+        gateway: RunGateway | None,
+        progress: Progress | None,
+        redactor: Redactor,
+    ) -> RunRecord:
+        """Store the outcome, every field masked; a failure here still ends the run (``INTERNAL_ERROR``)."""
+        try:
+            if progress is not None:
+                record.progress = await progress.stop()
+            if gateway is not None:
+                await gateway.flush()
+            record.status = outcome.status
+            if outcome.ok:
+                record.output = redactor.value(outcome.output)
+            else:
+                assert outcome.error is not None
+                record.error = redactor.value(outcome.error.to_dict())
+            record.finished_at = _now()
+            return await self.store.runs.complete(record)
+        except Exception as exc:
+            record.output, record.status = None, "failed"
+            record.error = redactor.value(_internal_error(record, exc).to_dict())
+            return await self.store.runs.complete(record)
+
+    async def _cancelled(
+        self, record: RunRecord, gateway: RunGateway | None, progress: Progress | None, redactor: Redactor
+    ) -> None:
+        """A caller that gave up (Ctrl-C, a closed request) leaves a run marked cancelled, not running."""
+        if progress is not None:
+            await progress.stop()
+        if gateway is not None:
+            await gateway.flush()
+        error = Cancelled("the run was cancelled by its caller")
+        await self.store.runs.finish(record.id, "cancelled", error=redactor.value(error.to_dict()), finished_at=_now())
+
+    def _limits(self, time_limit: float) -> dict[str, Any]:
+        settings = self.project.config.runtime
+        return {"memory_bytes": settings.memory_limit_mb * 1024 * 1024, "cpu_seconds": int(time_limit) + 2}
+
+    # --- jobs (the engine's side) ----------------------------------------------------------
+
+    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
+        """One attempt of a queued job (the engine calls this; it retries failed attempts).
+
+        An attempt left ``running`` by a worker that died is marked failed (``WORKER_LOST``)
+        first, so the run history shows every attempt; this one counts on from them.
+        """
+        lost = WorkerLost("the worker running this attempt stopped; the job retried it")
+        await self.store.runs.interrupt(job_id, lost.to_dict())
+        attempt = 1 + len(await self.store.runs.find(job_id=job_id, limit=10_000))
+        request = await self.request(script, connection=connection, input=input)
+        return await self.run(request.with_job(job_id, attempt))
+
+    def retries(self, script: str) -> tuple[int, float]:
+        """How often a failed job of ``script`` is retried, and the first wait (doubling)."""
+        target = self.project.script(script)
+        return kind_of(target).retries(target), target.retry_delay
+
+    async def abandon_runs(self) -> int:
+        """Fail (``WORKER_LOST``) the runs a crash left unfinished: those of this runner's owner
+        name (a worker restarted under its ``--id``), and those of dead processes of this host.
+
+        Call it before this process starts any run. Jobs among them are also retried by the
+        engine; webhook runs, waiting action runs and ``splice run`` runs just end as failed.
+        """
+        lost = WorkerLost(
+            "the process running this run stopped before it finished (killed or crashed)",
+            hint="a job is retried by the engine; run anything else again",
+        ).to_dict()
+        count = await self.store.runs.abandon(self.owner, lost)
+        host = socket.gethostname()
+        for owner in await self.store.runs.unfinished_owners():
+            name, _, pid = owner.rpartition(":")
+            if name == host and pid.isdigit() and owner != local_owner() and not _alive(int(pid)):
+                count += await self.store.runs.abandon(owner, lost)
+        return count
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_owner() -> str:
+    """``host:pid``: the owner of runs started by a process that is not a named worker."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _internal_error(record: RunRecord, exc: Exception) -> InternalError:
+    """A failure inside splice (not the script's): logged with its traceback, stored without it."""
+    logger.error("run %s failed inside splice", record.id, exc_info=exc)
+    return InternalError(
+        f"splice failed while running this script: {type(exc).__name__}: {exc}",
+        hint="this is a bug in splice; the worker's log has the traceback (search for the run id)",
+    )
