@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from splice._clock import Clock, SystemClock
 from splice._engine.control import Syncs, sync_lock
-from splice._http.client import CallSpec, Transport
+from splice._http.client import CallSpec
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
+from splice._http.transport import AiohttpTransport, Transport
 from splice._runtime.apis import ApiFactory
 from splice._runtime.child import parse_input
 from splice._runtime.executor import Executor
@@ -54,13 +56,23 @@ def new_run_id() -> str:
 class Runtime:
     """A loaded project, its store and its script runner."""
 
-    def __init__(self, project: Project, store: Store, secrets: SecretBox, isolation: str) -> None:
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        secrets: SecretBox,
+        isolation: str,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.project = project
         self.store = store
         self.secrets = secrets
         self.isolation = isolation
-        self.transport = Transport.create()
-        self.apis = ApiFactory(project, store, self.transport)
+        self.clock = clock or SystemClock()
+        self.transport = transport or AiohttpTransport.create()
+        self.apis = ApiFactory(project, store, self.transport, self.clock)
         self.executor = Executor(project, isolation)
         self._jobs: Jobs | None = None
         #: stored on every run this process starts; a worker sets its executor id, so when it
@@ -76,8 +88,15 @@ class Runtime:
         *,
         isolation: str | None = None,
         database_url: str | None = None,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
     ) -> Runtime:
-        """Load the project (nearest ``splice.toml`` by default) and open its store."""
+        """Load the project (nearest ``splice.toml`` by default) and open its store.
+
+        ``transport`` (default: aiohttp) carries every HTTP call of every run and is closed with
+        the runtime; ``clock`` (default: the system's) judges token and OAuth-state expiry. Both
+        are seams for tests: a replay transport, a clock the test moves.
+        """
         if not isinstance(project, Project):
             project = load_project(project)
         mode = isolation or project.config.runtime.isolation
@@ -85,8 +104,8 @@ class Runtime:
             raise InvalidInput(f"isolation must be 'process' or 'none', not {mode!r}")
         project.state_dir.mkdir(parents=True, exist_ok=True)
         secrets = SecretBox.from_environment(project.state_dir / "secret.key")
-        store = await open_store(database_url or project.database_url, secrets)
-        return cls(project, store, secrets, mode)
+        store = await open_store(database_url or project.database_url, secrets, clock=clock)
+        return cls(project, store, secrets, mode, transport=transport, clock=clock)
 
     async def __aenter__(self) -> Runtime:
         return self
