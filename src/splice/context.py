@@ -22,7 +22,7 @@ from splice._runtime.channel import Channel
 from splice._runtime.wire import MAX_LOG_LINES
 from splice.errors import InvalidInput
 from splice.integration import Script
-from splice.paginate import BasePaginator, PageRequest, PageResponse, iterate_pages
+from splice.paginate import BasePaginator, PageData, PageRequest, PageResponse, iterate_pages
 
 ResponseType = Literal["json", "bytes", "text", "stream"]
 StateScope = Literal["script", "connection", "integration", "global"]
@@ -193,8 +193,12 @@ class ApiClient:
         data: Any = None,
         strategy: BasePaginator | None = None,
         items_path: str | None = None,
-    ) -> AsyncIterator[list[Any]]:
-        """Pages (lists of items) from ``path`` using ``strategy`` or the integration's default."""
+    ) -> AsyncIterator[PageData[Any]]:
+        """Pages from ``path`` using ``strategy`` or the integration's default.
+
+        Each page is a list of items with ``.response`` (status, headers, data, url), ``.request``
+        (the path and query that fetched it: the cursor or link followed) and ``.index``.
+        """
         paginator = strategy or self._paginator
         if paginator is None:
             raise InvalidInput(
