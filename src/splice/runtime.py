@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from splice._http.client import Transport
+from splice._clock import Clock, SystemClock
+from splice._http.transport import AiohttpTransport, Transport
 from splice._runtime.apis import ApiFactory
 from splice._runtime.executor import Executor
 from splice._runtime.kinds import kind_of
@@ -37,13 +38,23 @@ if TYPE_CHECKING:
 class Runtime:
     """A loaded project, its store, its script runner and the services over them."""
 
-    def __init__(self, project: Project, store: Store, secrets: SecretBox, isolation: str) -> None:
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        secrets: SecretBox,
+        isolation: str,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.project = project
         self.store = store
         self.secrets = secrets
         self.isolation = isolation
-        self.transport = Transport.create()
-        self.apis = ApiFactory(project, store, self.transport)
+        self.clock = clock or SystemClock()
+        self.transport = transport or AiohttpTransport.create()
+        self.apis = ApiFactory(project, store, self.transport, self.clock)
         self.executor = Executor(project, isolation)
         self.runner = Runner(project, store, self.executor, self.apis)
         self._jobs: JobQueue | None = None
@@ -61,8 +72,15 @@ class Runtime:
         *,
         isolation: str | None = None,
         database_url: str | None = None,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
     ) -> Runtime:
-        """Load the project (nearest ``splice.toml`` by default) and open its store."""
+        """Load the project (nearest ``splice.toml`` by default) and open its store.
+
+        ``transport`` (default: aiohttp) carries every HTTP call of every run and is closed with
+        the runtime; ``clock`` (default: the system's) judges token and OAuth-state expiry. Both
+        are seams for tests: a replay transport, a clock the test moves.
+        """
         if not isinstance(project, Project):
             project = load_project(project)
         mode = isolation or project.config.runtime.isolation
@@ -70,8 +88,8 @@ class Runtime:
             raise InvalidInput(f"isolation must be 'process' or 'none', not {mode!r}")
         project.state_dir.mkdir(parents=True, exist_ok=True)
         secrets = SecretBox.from_environment(project.state_dir / "secret.key")
-        store = await open_store(database_url or project.database_url, secrets)
-        return cls(project, store, secrets, mode)
+        store = await open_store(database_url or project.database_url, secrets, clock=clock)
+        return cls(project, store, secrets, mode, transport=transport, clock=clock)
 
     async def __aenter__(self) -> Runtime:
         return self

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -21,10 +21,11 @@ from joserfc.jwk import OctKey
 from tests.conftest import ProjectFactory
 from tests.server.conftest import Server, assert_error_body, serving
 
+from splice._clock import ManualClock
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
 from splice.server import create_app
-from splice.server._connect import ConnectFlow
+from splice.server._connect import DEFAULT_TTL, ConnectFlow
 from splice.store._schema import oauth_states
 
 PROJECT = """
@@ -52,6 +53,8 @@ RETURN_TO = "https://app.example/done?tab=integrations"
 @dataclass
 class ConnectServer(Server):
     flow: ConnectFlow | None = None
+    #: the runtime's clock (so its store's and its connect flow's): frozen until a test moves it
+    clock: ManualClock = field(default_factory=ManualClock)
 
     @property
     def connect_flow(self) -> ConnectFlow:
@@ -70,12 +73,13 @@ class ConnectServer(Server):
 
 @pytest.fixture
 async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterator[ConnectServer]:
-    runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation="none")
+    clock = ManualClock()
+    runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation="none", clock=clock)
     app = create_app(runtime)
     flow = app.state.connect_flow = ConnectFlow(runtime)
 
     def handle(url: str, secret: str) -> ConnectServer:
-        return ConnectServer(runtime, url, secret, demo_api.url, flow=flow)
+        return ConnectServer(runtime, url, secret, demo_api.url, flow=flow, clock=clock)
 
     async with serving(runtime, app, handle) as s:
         yield s
@@ -222,9 +226,8 @@ async def test_two_callbacks_racing_with_one_state_connect_once(server: ConnectS
 
 
 async def test_an_expired_state_is_refused(server: ConnectServer) -> None:
-    server.connect_flow.state_ttl = 0.3
     back = await callback_url(server)
-    await asyncio.sleep(0.5)
+    server.clock.advance(DEFAULT_TTL + 1)
     response = await callback(server, back)
     assert response.status == 400
     error = assert_error_body(await response.json(), "INVALID_STATE")
@@ -240,9 +243,8 @@ async def test_a_connect_link_works_once_and_expires(server: ConnectServer) -> N
     async with server.browser().get(link, allow_redirects=False) as response:
         assert response.status == 400
         assert assert_error_body(await response.json(), "INVALID_SESSION")["details"]["reason"] == "used"
-    server.connect_flow.session_ttl = 0.3
     link = await new_link(server)
-    await asyncio.sleep(0.5)
+    server.clock.advance(DEFAULT_TTL + 1)
     async with server.browser().get(link, allow_redirects=False) as response:
         assert response.status == 400
         assert assert_error_body(await response.json(), "INVALID_SESSION")["details"]["reason"] == "expired"

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from splice._clock import Clock
 from splice.store import SecretBox, Store, open_store
 from splice.store._schema import metadata
 
@@ -65,8 +66,10 @@ def secrets() -> SecretBox:
 
 
 @pytest.fixture
-async def store(database_url: str, secrets: SecretBox) -> AsyncIterator[Store]:
-    opened = await open_store(database_url, secrets)
+async def store(database_url: str, secrets: SecretBox, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """The store under test; a test that also takes a ``clock`` fixture gets a store on that clock."""
+    clock: Clock | None = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    opened = await open_store(database_url, secrets, clock=clock)
     try:
         yield opened
     finally:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from splice._clock import ManualClock
 from splice.errors import AlreadyExists, InvalidInput, SpliceError
 from splice.store import SecretBox, Store, open_store
-from splice.store import _oauth_states as states_module
 from splice.store._schema import oauth_states
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -17,11 +17,9 @@ DATA = {"verifier": "pkce-verifier-4711", "redirect_uri": "http://127.0.0.1:8000
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
-    """The store's notion of now; tests move ``clock[0]``."""
-    now = [T0]
-    monkeypatch.setattr(states_module, "utcnow", lambda: now[0])
-    return now
+def clock() -> ManualClock:
+    """The store's notion of now (the ``store`` fixture runs on it); tests move it."""
+    return ManualClock(T0)
 
 
 async def test_put_then_take_returns_the_flow(store: Store) -> None:
@@ -49,15 +47,15 @@ async def test_unknown_states_are_none(store: Store) -> None:
         assert await store.oauth_states.take(state_id) is None  # type: ignore[arg-type]
 
 
-async def test_an_expired_state_is_none_and_gone(store: Store, clock: list[datetime]) -> None:
+async def test_an_expired_state_is_none_and_gone(store: Store, clock: ManualClock) -> None:
     await store.oauth_states.put("state-1", "acme", "c1", DATA, ttl=60)
     await store.oauth_states.put("state-2", "acme", "c2", DATA, ttl=60)
 
-    clock[0] = T0 + timedelta(seconds=59)
+    clock.set(T0 + timedelta(seconds=59))
     assert await store.oauth_states.take("state-1") == ("acme", "c1", DATA)
-    clock[0] = T0 + timedelta(seconds=60)
+    clock.set(T0 + timedelta(seconds=60))
     assert await store.oauth_states.take("state-2") is None
-    clock[0] = T0
+    clock.set(T0)
     assert await store.oauth_states.take("state-2") is None
 
 
@@ -67,12 +65,12 @@ async def test_expiry_with_the_real_clock(store: Store) -> None:
     assert await store.oauth_states.take("short") is None
 
 
-async def test_purge_expired_keeps_the_live_ones(store: Store, clock: list[datetime]) -> None:
+async def test_purge_expired_keeps_the_live_ones(store: Store, clock: ManualClock) -> None:
     await store.oauth_states.put("old-1", "acme", "c1", DATA, ttl=10)
     await store.oauth_states.put("old-2", "acme", "c2", DATA, ttl=20)
     await store.oauth_states.put("live", "acme", "c3", DATA, ttl=600)
 
-    clock[0] = T0 + timedelta(seconds=30)
+    clock.set(T0 + timedelta(seconds=30))
     assert await store.oauth_states.purge_expired() == 2
     assert await store.oauth_states.purge_expired() == 0
     assert await store.oauth_states.take("live") == ("acme", "c3", DATA)
@@ -99,15 +97,17 @@ async def test_another_key_cannot_open_the_data(store: Store, database_url: str)
     assert info.value.code == "DECRYPT_FAILED"
 
 
-async def test_rotate_secrets_re_encrypts_pending_states_and_drops_expired_ones(database_url: str) -> None:
+async def test_rotate_secrets_re_encrypts_pending_states_and_drops_expired_ones(
+    database_url: str, clock: ManualClock
+) -> None:
     old_key, new_key = SecretBox.generate_key(), SecretBox.generate_key()
-    async with await open_store(database_url, SecretBox([old_key])) as store:
+    async with await open_store(database_url, SecretBox([old_key]), clock=clock) as store:
         await store.oauth_states.put("live", "acme", "c1", DATA, ttl=600)
-        await store.oauth_states.put("stale", "acme", "c2", DATA, ttl=0.01)
-    await asyncio.sleep(0.05)
-    async with await open_store(database_url, SecretBox([new_key, old_key])) as store:
+        await store.oauth_states.put("stale", "acme", "c2", DATA, ttl=10)
+    clock.advance(60)
+    async with await open_store(database_url, SecretBox([new_key, old_key]), clock=clock) as store:
         assert await store.rotate_secrets() == 1
-    async with await open_store(database_url, SecretBox([new_key])) as store:
+    async with await open_store(database_url, SecretBox([new_key]), clock=clock) as store:
         assert await store.oauth_states.take("live") == ("acme", "c1", DATA)
         assert await store.oauth_states.take("stale") is None
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,13 +10,19 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from splice._clock import ManualClock
 from splice.errors import InvalidInput, NotFound
 from splice.store import AccessToken, SecretBox, Store, TokenScope, open_store
-from splice.store import _tokens as tokens_module
 from splice.store._engine import MIGRATIONS_DIR, create_engine, parse_url
 from splice.store._schema import VERSION_TABLE, access_tokens, connections
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The store's notion of now (the ``store`` fixture runs on it); tests move it."""
+    return ManualClock(T0)
 
 
 async def test_create_returns_the_token_and_a_secret_once(store: Store) -> None:
@@ -97,10 +102,10 @@ async def test_revoke_stops_verify_and_hides_the_token_from_the_default_list(sto
     assert await store.tokens.get(token.id) == revoked
 
 
-async def test_revoking_twice_keeps_the_first_time(store: Store) -> None:
+async def test_revoking_twice_keeps_the_first_time(store: Store, clock: ManualClock) -> None:
     token, _ = await store.tokens.create("ci")
     first = await store.tokens.revoke(token.id)
-    await asyncio.sleep(0.01)
+    clock.advance(60)
     second = await store.tokens.revoke(token.id)
     assert second == first
 
@@ -114,9 +119,9 @@ async def test_unknown_ids_are_not_found(store: Store, token_id: Any) -> None:
         await store.tokens.revoke(token_id)
 
 
-async def test_last_used_is_written_at_most_once_a_minute(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = [T0]
-    monkeypatch.setattr(tokens_module, "utcnow", lambda: clock[0])
+async def test_last_used_is_written_at_most_once_a_minute(
+    store: Store, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token, secret = await store.tokens.create("ci")
     writes = 0
     real_write = store.tokens._db.write
@@ -129,7 +134,7 @@ async def test_last_used_is_written_at_most_once_a_minute(store: Store, monkeypa
     monkeypatch.setattr(store.tokens._db, "write", counting_write)
 
     async def used_at(after: timedelta) -> datetime | None:
-        clock[0] = T0 + after
+        clock.set(T0 + after)
         verified = await store.tokens.verify(secret)
         assert verified is not None
         assert verified.last_used_at == (await store.tokens.get(token.id)).last_used_at

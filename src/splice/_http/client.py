@@ -3,12 +3,12 @@
 A script never holds a socket to the third-party API: its ``ctx.api`` sends a call spec to
 the parent, and :class:`ConnectionApi` resolves the URL, enforces the host allowlist,
 injects (and refreshes) credentials, retries by the rules of SPEC §2.3, logs the call with
-secrets removed, and maps failures onto splice's error tree.
+secrets removed, and maps failures onto splice's error tree. The bytes go out through a
+:class:`~splice._http.transport.Transport` it is given (aiohttp unless a test says otherwise).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,10 +16,10 @@ from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-import aiohttp
 from multidict import CIMultiDict
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_any, stop_before_delay
 
+from splice._clock import Clock, SystemClock
 from splice._http.models import Request, Response
 from splice._http.redact import Redactor, sanitize_url
 from splice._http.retry import (
@@ -28,6 +28,7 @@ from splice._http.retry import (
     classify,
     wait_rate_limit,
 )
+from splice._http.transport import Transport, TransportError
 from splice.auth import BaseAuth
 from splice.auth._basic import basic_header
 from splice.errors import AccessTokenExpired, ConnectionError, InvalidInput, RateLimitExceeded
@@ -52,58 +53,6 @@ class CallSpec:
     retries: int | None = None
 
 
-class Transport:
-    """The one place that touches aiohttp; everything above it sees Request/Response values."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-
-    @classmethod
-    def create(cls) -> Transport:
-        connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
-        return cls(aiohttp.ClientSession(connector=connector, auto_decompress=True))
-
-    async def close(self) -> None:
-        await self.session.close()
-
-    async def send(self, request: Request, timeout: float) -> Response:
-        async with self._open(request, timeout) as raw:
-            content = await raw.read()
-            return Response(raw.status, CIMultiDict(raw.headers), content, request)
-
-    def _open(self, request: Request, timeout: float) -> Any:
-        return self.session.request(
-            request.method,
-            request.url,
-            params=request.params or None,
-            headers=request.headers,
-            data=request.content,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            allow_redirects=False,
-        )
-
-    async def stream(
-        self, request: Request, timeout: float, chunk_size: int = 65536
-    ) -> tuple[Response, AsyncIterator[bytes] | None]:
-        """Open a response; a 2xx comes back with its body as an async iterator of chunks."""
-        ctx = self._open(request, timeout)
-        raw = await ctx.__aenter__()
-        head = Response(raw.status, CIMultiDict(raw.headers), b"", request)
-        if raw.status >= 300:
-            head.content = await raw.read()
-            await ctx.__aexit__(None, None, None)
-            return head, None
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in raw.content.iter_chunked(chunk_size):
-                    yield chunk
-            finally:
-                await ctx.__aexit__(None, None, None)
-
-        return head, chunks()
-
-
 class ConnectionApi:
     """Calls to one connection's API on behalf of one run."""
 
@@ -121,6 +70,7 @@ class ConnectionApi:
         redactor: Redactor | None = None,
         log_request: RequestLogger | None = None,
         default_timeout: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         if urlsplit(base_url).scheme not in ("http", "https"):
             raise InvalidInput(f"base URL {base_url!r} must start with http:// or https://", code="INVALID_CONFIG")
@@ -136,6 +86,8 @@ class ConnectionApi:
         self.redactor = redactor or Redactor()
         self.log_request = log_request
         self.default_timeout = default_timeout
+        #: judges whether the credentials are stale before each call
+        self.clock = clock or SystemClock()
         self._secret_params = {"api_key", getattr(auth, "name", "") or ""}
 
     async def call(self, spec: CallSpec) -> Response:
@@ -150,7 +102,7 @@ class ConnectionApi:
 
     async def _call(self, spec: CallSpec, stream: bool) -> tuple[Response, AsyncIterator[bytes] | None]:
         request = self.build(spec)
-        if spec.basic_auth is None and self.auth.needs_refresh(self.credentials, time.time()):
+        if spec.basic_auth is None and self.auth.needs_refresh(self.credentials, self.clock.time()):
             await self._refresh()
         response, chunks = await self._send_with_retries(spec, request, stream)
         if response.status == 401 and spec.basic_auth is None and self._can_refresh():
@@ -262,12 +214,12 @@ class ConnectionApi:
         started = time.perf_counter()
         try:
             if stream:
-                response, chunks = await self.transport.stream(ready, timeout)
+                response, chunks = await self.transport.stream(ready, timeout=timeout)
             else:
-                response, chunks = await self.transport.send(ready, timeout), None
-        except (TimeoutError, aiohttp.ClientError) as exc:
+                response, chunks = await self.transport.send(ready, timeout=timeout), None
+        except (TimeoutError, TransportError) as exc:
             self._log(self.public_url(ready), ready.method, None, started, number)
-            reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
+            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
             raise RetryableFailure("network_error", None, reason) from None
         response.url = self.public_url(ready)
         self._log(response.url, ready.method, response.status, started, number)

@@ -10,16 +10,15 @@ shares the store, credentials re-read inside the lock, the result stored before 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
-import aiohttp
-
 from splice import _templates
-from splice._http.client import ConnectionApi, RequestLogger, Transport
+from splice._clock import Clock, SystemClock
+from splice._http.client import ConnectionApi, RequestLogger
 from splice._http.models import Request, Response
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
+from splice._http.transport import Transport, TransportError
 from splice.auth import ApiKey, BaseAuth
 from splice.errors import ConnectionError as ApiConnectionError
 from splice.errors import CredentialsError
@@ -29,12 +28,16 @@ from splice.store import Connection, Store
 
 
 class ApiFactory:
-    """Makes the HTTP clients of runs; shared by every run of a runtime."""
+    """Makes the HTTP clients of runs; shared by every run of a runtime.
 
-    def __init__(self, project: Project, store: Store, transport: Transport) -> None:
+    ``clock`` judges whether credentials are stale and stamps the ``expires_at`` of fresh ones.
+    """
+
+    def __init__(self, project: Project, store: Store, transport: Transport, clock: Clock | None = None) -> None:
         self.project = project
         self.store = store
         self.transport = transport
+        self.clock = clock or SystemClock()
 
     async def connection_api(
         self,
@@ -70,8 +73,9 @@ class ApiFactory:
             allowed_hosts=integration.allowed_hosts,
             redactor=redactor,
             log_request=log_request,
+            clock=self.clock,
         )
-        if auth.needs_refresh(api.credentials, time.time()):
+        if auth.needs_refresh(api.credentials, self.clock.time()):
             api.credentials = await refresher(api.credentials)
             redactor.add_credentials(api.credentials)
         return api
@@ -82,10 +86,10 @@ class ApiFactory:
         """One refresh at a time per connection, across every process sharing the store."""
         async with self.store.locks.hold(f"refresh:{integration.name}:{conn_id}", ttl=120, timeout=120):
             current = (await self.store.connections.get(integration.name, conn_id)).credentials
-            if current != stale and not auth.needs_refresh(current, time.time()):
+            if current != stale and not auth.needs_refresh(current, self.clock.time()):
                 return current
             try:
-                fresh = await auth.refresh(current, time.time(), self.send_token_request)
+                fresh = await auth.refresh(current, self.clock.time(), self.send_token_request)
             except CredentialsError as exc:
                 if _is_permanent(exc):
                     await self.store.connections.set_status(integration.name, conn_id, "error", exc.to_dict())
@@ -97,9 +101,9 @@ class ApiFactory:
     async def send_token_request(self, request: Request) -> Response:
         try:
             return await self.transport.send(request, timeout=30.0)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (TransportError, TimeoutError) as exc:
             raise ApiConnectionError(
-                f"token endpoint {request.url} is unreachable: {exc or type(exc).__name__}",
+                f"token endpoint {request.url} is unreachable: {str(exc) or type(exc).__name__}",
                 code="NETWORK_ERROR",
             ) from None
 
@@ -128,6 +132,7 @@ class ApiFactory:
             allowed_hosts=tuple(section.allowed_hosts),
             redactor=redactor,
             log_request=log_request,
+            clock=self.clock,
         )
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from splice._runtime.capability import HTTP
 from splice._runtime.channel import Channel
 from splice.errors import InvalidInput
-from splice.paginate import BasePaginator, PageRequest, PageResponse, iterate_pages
+from splice.paginate import BasePaginator, PageData, PageRequest, PageResponse, iterate_pages
 
 ResponseType = Literal["json", "bytes", "text", "stream"]
 
@@ -134,8 +134,12 @@ class ApiClient:
         data: Any = None,
         strategy: BasePaginator | None = None,
         items_path: str | None = None,
-    ) -> AsyncIterator[list[Any]]:
-        """Pages (lists of items) from ``path`` using ``strategy`` or the integration's default."""
+    ) -> AsyncIterator[PageData[Any]]:
+        """Pages from ``path`` using ``strategy`` or the integration's default.
+
+        Each page is a list of items with ``.response`` (status, headers, data, url), ``.request``
+        (the path and query that fetched it: the cursor or link followed) and ``.index``.
+        """
         paginator = strategy or self._paginator
         if paginator is None:
             raise InvalidInput(

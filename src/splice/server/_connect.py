@@ -19,7 +19,6 @@ expired one apart from a reused one, whose row is already gone.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import OctKey
 
+from splice._clock import Clock
 from splice.auth import OAuth2AuthorizationCode
 from splice.auth._base import drive
 from splice.errors import AlreadyExists, ApiError, CredentialsError, InvalidInput, NotFound, SpliceError, UsageError
@@ -131,7 +131,8 @@ class ConnectFlow:
 
     ``session_ttl`` and ``state_ttl`` are attributes so a test can shorten them;
     ``public_url`` (default: ``[server] public_url``) is where browsers and providers reach
-    this server, else each request's own base URL is used.
+    this server, else each request's own base URL is used. ``clock`` (default: the runtime's)
+    stamps and checks the links' and states' expiry and the tokens' ``expires_at``.
     """
 
     def __init__(
@@ -141,8 +142,10 @@ class ConnectFlow:
         session_ttl: float = DEFAULT_TTL,
         state_ttl: float = DEFAULT_TTL,
         public_url: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.runtime = runtime
+        self.clock = clock or runtime.clock
         self.session_ttl = session_ttl
         self.state_ttl = state_ttl
         self.public_url = public_url or runtime.project.config.server.public_url
@@ -311,7 +314,7 @@ class ConnectFlow:
     async def _exchange(self, pending: Pending, code: str, redirect_uri: str, verifier: str | None) -> dict[str, Any]:
         spec = self._oauth_integration(pending.integration)
         scheme = await self._scheme(spec, pending)
-        flow = scheme.exchange_code_flow(pending.credentials, code, redirect_uri, verifier, time.time())
+        flow = scheme.exchange_code_flow(pending.credentials, code, redirect_uri, verifier, self.clock.time())
         try:
             return await drive(flow, self.runtime.apis.send_token_request)
         except CredentialsError as exc:
@@ -339,7 +342,7 @@ class ConnectFlow:
     def _issue(self, use: str, ttl: float) -> tuple[str, str, float]:
         """``(id, signed token, expiry)``: a new random id, signed for ``use``."""
         sid = secrets.token_urlsafe(24)
-        now = time.time()
+        now = self.clock.time()
         claims = {"jti": sid, "use": use, "iat": int(now), "exp": now + ttl}
         return (
             sid,
@@ -358,11 +361,10 @@ class ConnectFlow:
 
         return jwt.decode(token, key_for, algorithms=[_ALGORITHM]).claims
 
-    @staticmethod
-    def _check(claims: dict[str, Any], use: str) -> None:
+    def _check(self, claims: dict[str, Any], use: str) -> None:
         """Raises ExpiredTokenError past ``exp``, another JoseError when the token is not for ``use``."""
         registry = jwt.JWTClaimsRegistry(
-            now=time.time,  # type: ignore[arg-type]  # float seconds, so sub-second TTLs work
+            now=self.clock.time,  # type: ignore[arg-type]  # float seconds, so sub-second TTLs work
             jti={"essential": True},
             use={"essential": True, "value": use},
             exp={"essential": True},

@@ -21,11 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from splice._clock import Clock, SystemClock
 from splice.errors import AlreadyExists, InvalidInput
 from splice.store._connections import check_name
 from splice.store._crypto import SecretBox
 from splice.store._engine import Database
-from splice.store._schema import check_json, oauth_states, utcnow
+from splice.store._schema import check_json, oauth_states
 
 _T = oauth_states.c
 
@@ -39,9 +40,10 @@ def _check_state_id(state_id: Any) -> str:
 class OAuthStateStore:
     """``store.oauth_states``: put a pending OAuth flow, take it back once, purge old ones."""
 
-    def __init__(self, db: Database, secrets: SecretBox) -> None:
+    def __init__(self, db: Database, secrets: SecretBox, clock: Clock | None = None) -> None:
         self._db = db
         self._secrets = secrets
+        self._clock = clock or SystemClock()
 
     async def put(
         self, state_id: str, integration: str, connection_id: str, data: dict[str, Any], *, ttl: float
@@ -55,7 +57,7 @@ class OAuthStateStore:
         check_json(data, "OAuth state data")
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
             raise InvalidInput(f"ttl must be a positive number of seconds, not {ttl!r}")
-        now = utcnow()
+        now = self._clock.now()
         values = {
             "id": state_id,
             "integration": integration,
@@ -84,18 +86,18 @@ class OAuthStateStore:
         )
         async with self._db.write() as conn:
             row = (await conn.execute(stmt)).first()
-        if row is None or row.expires_at <= utcnow():
+        if row is None or row.expires_at <= self._clock.now():
             return None
         return row.integration, row.connection_id, self._secrets.decrypt(row.data)
 
     async def purge_expired(self) -> int:
         """Delete the states past their expiry (flows abandoned half-way); returns how many."""
         async with self._db.write() as conn:
-            return (await conn.execute(oauth_states.delete().where(_T.expires_at <= utcnow()))).rowcount
+            return (await conn.execute(oauth_states.delete().where(_T.expires_at <= self._clock.now()))).rowcount
 
     async def rotate_secrets(self, conn: AsyncConnection) -> int:
         """Re-encrypt every pending state with the primary key, inside ``conn`` (expired ones are dropped)."""
-        await conn.execute(oauth_states.delete().where(_T.expires_at <= utcnow()))
+        await conn.execute(oauth_states.delete().where(_T.expires_at <= self._clock.now()))
         rows = (await conn.execute(sa.select(_T.id, _T.data).with_for_update())).all()
         if rows:
             stmt = oauth_states.update().where(_T.id == sa.bindparam("k_id")).values(data=sa.bindparam("k_data"))

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from splice._clock import Clock, SystemClock
 from splice.store._checkpoints import CheckpointStore
 from splice.store._connections import ConnectionStore
 from splice.store._crypto import SecretBox
@@ -26,12 +27,14 @@ class Store:
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
     ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states`` and ``webhook_deliveries``. Get one with
-    :func:`open_store`; close it with :meth:`close` or ``async with``.
+    :func:`open_store`; close it with :meth:`close` or ``async with``. ``clock`` decides when
+    OAuth states and webhook deliveries expire and when a token was last used.
     """
 
-    def __init__(self, db: Database, secrets: SecretBox) -> None:
+    def __init__(self, db: Database, secrets: SecretBox, clock: Clock | None = None) -> None:
         self._db = db
         self._secrets = secrets
+        clock = clock or SystemClock()
         self.connections = ConnectionStore(db, secrets)
         self.env = EnvStore(db, secrets)
         self.runs = RunStore(db)
@@ -40,9 +43,9 @@ class Store:
         self.records = RecordStore(db, secrets)
         self.checkpoints = CheckpointStore(db)
         self.schedules = ScheduleStore(db)
-        self.tokens = TokenStore(db)
-        self.oauth_states = OAuthStateStore(db, secrets)
-        self.webhook_deliveries = WebhookDeliveryStore(db)
+        self.tokens = TokenStore(db, clock)
+        self.oauth_states = OAuthStateStore(db, secrets, clock)
+        self.webhook_deliveries = WebhookDeliveryStore(db, clock)
 
     @property
     def url(self) -> str:
@@ -92,7 +95,7 @@ class Store:
         await self.close()
 
 
-async def open_store(url: str, secrets: SecretBox) -> Store:
+async def open_store(url: str, secrets: SecretBox, *, clock: Clock | None = None) -> Store:
     """Open the database at ``url``, migrating it to the current schema if needed.
 
     Fast when already migrated (one query), and safe when several processes open at once.
@@ -100,4 +103,4 @@ async def open_store(url: str, secrets: SecretBox) -> Store:
     >>> async with await open_store("sqlite:///.splice/splice.db", secrets) as store:
     ...     await store.connections.find()
     """
-    return Store(await connect(url), secrets)
+    return Store(await connect(url), secrets, clock)

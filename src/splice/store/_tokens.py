@@ -24,10 +24,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from splice._clock import Clock, SystemClock
 from splice.errors import InvalidInput, NotFound
 from splice.store._connections import check_name
 from splice.store._engine import Database
-from splice.store._schema import access_tokens, utcnow
+from splice.store._schema import access_tokens
 
 SECRET_PREFIX = "splice_"
 #: characters of the secret kept in clear: ``splice_`` plus 7 random ones (42 of 256 bits)
@@ -199,8 +200,9 @@ _COLUMNS = [_T.id, _T.name, _T.prefix, _T.scopes, _T.created_at, _T.last_used_at
 class TokenStore:
     """``store.tokens``: create, list, revoke and verify REST API access tokens."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self._db = db
+        self._clock = clock or SystemClock()
 
     async def create(self, name: str, scope: TokenScope | None = None) -> tuple[AccessToken, str]:
         """A new token and its secret; the secret cannot be recovered later, so show it now."""
@@ -211,7 +213,7 @@ class TokenStore:
         secret = SECRET_PREFIX + _random.token_urlsafe(32)
         for attempt in range(3):  # a clash of 48-bit ids is unlikely, not impossible
             token_id = "tok_" + _random.token_hex(6)
-            token = AccessToken(token_id, name, secret[:PREFIX_LENGTH], scope, created_at=utcnow())
+            token = AccessToken(token_id, name, secret[:PREFIX_LENGTH], scope, created_at=self._clock.now())
             values = {**token.to_dict(), "scopes": scope.to_dict(), "secret_hash": hash_secret(secret)}
             del values["scope"]
             try:
@@ -248,9 +250,8 @@ class TokenStore:
         if not isinstance(token_id, str):
             raise _not_found(token_id)
         async with self._db.write() as conn:
-            await conn.execute(
-                access_tokens.update().where(_T.id == token_id, _T.revoked_at.is_(None)).values(revoked_at=utcnow())
-            )
+            live = access_tokens.update().where(_T.id == token_id, _T.revoked_at.is_(None))
+            await conn.execute(live.values(revoked_at=self._clock.now()))
             row = (await conn.execute(sa.select(*_COLUMNS).where(_T.id == token_id))).first()
         if row is None:
             raise _not_found(token_id)
@@ -269,7 +270,7 @@ class TokenStore:
         if row is None or row.revoked_at is not None:
             return None
         token = _row(row)
-        now = utcnow()
+        now = self._clock.now()
         stale = now - LAST_USED_RESOLUTION
         if token.last_used_at is None or token.last_used_at <= stale:
             async with self._db.write() as conn:

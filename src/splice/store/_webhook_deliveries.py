@@ -18,8 +18,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from splice._clock import Clock, SystemClock
 from splice.store._engine import Database
-from splice.store._schema import utcnow, webhook_deliveries
+from splice.store._schema import webhook_deliveries
 
 _T = webhook_deliveries.c
 #: seconds between deletions of expired rows by one store (sooner after a full batch)
@@ -31,13 +32,14 @@ PRUNE_BATCH = 5000
 class WebhookDeliveryStore:
     """``store.webhook_deliveries``: record accepted deliveries; refuse the same one twice."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self._db = db
+        self._clock = clock or SystemClock()
         self._next_prune = 0.0
 
     async def accept(self, key: bytes, expires_at: datetime) -> bool:
         """Record ``key`` until ``expires_at``; False when it is already recorded and not expired."""
-        now = utcnow()
+        now = self._clock.now()
         stmt = self._db.insert(webhook_deliveries).values(key=key, expires_at=expires_at)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_T.key], set_={"expires_at": stmt.excluded.expires_at}, where=_T.expires_at <= now
@@ -54,9 +56,8 @@ class WebhookDeliveryStore:
         Rows locked by another server's purge are skipped (PostgreSQL), so purges never wait
         on each other.
         """
-        expired = (
-            sa.select(_T.key).where(_T.expires_at <= utcnow()).limit(PRUNE_BATCH).with_for_update(skip_locked=True)
-        )
+        expired = sa.select(_T.key).where(_T.expires_at <= self._clock.now()).limit(PRUNE_BATCH)
+        expired = expired.with_for_update(skip_locked=True)
         async with self._db.write() as conn:
             deleted = (await conn.execute(webhook_deliveries.delete().where(_T.key.in_(expired)))).rowcount
         self._next_prune = time.monotonic() + (0 if deleted >= PRUNE_BATCH else PRUNE_EVERY)
