@@ -6,7 +6,8 @@
 ...     print(run.status, run.output)
 
 A :class:`Runtime` opens a project's store and wires the services that act on it:
-``rt.connections``, ``rt.env``, ``rt.records``, ``rt.runs``, ``rt.syncs``; running scripts
+``rt.connections``, ``rt.connect``, ``rt.env``, ``rt.records``, ``rt.runs``, ``rt.syncs``,
+``rt.state``, ``rt.tokens``; running scripts
 goes through its :class:`~splice._runtime.runner.Runner` (``rt.run``, ``rt.run_trigger``,
 ``rt.enqueue``).
 """
@@ -28,6 +29,7 @@ from splice._runtime.webhooks import admit, secret_headers
 from splice.errors import InvalidInput, NotFound
 from splice.project import Project, load_project
 from splice.services import Connections, EnvVars, Records, Runs, Syncs
+from splice.services.connect import ConnectFlow
 from splice.store import RunRecord, SecretBox, Store, open_store
 from splice.triggers import WebhookRequest, WebhookResponse
 
@@ -59,7 +61,12 @@ class Runtime:
         self.runner = Runner(project, store, self.executor, self.apis)
         self._jobs: JobQueue | None = None
         self.connections = Connections(project, store, self.apis)
+        #: the OAuth connect flow behind ``/connect`` (a customer's browser grants access)
+        self.connect = ConnectFlow(project, store, self.connections, self.apis, secrets, self.clock)
         self.env = EnvVars(store)
+        #: access tokens of the REST API, and state by scope: the stores are the API here
+        self.tokens = store.tokens
+        self.state = store.state
         self.records = Records(project, store)
         self.runs = Runs(store)
         #: list, trigger, pause, resume, reschedule and reset syncs

@@ -25,7 +25,7 @@ from splice._clock import ManualClock
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
 from splice.server import create_app
-from splice.server._connect import DEFAULT_TTL, ConnectFlow
+from splice.services.connect import DEFAULT_TTL, ConnectFlow
 from splice.store._schema import oauth_states
 
 PROJECT = """
@@ -76,7 +76,7 @@ async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterat
     clock = ManualClock()
     runtime = await Runtime.open(make_project({"acme.py": PROJECT}), isolation="none", clock=clock)
     app = create_app(runtime)
-    flow = app.state.connect_flow = ConnectFlow(runtime)
+    flow = runtime.connect
 
     def handle(url: str, secret: str) -> ConnectServer:
         return ConnectServer(runtime, url, secret, demo_api.url, flow=flow, clock=clock)

@@ -38,7 +38,7 @@ def create(
 
     async def work(rt: Runtime) -> None:
         scope = TokenScope(read_only=read_only, integrations=integration or None, connections=connection or None)
-        token, secret = await rt.store.tokens.create(name, scope)
+        token, secret = await rt.tokens.create(name, scope)
         sys.stdout.write(secret + "\n")
         sys.stdout.flush()
         err.print(
@@ -59,7 +59,7 @@ def list_(
     """List tokens: id, name, the secret's first characters, scope and use (never the secret)."""
 
     async def work(rt: Runtime) -> None:
-        tokens = await rt.store.tokens.list(include_revoked=include_revoked)
+        tokens = await rt.tokens.list(include_revoked=include_revoked)
         if as_json:
             print_json([token.to_dict() for token in tokens])
             return
@@ -100,8 +100,8 @@ def revoke(
     """Revoke a token for good; requests using it are refused from now on."""
 
     async def work(rt: Runtime) -> None:
-        before = await rt.store.tokens.get(token_id)
-        token = await rt.store.tokens.revoke(token_id)
+        before = await rt.tokens.get(token_id)
+        token = await rt.tokens.revoke(token_id)
         if before.revoked_at is not None:
             out.print(f"token {token.id} ({escape(token.name)}) was already revoked on {_when(token.revoked_at)}")
         else:

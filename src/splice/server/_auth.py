@@ -77,7 +77,7 @@ async def caller(
             hint="send `Authorization: Bearer <token>`; create one with `splice tokens create NAME`",
         )
     rt: Runtime = request.app.state.runtime
-    token = await rt.store.tokens.verify(credentials.credentials)
+    token = await rt.tokens.verify(credentials.credentials)
     if token is None:
         raise UsageError("the access token is invalid or revoked", code="UNAUTHORIZED")
     return Caller(token)

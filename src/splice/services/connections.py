@@ -76,6 +76,17 @@ class Connections:
     async def get(self, integration: str, connection_id: str) -> Connection:
         return await self.store.connections.get(integration, connection_id)
 
+    async def metadata(self, integration: str, connection_id: str) -> dict[str, Any]:
+        return await self.store.connections.get_metadata(integration, connection_id)
+
+    async def set_metadata(self, integration: str, connection_id: str, value: dict[str, Any]) -> None:
+        """Replace the connection's metadata."""
+        await self.store.connections.set_metadata(integration, connection_id, value)
+
+    async def update_metadata(self, integration: str, connection_id: str, value: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``value`` into the connection's metadata; the result comes back."""
+        return await self.store.connections.update_metadata(integration, connection_id, value)
+
     async def delete(self, integration: str, connection_id: str) -> None:
         """Delete a connection with everything stored for it: state, synced records, checkpoints."""
         await self.store.connections.delete(integration, connection_id)

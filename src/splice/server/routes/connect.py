@@ -6,7 +6,7 @@ credential. An API caller may instead ``GET /connect/{integration}?connection_id
 bearer token and follow the 302 itself. The provider sends the browser back to
 ``/oauth/callback``, which stores the tokens and sends it on to ``return_to`` with
 ``status=connected`` or ``status=error&error=...`` (without ``return_to``: a small page, HTML
-for browsers, JSON otherwise). The flow itself is in :mod:`splice.server._connect`.
+for browsers, JSON otherwise). The flow itself is in :mod:`splice.services.connect`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pydantic import BaseModel, Field
 
 from splice.errors import InvalidInput, SpliceError
 from splice.server._auth import CallerDep, _bearer, caller
-from splice.server._connect import ConnectFlow, Outcome, with_query
 from splice.server._errors import ERROR_RESPONSES, error_response, status_for
+from splice.services.connect import ConnectFlow, Outcome, with_query
 
 logger = logging.getLogger("splice.server")
 router = APIRouter(tags=["connect"], responses=ERROR_RESPONSES)
@@ -34,11 +34,8 @@ _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def connect_flow(request: Request) -> ConnectFlow:
-    """The app's one :class:`ConnectFlow`, made on first use (a test may set ``app.state.connect_flow``)."""
-    flow = getattr(request.app.state, "connect_flow", None)
-    if flow is None:
-        flow = request.app.state.connect_flow = ConnectFlow(request.app.state.runtime)
-    return flow  # type: ignore[no-any-return]
+    """The runtime's :class:`ConnectFlow` (``rt.connect``)."""
+    return request.app.state.runtime.connect  # type: ignore[no-any-return]
 
 
 FlowDep = Annotated[ConnectFlow, Depends(connect_flow)]

@@ -103,17 +103,17 @@ async def test_connection(integration: str, connection_id: str, rt: RuntimeDep, 
 @router.get("/{integration}/{connection_id}/metadata", summary="Get a connection's metadata")
 async def get_metadata(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> Json:
     caller.check(integration, connection_id)
-    return await rt.store.connections.get_metadata(integration, connection_id)
+    return await rt.connections.metadata(integration, connection_id)
 
 
 @router.put("/{integration}/{connection_id}/metadata", summary="Replace a connection's metadata")
 async def set_metadata(integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep) -> Json:
     caller.check(integration, connection_id, write=True)
-    await rt.store.connections.set_metadata(integration, connection_id, body)
+    await rt.connections.set_metadata(integration, connection_id, body)
     return body
 
 
 @router.patch("/{integration}/{connection_id}/metadata", summary="Merge keys into a connection's metadata")
 async def update_metadata(integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep) -> Json:
     caller.check(integration, connection_id, write=True)
-    return await rt.store.connections.update_metadata(integration, connection_id, body)
+    return await rt.connections.update_metadata(integration, connection_id, body)

@@ -134,11 +134,11 @@ ScriptScope = Annotated[Scope, Depends(_script)]
 
 
 async def _keys(rt: Runtime, scope: Scope, prefix: str | None) -> list[str]:
-    return await rt.store.state.keys(scope.kind, scope.id, prefix=prefix)
+    return await rt.state.keys(scope.kind, scope.id, prefix=prefix)
 
 
 async def _get(rt: Runtime, scope: Scope, key: str) -> StateEntry:
-    value = await rt.store.state.get(scope.kind, scope.id, key, _MISSING)
+    value = await rt.state.get(scope.kind, scope.id, key, _MISSING)
     if value is _MISSING:
         raise NotFound(f"state key {key!r} not found", details={"key": key})
     return StateEntry(key=key, value=value)
@@ -146,12 +146,12 @@ async def _get(rt: Runtime, scope: Scope, key: str) -> StateEntry:
 
 async def _put(rt: Runtime, scope: Scope, key: str, body: StateValue) -> StateEntry:
     """Answers with the value read back, as stored (the store's JSON, e.g. a NaN becomes null)."""
-    await rt.store.state.put(scope.kind, scope.id, key, body.value)
+    await rt.state.put(scope.kind, scope.id, key, body.value)
     return await _get(rt, scope, key)
 
 
 async def _delete(rt: Runtime, scope: Scope, key: str) -> Response:
-    if not await rt.store.state.delete(scope.kind, scope.id, key):
+    if not await rt.state.delete(scope.kind, scope.id, key):
         raise NotFound(f"state key {key!r} not found", details={"key": key})
     return Response(status_code=204)
 

@@ -80,7 +80,7 @@ def _require_full_access(caller: Caller) -> None:
 async def list_tokens(rt: RuntimeDep, caller: CallerDep, include_revoked: bool = False) -> list[TokenOut]:
     """Oldest first, without secrets; revoked tokens only with ``include_revoked=true``."""
     _require_full_access(caller)
-    return [TokenOut.of(token) for token in await rt.store.tokens.list(include_revoked=include_revoked)]
+    return [TokenOut.of(token) for token in await rt.tokens.list(include_revoked=include_revoked)]
 
 
 @router.post("", status_code=201, summary="Create an access token")
@@ -88,14 +88,14 @@ async def create_token(body: NewToken, rt: RuntimeDep, caller: CallerDep) -> Cre
     """The only response that carries the secret: it is not stored, so it cannot be shown again."""
     _require_full_access(caller)
     scope = TokenScope(read_only=body.read_only, integrations=body.integrations, connections=body.connections)
-    token, secret = await rt.store.tokens.create(body.name, scope)
+    token, secret = await rt.tokens.create(body.name, scope)
     return CreatedToken(**TokenOut.of(token).model_dump(), secret=secret)
 
 
 @router.get("/{token_id}", summary="Get an access token")
 async def get_token(token_id: TokenId, rt: RuntimeDep, caller: CallerDep) -> TokenOut:
     _require_full_access(caller)
-    return TokenOut.of(await rt.store.tokens.get(token_id))
+    return TokenOut.of(await rt.tokens.get(token_id))
 
 
 @router.delete("/{token_id}", summary="Revoke an access token")
@@ -106,4 +106,4 @@ async def revoke_token(token_id: TokenId, rt: RuntimeDep, caller: CallerDep) -> 
     token may revoke itself.
     """
     _require_full_access(caller)
-    return TokenOut.of(await rt.store.tokens.revoke(token_id))
+    return TokenOut.of(await rt.tokens.revoke(token_id))

@@ -30,12 +30,14 @@ from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import OctKey
 
 from splice._clock import Clock
+from splice._runtime.apis import ApiFactory
 from splice.auth import OAuth2AuthorizationCode
 from splice.auth._base import drive
 from splice.errors import AlreadyExists, ApiError, CredentialsError, InvalidInput, NotFound, SpliceError, UsageError
 from splice.integration import Integration
-from splice.runtime import Runtime
-from splice.store import Connection
+from splice.project import Project
+from splice.services.connections import Connections
+from splice.store import Connection, SecretBox, Store
 
 #: how long a connect link and a pending authorization stay usable
 DEFAULT_TTL = 600.0
@@ -127,29 +129,35 @@ def with_query(url: str, params: Mapping[str, str | None]) -> str:
 
 
 class ConnectFlow:
-    """Starts and finishes OAuth authorization-code connects for one runtime.
+    """Starts and finishes OAuth authorization-code connects (``rt.connect``).
 
     ``session_ttl`` and ``state_ttl`` are attributes so a test can shorten them;
     ``public_url`` (default: ``[server] public_url``) is where browsers and providers reach
-    this server, else each request's own base URL is used. ``clock`` (default: the runtime's)
-    stamps and checks the links' and states' expiry and the tokens' ``expires_at``.
+    this server, else each request's own base URL is used. ``clock`` stamps and checks the
+    links' and states' expiry and the tokens' ``expires_at``.
     """
 
     def __init__(
         self,
-        runtime: Runtime,
+        project: Project,
+        store: Store,
+        connections: Connections,
+        apis: ApiFactory,
+        box: SecretBox,
+        clock: Clock,
         *,
         session_ttl: float = DEFAULT_TTL,
         state_ttl: float = DEFAULT_TTL,
         public_url: str | None = None,
-        clock: Clock | None = None,
     ) -> None:
-        self.runtime = runtime
-        self.clock = clock or runtime.clock
+        self.project = project
+        self.store = store
+        self.connections = connections
+        self.apis = apis
+        self.clock = clock
         self.session_ttl = session_ttl
         self.state_ttl = state_ttl
-        self.public_url = public_url or runtime.project.config.server.public_url
-        box = runtime.secrets
+        self.public_url = public_url or project.config.server.public_url
         key_id, key = box.derive_key(_KEY_PURPOSE)
         self._kid, self._key = key_id.hex(), OctKey.import_key(key)
         #: every configured key's, so links signed before a key rotation still verify
@@ -189,12 +197,10 @@ class ConnectFlow:
 
     async def create_session(self, pending: Pending, request_base: str) -> ConnectLink:
         """A single-use link to hand the customer's browser; the credentials stay in the store."""
-        await self.runtime.store.oauth_states.purge_expired()
+        await self.store.oauth_states.purge_expired()
         sid, token, expires = self._issue("session", self.session_ttl)
         data = {"kind": "session", **pending.to_data()}
-        await self.runtime.store.oauth_states.put(
-            sid, pending.integration, pending.connection_id, data, ttl=self.session_ttl
-        )
+        await self.store.oauth_states.put(sid, pending.integration, pending.connection_id, data, ttl=self.session_ttl)
         url = with_query(f"{self.base_url(request_base)}/connect/{pending.integration}", {"session": token})
         return ConnectLink(url, datetime.fromtimestamp(expires, UTC))
 
@@ -210,7 +216,7 @@ class ConnectFlow:
             raise invalid_session("expired", "expired") from None
         except JoseError:
             raise invalid_session("forged", "is not a connect link this server issued") from None
-        row = await self.runtime.store.oauth_states.take(claims["jti"])
+        row = await self.store.oauth_states.take(claims["jti"])
         if row is None or row[2].get("kind") != "session":
             raise invalid_session("used", "was already used")
         if row[0] != integration:
@@ -223,14 +229,12 @@ class ConnectFlow:
         """Where to send the browser: the provider's authorize URL with PKCE and a signed state."""
         spec = self._oauth_integration(pending.integration)
         scheme = await self._scheme(spec, pending)
-        await self.runtime.store.oauth_states.purge_expired()
+        await self.store.oauth_states.purge_expired()
         redirect_uri = self.redirect_uri(request_base)
         sid, state, _ = self._issue("state", self.state_ttl)
         url, verifier = scheme.authorization_url(pending.credentials, redirect_uri, state)
         data = {"kind": "state", "verifier": verifier, "redirect_uri": redirect_uri, **pending.to_data()}
-        await self.runtime.store.oauth_states.put(
-            sid, pending.integration, pending.connection_id, data, ttl=self.state_ttl
-        )
+        await self.store.oauth_states.put(sid, pending.integration, pending.connection_id, data, ttl=self.state_ttl)
         return url
 
     async def finish(
@@ -256,11 +260,11 @@ class ConnectFlow:
         try:
             self._check(claims, "state")
         except ExpiredTokenError:
-            await self.runtime.store.oauth_states.take(claims["jti"])
+            await self.store.oauth_states.take(claims["jti"])
             raise invalid_state("expired", "expired; the authorization took too long") from None
         except JoseError:
             raise invalid_state("forged", "is not an OAuth state this server issued") from None
-        row = await self.runtime.store.oauth_states.take(claims["jti"])
+        row = await self.store.oauth_states.take(claims["jti"])
         if row is None or row[2].get("kind") != "state":
             raise invalid_state("used", "was already used")
         integration, connection_id, data = row
@@ -285,7 +289,7 @@ class ConnectFlow:
     # --- internals --------------------------------------------------------------------
 
     def _oauth_integration(self, name: str) -> Integration:
-        spec = self.runtime.project.integration(name)
+        spec = self.project.integration(name)
         if not isinstance(spec.auth, OAuth2AuthorizationCode):
             raise InvalidInput(
                 f"integration {name!r} uses {spec.auth.kind} auth; /connect is for OAuth 2.0 "
@@ -298,7 +302,7 @@ class ConnectFlow:
 
     async def _existing(self, integration: str, connection_id: str) -> Connection | None:
         try:
-            return await self.runtime.store.connections.get(integration, connection_id)
+            return await self.store.connections.get(integration, connection_id)
         except NotFound:
             return None
 
@@ -316,7 +320,7 @@ class ConnectFlow:
         scheme = await self._scheme(spec, pending)
         flow = scheme.exchange_code_flow(pending.credentials, code, redirect_uri, verifier, self.clock.time())
         try:
-            return await drive(flow, self.runtime.apis.send_token_request)
+            return await drive(flow, self.apis.send_token_request)
         except CredentialsError as exc:
             # the provider's answer, not the connection's health: a bad gateway, not a 409
             raise ApiError(
@@ -327,15 +331,14 @@ class ConnectFlow:
             ) from None
 
     async def _save(self, pending: Pending, tokens: dict[str, Any]) -> Connection:
-        rt = self.runtime
         if await self._existing(pending.integration, pending.connection_id) is None:
             try:
-                return await rt.connections.add(
+                return await self.connections.add(
                     pending.integration, pending.connection_id, tokens, config=pending.config or {}
                 )
             except AlreadyExists:
                 pass  # created while the customer was at the provider: update it instead
-        return await rt.connections.update(
+        return await self.connections.update(
             pending.integration, pending.connection_id, credentials=tokens, config=pending.config
         )
 
