@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSClient, StepOptions
 from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
-from splice.errors import Conflict, NotFound, SpliceError
+from splice.errors import Conflict, InternalError, NotFound, SpliceError
 
 if TYPE_CHECKING:
     from splice.runtime import Runtime
@@ -94,7 +94,7 @@ async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any
     except Exception as exc:  # DBOS wraps the last failure once retries are used up
         cause = exc.__cause__ if isinstance(exc.__cause__, AttemptFailed) else None
         if cause is None:
-            error = exc.to_dict() if isinstance(exc, SpliceError) else {"code": "SPLICE_ERROR", "message": str(exc)}
+            error = (exc if isinstance(exc, SpliceError) else InternalError(f"{type(exc).__name__}: {exc}")).to_dict()
             return {"job_id": job_id, "status": "failed", "error": error}
         return _summary(cause.run)
     return _summary(run)

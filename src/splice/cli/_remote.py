@@ -190,13 +190,13 @@ class RemoteRuntime:
                 body = await response.read()
                 status, reason = response.status, response.reason
         except TimeoutError:  # before ClientConnectionError: aiohttp's timeouts are both
-            raise errors.SpliceError(
+            raise errors.Unavailable(
                 f"the splice server at {self.server} did not answer within {TIMEOUT:.0f} s",
                 code="SERVER_TIMEOUT",
                 hint="is `splice serve` running there? check --server / SPLICE_SERVER",
             ) from None
         except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise errors.SpliceError(
+            raise errors.Unavailable(
                 f"cannot reach the splice server at {self.server}: {_reason(exc)}",
                 code="SERVER_UNREACHABLE",
                 hint="is `splice serve` running there? check --server / SPLICE_SERVER",
