@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSClient, StepOptions
 from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
-from splice.errors import Conflict, InternalError, NotFound, SpliceError
+from splice.errors import Conflict, InternalError, NotFound, SpliceError, error_from_dict
 
 if TYPE_CHECKING:
     from splice.runtime import Runtime
@@ -42,11 +42,6 @@ WORKFLOW = "splice.job"
 VERSION = "splice-jobs-1"
 #: how often an idle worker looks for queued jobs, in seconds
 POLL = 0.25
-#: codes a retry cannot fix: the input, the connection or the script's declaration is wrong
-FINAL_CODES = frozenset({
-    "NOT_FOUND", "INVALID_INPUT", "INVALID_CONFIG", "CONNECTION_BROKEN", "SYNC_RUNNING", "CANCELLED",
-    "TIME_LIMIT_EXCEEDED", "MEMORY_LIMIT_EXCEEDED", "OUTPUT_TOO_LARGE",
-})  # fmt: skip
 
 logging.getLogger("dbos").setLevel(logging.CRITICAL)
 logger = logging.getLogger("splice.jobs")
@@ -80,7 +75,8 @@ class AttemptFailed(Exception):
 
     @property
     def final(self) -> bool:
-        return self.run.status != "failed" or (self.run.error or {}).get("code") in FINAL_CODES
+        """A run that timed out or was cancelled is final; a failed one as its error's class says."""
+        return self.run.status != "failed" or not error_from_dict(self.run.error or {}).retryable
 
 
 @DBOS.workflow(name=WORKFLOW)
