@@ -34,6 +34,16 @@ NOT_YET_SWITCHED = {
     ("_runtime/executor.py", "LimitExceeded", "TIME_LIMIT_EXCEEDED"),  # → TimeLimitExceeded (twice)
     ("_runtime/executor.py", "LimitExceeded", "CHILD_CRASHED"),  # → RunError (a crash is not a limit)
 }
+#: Code strings that decide something outside errors.py, and why they are not what to do about an error.
+CODE_TABLES = {
+    ("runtime.py", "TIME_LIMIT_EXCEEDED"),  # the run's status, timed_out (a file this change may not edit)
+    ("triggers/_response.py", "INVALID_JSON"),  # _SHOWN: whose messages a webhook's caller may read
+    ("triggers/_response.py", "TIME_LIMIT_EXCEEDED"),  # _SHOWN, likewise
+    ("server/_errors.py", "UNAUTHORIZED"),  # _HTTP_CODES: codes for Starlette's own HTTP errors
+    ("server/_errors.py", "FORBIDDEN"),
+    ("server/_errors.py", "NOT_FOUND"),
+    ("server/_errors.py", "PAYLOAD_TOO_LARGE"),
+}
 
 
 # --- the drawing ---------------------------------------------------------------------------
@@ -192,6 +202,31 @@ def test_every_raise_site_uses_the_class_that_declares_its_code() -> None:
         if site.cls == "dict" or CODES.get(site.code) is not CLASSES[site.cls]:
             wrong.add((site.path, site.cls, site.code))
     assert wrong == NOT_YET_SWITCHED, "raise sites with the wrong class (fix them, or NOT_YET_SWITCHED is stale)"
+
+
+def test_no_code_decides_anything_outside_errors_py() -> None:
+    """The four tables that disagreed are gone: a registered code compared or listed elsewhere is a new one."""
+    found = set()
+    for path in sorted(SRC.rglob("*.py")):
+        where = path.relative_to(SRC).as_posix()
+        if where == "errors.py" or where.startswith("templates/"):  # a new project's tests may check codes
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            for item in _compared_or_listed(node):
+                if isinstance(item, ast.Constant) and item.value in CODES:
+                    found.add((where, item.value))
+    assert found == CODE_TABLES
+
+
+def _compared_or_listed(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Compare):
+        return [node.left, *node.comparators]
+    if isinstance(node, ast.Set | ast.Tuple | ast.List):
+        return list(node.elts)
+    if isinstance(node, ast.Dict):  # an error dict's own "code" is a raise site, checked above
+        pairs = zip(node.keys, node.values, strict=True)
+        return [item for key, value in pairs if not _is_str(key, "code") for item in (key, value) if item is not None]
+    return []
 
 
 # --- rebuilding from a dict --------------------------------------------------------------
