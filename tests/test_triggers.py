@@ -325,6 +325,18 @@ def test_an_error_answer_never_carries_the_exception_text() -> None:
     assert b"secret" not in answer.body and b"Traceback" not in answer.body and b"run_1" in answer.body
 
 
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [({"code": "TIME_LIMIT_EXCEEDED", "type": "LimitExceeded"}, 504), ({"code": "INVALID_JSON"}, 400),
+     ({"code": "PAGINATION_ERROR"}, 502), ({"code": "REFRESH_FAILED", "type": "CredentialsError"}, 409),
+     ({"code": "NOT_FOUND"}, 500), ({"code": "WORKER_LOST", "type": "SpliceError"}, 500), ({}, 500),
+     ({"code": "GONE", "type": "ActionError", "details": {"status": 410, "payload": 1}}, 410)],
+)  # fmt: skip
+def test_a_failed_trigger_answers_its_error_s_run_status(error: dict[str, object], status: int) -> None:
+    """As ``POST /actions`` does: the error's class says the status, whichever path the run took."""
+    assert WebhookResponse.for_error({"message": "m", **error}, "run_1").status == status
+
+
 # --- signatures ---------------------------------------------------------------------------
 
 

@@ -1,71 +1,154 @@
 """Every error splice raises, in one tree with stable ``code`` strings.
 
-Branches are grouped by what the caller should do about them::
+Branches are grouped by what the caller should do about them, and each class says it once:
+``http_status`` when the error answers a request; ``run_status`` when a caller waited on a run
+that failed with it (``POST /actions``, a webhook); ``retryable``, whether the engine retries a
+job attempt that failed with it; and ``codes``, the codes it carries (the first is its default).
+Every code belongs to exactly one class, and ``tests/test_errors.py`` holds this drawing to the
+classes and to every code raised in ``src/``::
 
-    SpliceError                      SPLICE_ERROR, WEBHOOK_SECRET_MISSING, SANDBOX_UNAVAILABLE: the server
-    │                                is misconfigured (or its host refuses a protection strict mode needs)
-    ├── UsageError                   fix the input and try again
-    │   ├── ProjectError             PROJECT_INVALID, IMPORT_FAILED
-    │   ├── NotFound                 NOT_FOUND
-    │   ├── AlreadyExists            ALREADY_EXISTS
-    │   ├── Conflict                 SYNC_RUNNING: the thing is busy; wait, or pause it first
-    │   ├── Unauthorized             UNAUTHORIZED, INVALID_SIGNATURE, WEBHOOK_REPLAYED: prove who you are (a
-    │   │                            webhook's signature; a signed delivery is accepted once)
-    │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
-    │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT,
-    │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED
-    ├── ApiError                     the third-party API said no (status, headers, body)
-    │   ├── AccessTokenExpired       ACCESS_TOKEN_EXPIRED
-    │   ├── RateLimitExceeded        RATE_LIMIT_EXCEEDED
-    │   ├── ConnectionError          CONNECTION_ERROR, HOST_NOT_ALLOWED, NETWORK_ERROR
-    │   └── PaginationError          PAGINATION_ERROR
-    ├── CredentialsError             the connection needs attention: REFRESH_FAILED, CONNECTION_BROKEN
-    ├── ActionError                  ACTION_ERROR: a script's structured answer to its caller
-    └── RunError                     the run itself failed
-        ├── ScriptError              SCRIPT_ERROR, INVALID_OUTPUT
-        ├── LimitExceeded            TIME_LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, CHILD_CRASHED, OUTPUT_TOO_LARGE,
-        │                            PROCESS_LIMIT_EXCEEDED, FILE_SIZE_LIMIT_EXCEEDED
-        ├── SandboxViolation         SANDBOX_DENIED: the script tried what its sandbox forbids
-        └── (RunError itself)        WORKER_LOST: the worker running it died; the job retries
+    class                          HTTP  run  engine  codes: what the caller should do
+    SpliceError                    500   500  retry   SPLICE_ERROR, WEBHOOK_SECRET_MISSING, SANDBOX_UNAVAILABLE,
+    │                                                 MIGRATION_FAILED, DECRYPT_FAILED, SERVER_ERROR: splice's
+    │                                                 setup is wrong (a secret, the sandbox, the database, a key,
+    │                                                 --server); the operator fixes what the message names
+    ├── UsageError                 400   500  final   USAGE_ERROR, INVALID_STATE, INVALID_SESSION, OAUTH_PROVIDER_ERROR:
+    │   │                                             fix the request and send it again (a used, expired or refused
+    │   │                                             connect link or OAuth state: start connecting again)
+    │   ├── ProjectError           400   500  final   PROJECT_INVALID, IMPORT_FAILED: fix the project's code or
+    │   │                                             splice.toml
+    │   ├── NotFound               404   500  final   NOT_FOUND: check the name or id
+    │   ├── AlreadyExists          409   500  final   ALREADY_EXISTS: pick another id, or change the existing one
+    │   ├── Conflict               409   500  final   CONFLICT, SYNC_RUNNING: the thing is busy; wait, or pause it
+    │   │                                             first
+    │   ├── Unauthorized           401   500  final   UNAUTHORIZED, INVALID_SIGNATURE, WEBHOOK_REPLAYED: prove who
+    │   │                                             you are (a valid token; a webhook signed anew: a signed
+    │   │                                             delivery is accepted once)
+    │   ├── Forbidden              403   500  final   FORBIDDEN: use a token that may do this (not read-only, not
+    │   │                                             limited to some tenants)
+    │   ├── CapabilityNotGranted   400   500  final   CAPABILITY_NOT_GRANTED: the script used a ctx capability its
+    │   │                                             kind does not have; fix the script
+    │   └── InvalidInput           422   500  final   INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG,
+    │       │                                         INVALID_SCHEDULE, INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR,
+    │       │                                         INVALID_CHECKPOINT, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED,
+    │       │                                         CONNECT_NOT_SUPPORTED, INVALID_SECRET_KEY, INSECURE_KEY_FILE:
+    │       │                                         fix the value the message names
+    │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
+    │       └── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
+    │                                                 caller's, so a run that cannot parse it answers 400 too)
+    ├── ApiError                   502   502  retry   API_ERROR, TOKEN_EXCHANGE_FAILED: the third-party API failed
+    │   │                                             or said no (.status, .headers, .data); try later or fix the call
+    │   ├── AccessTokenExpired     502   502  retry   ACCESS_TOKEN_EXPIRED: refused even after a refresh; check the
+    │   │                                             connection's credentials and scopes
+    │   ├── RateLimitExceeded      502   502  retry   RATE_LIMIT_EXCEEDED: slow down; try after the wait it asked for
+    │   ├── ConnectionError        502   502  retry   CONNECTION_ERROR, HOST_NOT_ALLOWED, NETWORK_ERROR: the call
+    │   │                                             failed (a status, the network, a host not in allowed_hosts)
+    │   └── PaginationError        502   502  retry   PAGINATION_ERROR: the API's pages do not line up (a cursor
+    │                                                 repeated); check the paginator
+    ├── CredentialsError           409   409  retry   REFRESH_FAILED: the provider failed a refresh; a later attempt
+    │   │                                             may work (a refusal also marks the connection broken)
+    │   └── ConnectionBroken       409   409  final   CONNECTION_BROKEN: the connection needs new credentials;
+    │                                                 reconnect it
+    ├── ActionError                400   own  retry   ACTION_ERROR: a script's structured answer; read .payload (the
+    │                                                 script chooses the run's status, 400–599)
+    ├── RunError                   500   500  retry   RUN_ERROR, CHILD_CRASHED: the run's process died; look at the
+    │   │                                             run (a job tries again)
+    │   ├── ScriptError            500   500  retry   SCRIPT_ERROR, INVALID_OUTPUT: the script raised or returned
+    │   │                                             something invalid; fix it (the traceback is on the run)
+    │   ├── LimitExceeded          500   500  final   LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, OUTPUT_TOO_LARGE,
+    │   │   │                                         PROCESS_LIMIT_EXCEEDED, FILE_SIZE_LIMIT_EXCEEDED: the run
+    │   │   │                                         passed a limit; raise it or do less
+    │   │   └── TimeLimitExceeded  504   504  final   TIME_LIMIT_EXCEEDED: the run was stopped at its time limit;
+    │   │                                             raise time_limit or do less per run
+    │   ├── SandboxViolation       500   500  retry   SANDBOX_DENIED: the script tried what its sandbox forbids;
+    │   │                                             call services through ctx.api
+    │   ├── WorkerLost             500   500  retry   WORKER_LOST: the process running it died; a job tries again,
+    │   │                                             run anything else again
+    │   └── Cancelled              500   500  final   CANCELLED: its caller gave up on it; start it again if still
+    │                                                 wanted
+    ├── Unavailable                503   503  retry   DATABASE_UNAVAILABLE, LOCK_TIMEOUT, SERVER_UNREACHABLE,
+    │                                                 SERVER_TIMEOUT: something splice needs did not answer in
+    │                                                 time (its database, a lock, the splice server); try later
+    └── InternalError              500   500  retry   INTERNAL_ERROR, ZYGOTE_GONE, PARENT_GONE: a failure inside
+                                                      splice, a bug; its log has the traceback under the run or
+                                                      request id
 
-Errors cross the process boundary between a run's child and its parent as plain
-dicts (:meth:`SpliceError.to_dict` / :func:`error_from_dict`), so every class must be
-rebuildable from ``code``, ``message`` and ``details`` alone.
+A usage error inside a run is the script's bug, not its caller's (input is checked before a
+run exists), so a failed run answers 500 for the whole branch but a body that is not JSON.
+
+Errors cross the process boundary between a run's child and its parent as plain dicts
+(:meth:`SpliceError.to_dict` / :func:`error_from_dict`), and are stored on runs that way, so
+every class must be rebuildable from ``code``, ``message`` and ``details`` alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 __all__ = [
+    "CODES",
     "AccessTokenExpired",
     "ActionError",
     "AlreadyExists",
     "ApiError",
+    "Cancelled",
+    "CapabilityNotGranted",
     "Conflict",
+    "ConnectionBroken",
     "ConnectionError",
     "CredentialsError",
+    "Forbidden",
+    "InternalError",
     "InvalidInput",
+    "InvalidJson",
     "LimitExceeded",
     "NotFound",
     "PaginationError",
+    "PayloadTooLarge",
     "ProjectError",
     "RateLimitExceeded",
     "RunError",
     "SandboxViolation",
     "ScriptError",
     "SpliceError",
+    "TimeLimitExceeded",
     "Unauthorized",
+    "Unavailable",
     "UsageError",
+    "WorkerLost",
     "error_from_dict",
 ]
 
 
 class SpliceError(Exception):
-    """Root of every splice error; ``code`` is stable, ``message`` is for people."""
+    """Root of every splice error; ``code`` is stable, ``message`` is for people.
 
+    Raised as itself, it says splice's setup is wrong (a webhook secret that is not set, a
+    sandbox the host refuses, a database schema or secret key that does not fit): the
+    operator fixes what the message names, so the engine tries again later.
+    """
+
+    codes: ClassVar[tuple[str, ...]] = (
+        "SPLICE_ERROR",
+        "WEBHOOK_SECRET_MISSING",
+        "SANDBOX_UNAVAILABLE",
+        "MIGRATION_FAILED",
+        "DECRYPT_FAILED",
+        "SERVER_ERROR",
+    )
+    #: the first of ``codes``: what ``code`` is when none is given
     default_code: ClassVar[str] = "SPLICE_ERROR"
+    #: the status when this error answers a request
+    http_status: ClassVar[int] = 500
+    #: whether a job attempt that failed with this error is worth another attempt
+    retryable: ClassVar[bool] = True
     hint: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.default_code = cls.codes[0]
 
     def __init__(
         self,
@@ -82,6 +165,11 @@ class SpliceError(Exception):
         if hint is not None:
             self.hint = hint
 
+    @property
+    def run_status(self) -> int:
+        """The status for a caller that waited on a run which failed with this error."""
+        return self.http_status
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON-safe form used in run results, the REST envelope and child messages."""
         data: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
@@ -95,41 +183,110 @@ class SpliceError(Exception):
 
 
 class UsageError(SpliceError):
-    default_code = "USAGE_ERROR"
+    """The request was wrong: fix it and send it again; sending it unchanged fails the same way.
+
+    Its own codes are the OAuth connect flow's: a connect link or state that is used, expired
+    or forged, or a provider that refused, means starting the connection again.
+    """
+
+    codes = ("USAGE_ERROR", "INVALID_STATE", "INVALID_SESSION", "OAUTH_PROVIDER_ERROR")
+    http_status = 400
+    retryable = False
+
+    @property
+    def run_status(self) -> int:
+        """500: inside a run, a usage error is the script misusing ``ctx``; its caller's request was fine."""
+        return 500
 
 
 class ProjectError(UsageError):
-    default_code = "PROJECT_INVALID"
+    """The project does not load: fix its code or ``splice.toml``."""
+
+    codes = ("PROJECT_INVALID", "IMPORT_FAILED")
 
 
 class NotFound(UsageError):
-    default_code = "NOT_FOUND"
+    codes = ("NOT_FOUND",)
+    http_status = 404
 
 
 class AlreadyExists(UsageError):
-    default_code = "ALREADY_EXISTS"
+    codes = ("ALREADY_EXISTS",)
+    http_status = 409
 
 
 class Conflict(UsageError):
     """The request is fine but clashes with what is happening now (a sync already running)."""
 
-    default_code = "CONFLICT"
+    codes = ("CONFLICT", "SYNC_RUNNING")
+    http_status = 409
 
 
 class Unauthorized(UsageError):
     """The caller did not prove who it is: no or a bad token, a webhook signature that does not match."""
 
-    default_code = "UNAUTHORIZED"
+    codes = ("UNAUTHORIZED", "INVALID_SIGNATURE", "WEBHOOK_REPLAYED")
+    http_status = 401
+
+
+class Forbidden(UsageError):
+    """The caller is known but its token may not do this (read-only, or limited to some tenants)."""
+
+    codes = ("FORBIDDEN",)
+    http_status = 403
+
+
+class CapabilityNotGranted(UsageError, AttributeError):
+    """A script used a ``ctx`` capability its kind does not have (a trigger writing records, say).
+
+    Also an :class:`AttributeError`, so ``hasattr(ctx, "records")`` is simply False.
+    """
+
+    codes = ("CAPABILITY_NOT_GRANTED",)
 
 
 class InvalidInput(UsageError):
-    default_code = "INVALID_INPUT"
+    codes = (
+        "INVALID_INPUT",
+        "INVALID_CREDENTIALS",
+        "INVALID_CONFIG",
+        "INVALID_SCHEDULE",
+        "INVALID_RECORD",
+        "MIXED_ID_TYPES",
+        "INVALID_CURSOR",
+        "INVALID_CHECKPOINT",
+        "ROUTING_VALUE_MISSING",
+        "CONNECTION_NOT_ALLOWED",
+        "CONNECT_NOT_SUPPORTED",
+        "INVALID_SECRET_KEY",
+        "INSECURE_KEY_FILE",
+    )
+    http_status = 422
+
+
+class PayloadTooLarge(InvalidInput):
+    """A body over the limit, refused before anything reads it."""
+
+    codes = ("PAYLOAD_TOO_LARGE",)
+    http_status = 413
+
+
+class InvalidJson(InvalidInput):
+    """A webhook body that is not JSON: its sender's mistake even when the script is the one parsing it."""
+
+    codes = ("INVALID_JSON",)
+    http_status = 400
+
+    @property
+    def run_status(self) -> int:
+        return self.http_status
 
 
 class ApiError(SpliceError):
     """A third-party API call failed; ``details`` holds ``status``, ``headers`` and ``data``."""
 
-    default_code = "API_ERROR"
+    codes = ("API_ERROR", "TOKEN_EXCHANGE_FAILED")
+    http_status = 502
 
     @property
     def status(self) -> int | None:
@@ -145,34 +302,50 @@ class ApiError(SpliceError):
 
 
 class AccessTokenExpired(ApiError):
-    default_code = "ACCESS_TOKEN_EXPIRED"
+    codes = ("ACCESS_TOKEN_EXPIRED",)
 
 
 class RateLimitExceeded(ApiError):
-    default_code = "RATE_LIMIT_EXCEEDED"
+    codes = ("RATE_LIMIT_EXCEEDED",)
 
 
 class ConnectionError(ApiError):
-    default_code = "CONNECTION_ERROR"
+    codes = ("CONNECTION_ERROR", "HOST_NOT_ALLOWED", "NETWORK_ERROR")
 
 
 class PaginationError(ApiError):
-    default_code = "PAGINATION_ERROR"
+    codes = ("PAGINATION_ERROR",)
 
 
 class CredentialsError(SpliceError):
-    """The connection's credentials cannot be used until someone fixes or reconnects them."""
+    """Refreshing the connection's credentials failed.
 
-    default_code = "REFRESH_FAILED"
+    A provider 5xx is a bad moment, so a later attempt may work; a refusal also marks the
+    connection, and the attempts after it fail with :class:`ConnectionBroken`.
+    """
+
+    codes = ("REFRESH_FAILED",)
+    http_status = 409
+
+
+class ConnectionBroken(CredentialsError):
+    """The connection's credentials were refused: nothing works until someone reconnects it."""
+
+    codes = ("CONNECTION_BROKEN",)
+    retryable = False
 
 
 class ActionError(SpliceError):
     """Raised by a script to hand its caller a structured error payload.
 
+    The script chooses the status its run answers with (400–599; anything else is 400), and
+    may choose its own ``code``.
+
     >>> raise ActionError({"reason": "duplicate email"}, status=409)
     """
 
-    default_code = "ACTION_ERROR"
+    codes = ("ACTION_ERROR",)
+    http_status = 400
 
     def __init__(
         self,
@@ -187,99 +360,114 @@ class ActionError(SpliceError):
         details = dict(details or {})
         details.setdefault("payload", payload)
         details.setdefault("status", status)
-        super().__init__(message or f"action error: {payload!r}", code=code, details=details)
+        super().__init__(message or f"action error: {payload!r}", code=code, details=details, hint=hint)
         self.payload = details["payload"]
         self.status = details["status"]
 
+    @property
+    def run_status(self) -> int:
+        status = self.status
+        return status if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599 else 400
+
 
 class RunError(SpliceError):
-    default_code = "RUN_ERROR"
+    """The run failed; raised as itself, its process died without a result."""
+
+    codes = ("RUN_ERROR", "CHILD_CRASHED")
 
 
 class ScriptError(RunError):
     """The script raised; ``details`` has ``type``, ``message`` and ``traceback``."""
 
-    default_code = "SCRIPT_ERROR"
+    codes = ("SCRIPT_ERROR", "INVALID_OUTPUT")
 
 
 class LimitExceeded(RunError):
-    default_code = "TIME_LIMIT_EXCEEDED"
+    """The run passed one of its limits; another attempt would pass it again."""
+
+    codes = (
+        "LIMIT_EXCEEDED",
+        "MEMORY_LIMIT_EXCEEDED",
+        "OUTPUT_TOO_LARGE",
+        "PROCESS_LIMIT_EXCEEDED",
+        "FILE_SIZE_LIMIT_EXCEEDED",
+    )
+    retryable = False
 
 
 class TimeLimitExceeded(LimitExceeded):
-    default_code = "TIME_LIMIT_EXCEEDED"
-
-
-class WorkerLost(RunError):
-    """The process running the run stopped before it finished (killed, crashed, lost)."""
-
-    default_code = "WORKER_LOST"
-
-
-class Cancelled(RunError):
-    """The caller gave up on the run (Ctrl-C, a closed request, a stopping worker)."""
-
-    default_code = "CANCELLED"
-
-
-class InternalError(SpliceError):
-    """A failure inside splice itself, not the script's: a bug to report."""
-
-    default_code = "INTERNAL_ERROR"
-
-
-class CapabilityNotGranted(UsageError, AttributeError):
-    """A script used a ``ctx`` capability its kind of run does not have (``ctx.records`` in an action).
-
-    Also an :class:`AttributeError`, so ``hasattr(ctx, "records")`` is simply False.
-    """
-
-    default_code = "CAPABILITY_NOT_GRANTED"
+    codes = ("TIME_LIMIT_EXCEEDED",)
+    http_status = 504
 
 
 class SandboxViolation(RunError):
     """The script tried something its sandbox forbids: a socket, a file outside its view, a signal."""
 
-    default_code = "SANDBOX_DENIED"
+    codes = ("SANDBOX_DENIED",)
 
 
-_BY_NAME: dict[str, type[SpliceError]] = {
-    cls.__name__: cls
-    for cls in (
-        SpliceError,
-        UsageError,
-        ProjectError,
-        NotFound,
-        AlreadyExists,
-        Conflict,
-        Unauthorized,
-        InvalidInput,
-        ApiError,
-        AccessTokenExpired,
-        RateLimitExceeded,
-        ConnectionError,
-        PaginationError,
-        CredentialsError,
-        ActionError,
-        RunError,
-        ScriptError,
-        LimitExceeded,
-        SandboxViolation,
-        TimeLimitExceeded,
-        WorkerLost,
-        Cancelled,
-        InternalError,
-        CapabilityNotGranted,
-    )
-}
+class WorkerLost(RunError):
+    """The process running the run died (a worker killed, a machine lost) before it finished."""
+
+    codes = ("WORKER_LOST",)
+    hint = "a job is retried by the engine; run anything else again"
 
 
-def error_from_dict(data: dict[str, Any]) -> SpliceError:
-    """Rebuild an error sent as :meth:`SpliceError.to_dict` (unknown types become SpliceError)."""
-    cls = _BY_NAME.get(str(data.get("type")), SpliceError)
+class Cancelled(RunError):
+    """The run's caller gave up on it (Ctrl-C, a closed request, a worker shutting down)."""
+
+    codes = ("CANCELLED",)
+    retryable = False
+
+
+class Unavailable(SpliceError):
+    """Something splice needs did not answer in time (its database, a lock, the splice server)."""
+
+    codes = ("DATABASE_UNAVAILABLE", "LOCK_TIMEOUT", "SERVER_UNREACHABLE", "SERVER_TIMEOUT")
+    http_status = 503
+
+
+class InternalError(SpliceError):
+    """A failure inside splice rather than in the script or the request: a bug to report."""
+
+    codes = ("INTERNAL_ERROR", "ZYGOTE_GONE", "PARENT_GONE")
+
+
+def _classes(root: type[SpliceError] = SpliceError) -> list[type[SpliceError]]:
+    """This module's classes, parents first (subclasses defined elsewhere are not splice's errors)."""
+    found = [root]
+    for sub in root.__subclasses__():
+        if sub.__module__ == __name__:
+            found += _classes(sub)
+    return found
+
+
+_BY_NAME: dict[str, type[SpliceError]] = {cls.__name__: cls for cls in _classes()}
+#: every code splice raises, and the class that carries it
+CODES: Mapping[str, type[SpliceError]] = MappingProxyType(
+    {code: cls for cls in _classes() for code in cls.__dict__["codes"]}
+)
+
+
+def error_from_dict(data: Mapping[str, Any]) -> SpliceError:
+    """Rebuild an error sent as :meth:`SpliceError.to_dict`, as the class its code belongs to.
+
+    The code decides, so a dict built by hand or by an older splice (``{"code": "WORKER_LOST"}``)
+    comes back knowing its statuses and whether a retry is worth it; an unknown code falls
+    back to the ``type``, then to SpliceError. An ``ActionError`` stays one whatever its code:
+    that is the script's to choose.
+    """
+    cls = _class_for(data)
     kwargs: dict[str, Any] = {"code": data.get("code"), "details": data.get("details") or {}}
     if data.get("hint"):
         kwargs["hint"] = data["hint"]
     if cls is ActionError:
         return ActionError(message=data.get("message"), **kwargs)
-    return cls(str(data.get("message", "")), **kwargs)
+    return cls(str(data.get("message") or ""), **kwargs)
+
+
+def _class_for(data: Mapping[str, Any]) -> type[SpliceError]:
+    by_type = _BY_NAME.get(str(data.get("type")))
+    if by_type is ActionError:
+        return ActionError
+    return CODES.get(str(data.get("code"))) or by_type or SpliceError

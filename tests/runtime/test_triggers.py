@@ -181,7 +181,7 @@ async def test_a_binary_body_reaches_the_script_exactly_and_is_stored_as_base64(
     run, response = await rt.run_trigger("hooks", "echo", post(body, [("Content-Type", "application/octet-stream")]))
     seen = orjson.loads(response.body)
     assert base64.b64decode(seen["body"]) == body
-    assert seen["json"] == {"error": "InvalidInput", "code": "INVALID_JSON"}
+    assert seen["json"] == {"error": "InvalidJson", "code": "INVALID_JSON"}
     stored = await rt.runs.get(run.id)
     assert stored.input["body_encoding"] == "base64" and base64.b64decode(stored.input["body"]) == body
     assert "json" not in stored.input

@@ -31,7 +31,7 @@ from dbos import DBOS, DBOSClient, StepOptions
 from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
 from splice._engine.jobs import JobRunner
-from splice.errors import Conflict, NotFound, SpliceError
+from splice.errors import Conflict, InternalError, NotFound, SpliceError, error_from_dict
 
 if TYPE_CHECKING:
     from splice.store import RunRecord
@@ -43,11 +43,6 @@ WORKFLOW = "splice.job"
 VERSION = "splice-jobs-1"
 #: how often an idle worker looks for queued jobs, in seconds
 POLL = 0.25
-#: codes a retry cannot fix: the input, the connection or the script's declaration is wrong
-FINAL_CODES = frozenset({
-    "NOT_FOUND", "INVALID_INPUT", "INVALID_CONFIG", "CONNECTION_BROKEN", "SYNC_RUNNING", "CANCELLED",
-    "TIME_LIMIT_EXCEEDED", "MEMORY_LIMIT_EXCEEDED", "OUTPUT_TOO_LARGE",
-})  # fmt: skip
 
 logging.getLogger("dbos").setLevel(logging.CRITICAL)
 logger = logging.getLogger("splice.jobs")
@@ -82,7 +77,8 @@ class AttemptFailed(Exception):
 
     @property
     def final(self) -> bool:
-        return self.run.status != "failed" or (self.run.error or {}).get("code") in FINAL_CODES
+        """A run that timed out or was cancelled is final; a failed one as its error's class says."""
+        return self.run.status != "failed" or not error_from_dict(self.run.error or {}).retryable
 
 
 @DBOS.workflow(name=WORKFLOW)
@@ -96,7 +92,7 @@ async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any
     except Exception as exc:  # DBOS wraps the last failure once retries are used up
         cause = exc.__cause__ if isinstance(exc.__cause__, AttemptFailed) else None
         if cause is None:
-            error = exc.to_dict() if isinstance(exc, SpliceError) else {"code": "SPLICE_ERROR", "message": str(exc)}
+            error = (exc if isinstance(exc, SpliceError) else InternalError(f"{type(exc).__name__}: {exc}")).to_dict()
             return {"job_id": job_id, "status": "failed", "error": error}
         return _summary(cause.run)
     return _summary(run)

@@ -20,8 +20,8 @@ from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
 from splice._http.transport import Transport, TransportError
 from splice.auth import ApiKey, BaseAuth
+from splice.errors import ConnectionBroken, CredentialsError
 from splice.errors import ConnectionError as ApiConnectionError
-from splice.errors import CredentialsError
 from splice.integration import Integration
 from splice.project import Project
 from splice.store import Connection, Store
@@ -52,9 +52,8 @@ class ApiFactory:
         base_url = _templates.render(integration.base_url, config=config, credentials=conn.credentials)
         if conn.status != "ok" and conn.status_error:
             message = conn.status_error.get("message", "its last credential refresh failed")
-            raise CredentialsError(
+            raise ConnectionBroken(
                 f"connection {conn.id!r} needs attention: {message}",
-                code="CONNECTION_BROKEN",
                 details={"provider_error": conn.status_error},
                 hint=f"update its credentials: splice connections delete/add {integration.name} {conn.id}",
             )

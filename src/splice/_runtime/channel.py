@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from splice._runtime import wire
 from splice._runtime.capability import HTTP
-from splice.errors import SpliceError, error_from_dict
+from splice.errors import InternalError, error_from_dict
 
 Handler = Callable[[str, dict[str, Any], bytes], Awaitable[tuple[dict[str, Any], bytes]]]
 StreamHandler = Callable[[dict[str, Any], bytes], Awaitable[tuple[dict[str, Any], AsyncIterator[bytes]]]]
@@ -83,7 +83,7 @@ class SocketChannel:
         except (EOFError, wire.WireError, ConnectionResetError):
             for future in self._pending.values():
                 if not future.done():
-                    future.set_exception(SpliceError("the parent process went away", code="PARENT_GONE"))
+                    future.set_exception(InternalError("the parent process went away", code="PARENT_GONE"))
 
     async def call(self, op: str, args: dict[str, Any], blob: bytes = b"") -> tuple[dict[str, Any], bytes]:
         rid = next(self._ids)

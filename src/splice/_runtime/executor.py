@@ -15,7 +15,7 @@ from splice._runtime.child import run_script
 from splice._runtime.gateway import RunGateway
 from splice._runtime.request import RunOutcome
 from splice._runtime.spawner import Spawner
-from splice.errors import LimitExceeded, SandboxViolation, TimeLimitExceeded
+from splice.errors import LimitExceeded, RunError, SandboxViolation, TimeLimitExceeded
 from splice.integration import Script
 from splice.project import Project
 
@@ -127,5 +127,5 @@ def _crashed(exit_report: dict[str, Any]) -> RunOutcome:
         )
     else:
         how = f"signal {sig}" if sig else f"exit code {exit_report.get('code')}"
-        error = LimitExceeded(f"the run's process died without a result ({how})", code="CHILD_CRASHED")
+        error = RunError(f"the run's process died without a result ({how})", code="CHILD_CRASHED")
     return RunOutcome.failed(error)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from splice.errors import SpliceError, error_from_dict
+from splice.errors import SpliceError, TimeLimitExceeded, error_from_dict
 
 if TYPE_CHECKING:
     from splice.integration import Script
@@ -105,4 +105,4 @@ class RunOutcome:
         """The stored run's status: succeeded, failed or timed_out."""
         if self.ok:
             return "succeeded"
-        return "timed_out" if self.error is not None and self.error.code == "TIME_LIMIT_EXCEEDED" else "failed"
+        return "timed_out" if isinstance(self.error, TimeLimitExceeded) else "failed"

@@ -17,7 +17,7 @@ from typing import Any
 
 from splice._runtime import wire
 from splice._sandbox import Protections, sqlite_file, switched_off
-from splice.errors import SpliceError, error_from_dict
+from splice.errors import InternalError, error_from_dict
 from splice.project import Project
 
 #: Variables a script's process never inherits: the store's location and its key.
@@ -143,10 +143,10 @@ class Spawner:
     def _on_eof(self) -> None:
         assert self._ctrl is not None
         asyncio.get_running_loop().remove_reader(self._ctrl.fileno())
-        gone = SpliceError("the zygote process exited", code="ZYGOTE_GONE")
+        gone = InternalError("the zygote process exited", code="ZYGOTE_GONE")
         if self._ready and not self._ready.done():
             self._ready.set_exception(
-                SpliceError(
+                InternalError(
                     "the script runner process exited during start-up",
                     code="ZYGOTE_GONE",
                     hint='run with isolation = "none" in splice.toml to see the error in-process',
@@ -168,7 +168,7 @@ class Spawner:
     async def fork(self, run_id: str, limits: dict[str, Any]) -> tuple[int, socket.socket]:
         """A new child for ``run_id``; the returned socket is the parent's end of its channel."""
         if self._ctrl is None:
-            raise SpliceError("the script runner is not started", code="ZYGOTE_GONE")
+            raise InternalError("the script runner is not started", code="ZYGOTE_GONE")
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         async with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from splice.errors import InvalidInput, NotFound, Unauthorized
+from splice.errors import InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from splice.integration import Script
 from splice.triggers import WebhookRequest
 from splice.triggers._signature import SignedDelivery
@@ -19,13 +19,12 @@ if TYPE_CHECKING:
     from splice.store import Connection, Store
 
 
-def body_too_large(limit: int, size: int | None = None) -> InvalidInput:
+def body_too_large(limit: int, size: int | None = None) -> PayloadTooLarge:
     """The refusal of a webhook body over ``limit`` bytes (``size`` when known: a server that
     stops reading at the limit does not know it)."""
     said = f"{size:,} bytes" if size is not None else f"over {limit:,} bytes"
-    return InvalidInput(
+    return PayloadTooLarge(
         f"the webhook body is {said}; at most {limit:,} are accepted",
-        code="PAYLOAD_TOO_LARGE",
         details={"limit": limit, **({"size": size} if size is not None else {})},
         hint="raise [runtime] max_webhook_body_kb in splice.toml",
     )

@@ -46,7 +46,7 @@ from splice._runtime.channel import SocketChannel
 from splice._runtime.child import run_script
 from splice._sandbox import Confinement, Explainer, Protections, Settings, refuse_processes, setup_zygote
 from splice.config import read_config
-from splice.errors import SpliceError
+from splice.errors import RunError, SpliceError
 from splice.project import Project, load_project
 
 
@@ -160,7 +160,7 @@ class _Spares:
             spare, self.ready = self.ready or self._fork(), None
             wire.send_control(spare.link, message, [fd])
         except OSError as exc:
-            error = SpliceError(f"could not start the run's process: {exc}", code="CHILD_CRASHED")
+            error = RunError(f"could not start the run's process: {exc}", code="CHILD_CRASHED")
             wire.send_control(self.ctrl, {"t": "fork_failed", "run": message.get("run"), "error": error.to_dict()})
             return
         finally:

@@ -30,14 +30,6 @@ NEW_TOKEN = "create one where the server's project is with `splice tokens create
 _RECORD_TIMES = ("first_seen_at", "last_modified_at", "deleted_at")
 _SYNC_KEYS = frozenset(("sync", "connection", "schedule", "overridden", "paused", "connection_status", "last_run",
                         "next_run", "records"))  # fmt: skip
-#: the server's error codes mapped back to the classes a local run raises (others: SpliceError)
-_CLASSES: dict[str, type[errors.SpliceError]] = {
-    "NOT_FOUND": errors.NotFound,
-    "ALREADY_EXISTS": errors.AlreadyExists,
-    "UNAUTHORIZED": errors.Unauthorized,
-    "FORBIDDEN": errors.UsageError,
-    "PROJECT_INVALID": errors.ProjectError,
-}
 
 
 class RemoteConnection:
@@ -213,13 +205,13 @@ class RemoteRuntime:
                 body = await response.read()
                 status, reason = response.status, response.reason
         except TimeoutError:  # before ClientConnectionError: aiohttp's timeouts are both
-            raise errors.SpliceError(
+            raise errors.Unavailable(
                 f"the splice server at {self.server} did not answer within {TIMEOUT:.0f} s",
                 code="SERVER_TIMEOUT",
                 hint="is `splice serve` running there? check --server / SPLICE_SERVER",
             ) from None
         except (aiohttp.ClientConnectionError, OSError) as exc:
-            raise errors.SpliceError(
+            raise errors.Unavailable(
                 f"cannot reach the splice server at {self.server}: {_reason(exc)}",
                 code="SERVER_UNREACHABLE",
                 hint="is `splice serve` running there? check --server / SPLICE_SERVER",
@@ -249,20 +241,25 @@ class RemoteRuntime:
                 code="SERVER_ERROR",
                 hint="check that --server / SPLICE_SERVER points at `splice serve`",
             )
-        code = str(error.get("code") or "SPLICE_ERROR")
-        details = error.get("details") if isinstance(error.get("details"), dict) else {}
-        hint = error.get("hint") if isinstance(error.get("hint"), str) else None
-        if status == 401:
-            hint = (
-                f"set SPLICE_TOKEN (or pass --token); {NEW_TOKEN}"
-                if not self.token
-                else f"the token may be mistyped or revoked; {NEW_TOKEN} and set SPLICE_TOKEN to it"
-            )
         message = error["message"]
         if status >= 500 and isinstance(error.get("request_id"), str):
             message += f" (request id {error['request_id']})"
-        cls = _CLASSES.get(code, errors.InvalidInput if status == 422 else errors.SpliceError)
-        return cls(message, code=code, details=details, hint=hint)
+        rebuilt = errors.error_from_dict(
+            {
+                "code": str(error.get("code") or "SPLICE_ERROR"),
+                "message": message,
+                "details": error.get("details") if isinstance(error.get("details"), dict) else {},
+                "hint": error.get("hint") if isinstance(error.get("hint"), str) else None,
+            }
+        )
+        if isinstance(rebuilt, errors.Unauthorized):
+            rebuilt.hint = self._token_hint()
+        return rebuilt
+
+    def _token_hint(self) -> str:
+        if not self.token:
+            return f"set SPLICE_TOKEN (or pass --token); {NEW_TOKEN}"
+        return f"the token may be mistyped or revoked; {NEW_TOKEN} and set SPLICE_TOKEN to it"
 
 
 def _base_url(server: str) -> URL:

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from splice.errors import ActionError, error_from_dict
 from splice.store import LogLine, RunRecord
 
 _LEVEL_STYLE = {"debug": "dim", "info": "cyan", "warning": "yellow", "error": "bold red"}
@@ -27,7 +28,7 @@ def run_error(console: Console, run: RunRecord) -> None:
         highlight=False,
     )
     details = error.get("details") or {}
-    if error.get("code") == "ACTION_ERROR":
+    if isinstance(error_from_dict(error), ActionError):
         console.print(f"payload: {details.get('payload')!r}", highlight=False)
     if details.get("traceback"):
         console.print(escape(details["traceback"].rstrip()), highlight=False, style="dim")

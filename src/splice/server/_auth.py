@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from splice.errors import NotFound, UsageError
+from splice.errors import Forbidden, NotFound, Unauthorized
 from splice.runtime import Runtime
 from splice.store import AccessToken
 
@@ -54,32 +54,30 @@ class Caller:
         """
         scope = self.token.scope
         if scope.integrations is not None or scope.connections is not None:
-            raise UsageError(
+            raise Forbidden(
                 f"{what} needs a token without integration or connection limits",
-                code="FORBIDDEN",
                 hint="this token is limited to some integrations or connections",
             )
         if write and scope.read_only:
             raise _read_only()
 
 
-def _read_only() -> UsageError:
-    return UsageError("this access token is read-only", code="FORBIDDEN", hint="create a token without --read-only")
+def _read_only() -> Forbidden:
+    return Forbidden("this access token is read-only", hint="create a token without --read-only")
 
 
 async def caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
     if credentials is None:
-        raise UsageError(
+        raise Unauthorized(
             "this endpoint needs an access token",
-            code="UNAUTHORIZED",
             hint="send `Authorization: Bearer <token>`; create one with `splice tokens create NAME`",
         )
     rt: Runtime = request.app.state.runtime
     token = await rt.tokens.verify(credentials.credentials)
     if token is None:
-        raise UsageError("the access token is invalid or revoked", code="UNAUTHORIZED")
+        raise Unauthorized("the access token is invalid or revoked")
     return Caller(token)
 
 

@@ -1,8 +1,9 @@
 """Every error leaves the server as ``{"error": {"code", "message", "details"}}`` with a fitting status.
 
-The status follows the error tree (``splice.errors``): what the caller must fix is 4xx, what
-the third party said is 502, the rest 500. A traceback never reaches a response; unexpected
-exceptions are logged with the request id the caller also gets.
+The status is the error's class's (``splice.errors``: ``http_status``, or ``run_status`` for a
+run that failed): what the caller must fix is 4xx, what the third party said 502, the rest 5xx.
+A traceback never reaches a response; unexpected exceptions are logged with the request id the
+caller also gets.
 """
 
 from __future__ import annotations
@@ -20,17 +21,7 @@ from splice import errors
 
 logger = logging.getLogger("splice.server")
 
-#: most specific class first
-STATUS: tuple[tuple[type[errors.SpliceError], int], ...] = (
-    (errors.NotFound, 404),
-    (errors.AlreadyExists, 409),
-    (errors.Conflict, 409),
-    (errors.InvalidInput, 422),
-    (errors.UsageError, 400),
-    (errors.ApiError, 502),
-    (errors.CredentialsError, 409),
-    (errors.ActionError, 400),
-)
+#: codes for Starlette's own HTTP errors (an unknown path, a method the route does not take)
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
                413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}  # fmt: skip
 
@@ -53,31 +44,17 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in ((400, "Bad request"), (401, "Missing or invalid access token"), (404, "Not found"),
-                         (403, "Read-only token"), (409, "Conflict"), (422, "Invalid input"))
+                         (403, "Read-only token"), (409, "Conflict"), (422, "Invalid input"),
+                         (503, "The database or a lock did not answer in time; try again"))
 }  # fmt: skip
 
 
-#: codes whose status is not their class's
-BY_CODE = {"UNAUTHORIZED": 401, "INVALID_SIGNATURE": 401, "WEBHOOK_REPLAYED": 401, "FORBIDDEN": 403,
-           "PAYLOAD_TOO_LARGE": 413}  # fmt: skip
-
-
-def status_for(exc: errors.SpliceError) -> int:
-    if exc.code in BY_CODE:
-        return BY_CODE[exc.code]
-    if isinstance(exc, errors.ActionError):
-        return int(getattr(exc, "status", 400) or 400)
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 500
-
-
-def error_response(
-    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None, **extra: Any
-) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message, "details": details or {}}
-    body.update({k: v for k, v in extra.items() if v is not None})
+def error_response(request: Request, exc: errors.SpliceError, status: int | None = None, **extra: Any) -> JSONResponse:
+    """The envelope for ``exc``, with its class's ``http_status`` unless ``status`` says otherwise."""
+    status = status or exc.http_status
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message, "details": exc.details, "hint": exc.hint}
+    body.update(extra)
+    body = {k: v for k, v in body.items() if v is not None}
     body["request_id"] = getattr(request.state, "request_id", None)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
@@ -85,8 +62,7 @@ def error_response(
 
 async def _splice_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.SpliceError)
-    data = exc.to_dict()
-    return error_response(request, status_for(exc), exc.code, exc.message, data.get("details"), hint=exc.hint)
+    return error_response(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -99,18 +75,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     message = f"{first['field']}: {first['problem']}" + (
         f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     )
-    return error_response(request, 422, "INVALID_INPUT", message, {"errors": problems})
+    return error_response(request, errors.InvalidInput(message, details={"errors": problems}))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-    return error_response(request, exc.status_code, code, str(exc.detail))
+    return error_response(request, errors.SpliceError(str(exc.detail), code=code), exc.status_code)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("request %s failed", getattr(request.state, "request_id", "-"))
-    return error_response(request, 500, "INTERNAL_ERROR", "the server failed; the request id is in its log")
+    return error_response(request, errors.InternalError("the server failed; the request id is in its log"))
 
 
 def install(app: FastAPI) -> None:

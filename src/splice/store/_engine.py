@@ -37,7 +37,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolResetState
 
-from splice.errors import InvalidInput, SpliceError
+from splice.errors import InvalidInput, SpliceError, Unavailable
 from splice.store._schema import HEAD_REVISION, VERSION_TABLE, dumps_json
 
 ACCEPTED_FORMS = (
@@ -378,7 +378,7 @@ async def _checked_connect(db: Database) -> AsyncConnection:
     except (OSError, TimeoutError, sa.exc.DBAPIError) as exc:
         kind = "PostgreSQL" if db.dialect == "postgresql" else "SQLite"
         reason = _one_line(exc, url)
-        raise SpliceError(
+        raise Unavailable(
             f"cannot open {kind} database {redact_url(url)}: {reason}",
             code="DATABASE_UNAVAILABLE",
             hint="check that the database is running and the URL is right",

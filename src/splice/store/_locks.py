@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 
-from splice.errors import SpliceError
+from splice.errors import Unavailable
 from splice.store._engine import Database
 from splice.store._schema import locks, utcnow
 
@@ -94,7 +94,7 @@ class LockStore:
         while not await self.acquire(name, owner, ttl):
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise SpliceError(
+                raise Unavailable(
                     f"timed out after {wait:g}s waiting for lock {name!r}",
                     code="LOCK_TIMEOUT",
                     details={"lock": name, "timeout": wait},

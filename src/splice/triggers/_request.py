@@ -11,7 +11,7 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from splice._http.redact import MASK, secret_name
-from splice.errors import InvalidInput
+from splice.errors import InvalidJson
 
 HeaderPairs = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 QueryValues = Mapping[str, str | list[str]] | Iterable[tuple[str, str]]
@@ -67,7 +67,7 @@ class WebhookRequest:
             try:
                 self._json = orjson.loads(self.body)
             except orjson.JSONDecodeError as exc:
-                raise InvalidInput(f"the webhook body is not valid JSON: {exc}", code="INVALID_JSON") from None
+                raise InvalidJson(f"the webhook body is not valid JSON: {exc}") from None
         return self._json
 
     def to_json(self) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class WebhookRequest:
         query = {k: MASK if secret_name(k) else v for k, v in self.query.items()}
         stored = {"method": self.method, "path": self.path, "headers": headers, "query": query,
                   **body_to_json(self.body)}  # fmt: skip
-        with contextlib.suppress(InvalidInput):
+        with contextlib.suppress(InvalidJson):
             stored["json"] = self.json()
         return stored
 

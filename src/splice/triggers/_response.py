@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from splice.errors import ScriptError
+from splice.errors import ActionError, ScriptError, error_from_dict
 from splice.triggers._request import body_from_json, body_to_json
 
 JSON = "application/json"
@@ -87,23 +87,17 @@ class WebhookResponse:
     def for_error(cls, error: Mapping[str, Any], run_id: str) -> WebhookResponse:
         """The answer for a run that failed: ``{"error": {code, message, details, run_id}}``, no traceback.
 
-        A time-out is 504, an ``ActionError`` its own status with its payload, a body the
-        script could not parse 400; anything else 500 with a message that points at the run
-        (an exception's text is for the operator, not for whoever called the webhook).
+        The status is the error's ``run_status``, as for ``POST /actions``: a time-out 504, an
+        ``ActionError`` its own status (and its payload), a body the script could not parse 400,
+        the third party failing 502; a crash 500. The message points at the run unless it was
+        written for the webhook's caller (an exception's text is for the operator).
         """
-        code = str(error.get("code") or "SCRIPT_ERROR")
-        details: dict[str, Any] = {}
-        if code == "TIME_LIMIT_EXCEEDED":
-            status = 504
-        elif error.get("type") == "ActionError":
-            given = (error.get("details") or {}).get("status")
-            status = given if isinstance(given, int) and 400 <= given <= 599 else 400
-            details = {"payload": (error.get("details") or {}).get("payload")}
-        else:
-            status = 400 if code == "INVALID_JSON" else 500
-        message = str(error.get("message")) if code in _SHOWN else f"the trigger failed; run {run_id} has the details"
-        body = {"error": {"code": code, "message": message, "details": details, "run_id": run_id}}
-        return cls(status, {}, orjson.dumps(body), JSON)
+        failed = error_from_dict({**error, "code": error.get("code") or "SCRIPT_ERROR"})
+        details = {"payload": failed.payload} if isinstance(failed, ActionError) else {}
+        shown = failed.code in _SHOWN
+        message = failed.message if shown else f"the trigger failed; run {run_id} has the details"
+        body = {"error": {"code": failed.code, "message": message, "details": details, "run_id": run_id}}
+        return cls(failed.run_status, {}, orjson.dumps(body), JSON)
 
     def to_json(self) -> dict[str, Any]:
         """The run's stored output (and how it leaves a run's child process)."""

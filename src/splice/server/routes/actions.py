@@ -4,8 +4,9 @@ Waiting (the default) runs it in this server's process and answers with the outp
 takes longer than ``timeout`` the answer is 202 with the run id to poll (``GET /runs/{id}``)
 and the run goes on. ``wait: false`` queues it on the durable engine (any worker runs it) and
 answers 202 with the job id (``GET /runs?job_id=``). A failed run is an error envelope with
-the run id: the script's own ``ActionError`` keeps its status and payload; a crash is 500, a
-time-out 504, the third party failing 502 — never a traceback.
+the run id and its error's ``run_status``: the script's own ``ActionError`` keeps its status and
+payload; a crash is 500, a time-out 504, the third party failing 502, a connection whose
+credentials failed 409 — never a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from splice.errors import NotFound, RunError, SpliceError, error_from_dict
 from splice.runtime import new_run_id
 from splice.server._auth import CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES, ErrorBody, error_response
@@ -25,8 +27,6 @@ from splice.store import RunRecord
 router = APIRouter(prefix="/actions", tags=["actions"], responses=ERROR_RESPONSES)
 #: runs still going after their caller stopped waiting; kept so they are not garbage-collected
 _detached: set[asyncio.Task[RunRecord]] = set()
-_FAILED_STATUS = {"TIME_LIMIT_EXCEEDED": 504, "API_ERROR": 502, "CONNECTION_ERROR": 502, "RATE_LIMIT_EXCEEDED": 502,
-                  "ACCESS_TOKEN_EXPIRED": 502, "NETWORK_ERROR": 502, "CONNECTION_BROKEN": 409}  # fmt: skip
 
 
 class ActionCall(BaseModel):
@@ -70,7 +70,7 @@ async def run_action(
         job = await rt.enqueue(script, connection=body.connection_id, input=body.input)
         return JSONResponse(Accepted(status="queued", job_id=job).model_dump(), status_code=202)
     if rt.project.integration(integration).script(action).kind != "action":
-        return error_response(request, 404, "NOT_FOUND", f"{script} is not an action")
+        raise NotFound(f"{script} is not an action")
     run_id = new_run_id()
     task = asyncio.create_task(rt.run(script, connection=body.connection_id, input=body.input, run_id=run_id))
     done, _ = await asyncio.wait({task}, timeout=body.timeout)
@@ -85,14 +85,15 @@ async def run_action(
 
 
 def _failure(request: Request, run: RunRecord) -> JSONResponse:
-    error = dict(run.error or {})
-    details = {k: v for k, v in (error.get("details") or {}).items() if k != "traceback"}
-    code = str(error.get("code") or "RUN_FAILED")
-    if code == "ACTION_ERROR":
-        status = int(details.get("status") or 400) if 400 <= int(details.get("status") or 400) <= 599 else 400
-    elif run.status == "timed_out":
-        status = 504
-    else:
-        status = _FAILED_STATUS.get(code, 500)
-    message = str(error.get("message") or f"the run {run.status}")
-    return error_response(request, status, code, message, details, run_id=run.id)
+    error = _run_error(run)
+    error.details = {k: v for k, v in error.details.items() if k != "traceback"}
+    return error_response(request, error, error.run_status, run_id=run.id)
+
+
+def _run_error(run: RunRecord) -> SpliceError:
+    """The run's stored error as its class, which knows the status a failed run answers with."""
+    if not run.error:
+        return RunError(f"the run {run.status}")
+    error = error_from_dict(run.error)
+    error.message = error.message or f"the run {run.status}"
+    return error

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from splice.errors import InvalidInput, SpliceError
 from splice.server._auth import CallerDep, _bearer, caller
-from splice.server._errors import ERROR_RESPONSES, error_response, status_for
+from splice.server._errors import ERROR_RESPONSES, error_response
 from splice.services.connect import ConnectFlow, Outcome, with_query
 
 logger = logging.getLogger("splice.server")
@@ -154,12 +154,11 @@ async def oauth_callback(
 
 def error_page(request: Request, exc: SpliceError) -> Response:
     """The error envelope, or the same as a page when a person's browser is asking."""
-    status = status_for(exc)
     if _wants_html(request):
         hint = f"<p>{html.escape(exc.hint)}</p>" if exc.hint else ""
         body = _page("Could not connect", f"{exc.message} ({exc.code})", hint)
-        return HTMLResponse(body, status_code=status, headers=_PRIVATE)
-    response = error_response(request, status, exc.code, exc.message, exc.details, hint=exc.hint)
+        return HTMLResponse(body, status_code=exc.http_status, headers=_PRIVATE)
+    response = error_response(request, exc)
     response.headers.update(_PRIVATE)
     return response
 

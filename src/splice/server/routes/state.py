@@ -31,7 +31,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from splice.errors import NotFound, UsageError
+from splice.errors import Forbidden, NotFound
 from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
@@ -75,10 +75,7 @@ def _writes(request: Request) -> bool:
 def _shared(caller: Caller, what: str) -> None:
     """403 for a token limited to connections: state shared by all of an integration's tenants is not theirs."""
     if caller.token.scope.connections is not None:
-        raise UsageError(
-            f"{what} is shared by every connection, so it needs a token without connection limits",
-            code="FORBIDDEN",
-        )
+        raise Forbidden(f"{what} is shared by every connection, so it needs a token without connection limits")
 
 
 def _known_integration(rt: Runtime, integration: str) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from splice.errors import UsageError
+from splice.errors import Forbidden
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
 from splice.store import AccessToken, TokenScope
@@ -69,9 +69,8 @@ class NewToken(BaseModel):
 
 def _require_full_access(caller: Caller) -> None:
     if not caller.token.scope.full_access:
-        raise UsageError(
+        raise Forbidden(
             "managing access tokens needs a full-access token",
-            code="FORBIDDEN",
             hint="use a token without --read-only and without integration or connection limits",
         )
 

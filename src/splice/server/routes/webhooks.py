@@ -3,7 +3,8 @@
 No bearer token (third parties cannot send one); a trigger that needs to trust its caller
 declares a signature (``splice.triggers.HmacSignature``). The body is read in chunks and refused
 with 413 as soon as it passes the limit, before any script runs; the answer is whatever the
-script returned (default ``200 {"ok": true}``), or 500/504 with the run id when it failed.
+script returned (default ``200 {"ok": true}``), or, with the run id, the status its error's class
+gives a failed run (``run_status``: 500 a crash, 502 the third party, 504 a time-out, …).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"description": "bad or missing signature"},
     413: {"description": "body over the limit"},
     500: {"description": "the trigger failed; the body names the run"},
+    502: {"description": "the third party the trigger called failed; the body names the run"},
     504: {"description": "the trigger ran out of time"},
 }
 for _method in _METHODS:  # one operation each: OpenAPI ids must be unique
