@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from splice import __version__
 from splice.runtime import Runtime
 from splice.server import _errors
+from splice.server._params import refuse_nul
 from splice.server._request_id import RequestId
 from splice.server.routes import ROUTERS, webhooks
 
@@ -22,7 +23,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # exports no traces, so they only cost time (a tenth of a trivial webhook's).
     telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
     app = FastAPI(title="splice", version=__version__, description=DESCRIPTION, docs_url="/docs", redoc_url=None,
-                  telemetry=telemetry)  # fmt: skip
+                  telemetry=telemetry, dependencies=[Depends(refuse_nul)])  # fmt: skip
     app.state.runtime = runtime
     _errors.install(app)
     app.router.routes.append(webhooks.FAST_ROUTE)

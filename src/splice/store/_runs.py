@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from splice.errors import AlreadyExists, InvalidInput, NotFound
 from splice.store._engine import Database
 from splice.store._group_commit import GroupCommit
-from splice.store._schema import check_json, run_logs, runs, utcnow
+from splice.store._schema import check_json, check_text, run_logs, runs, utcnow
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "timed_out", "cancelled")
@@ -249,6 +249,7 @@ class RunStore:
         return len(rows)
 
     async def get(self, id: str) -> RunRecord:
+        check_text(id, "run_id")
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(runs).where(_R.id == id))).first()
         if row is None:
@@ -276,6 +277,7 @@ class RunStore:
         an access token may see and still fill it.
         """
         query = sa.select(runs).order_by(_R.created_at.desc(), _R.id.desc()).limit(limit)
+        check_text(before_id, "before")
         for column, value in (
             (_R.integration, integration),
             (_R.script, script),
@@ -284,6 +286,7 @@ class RunStore:
             (_R.job_id, job_id),
             (_R.parent_id, parent_id),
         ):
+            check_text(value, column.name)
             if value is not None:
                 query = query.where(column == value)
         query = _any_of(query, ((_R.integration, integrations), (_R.connection_id, connection_ids)))
@@ -347,6 +350,7 @@ class RunStore:
             (_L.script, script),
             (_L.connection_id, connection_id),
         ):
+            check_text(value, column.name)
             if value is not None:
                 query = query.where(column == value)
         if level is not None:

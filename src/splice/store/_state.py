@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from splice.errors import InvalidInput
 from splice.store._engine import Database
-from splice.store._schema import check_json, state, utcnow
+from splice.store._schema import check_json, check_text, state, utcnow
 
 _T = state.c
 _MISSING = object()
@@ -34,6 +34,9 @@ def _check(scope: Any, scope_id: Any, key: Any = _MISSING) -> None:
         raise InvalidInput(f"state scope id must be a string of at most 512 characters: {scope_id!r}")
     if key is not _MISSING and (not isinstance(key, str) or not 0 < len(key) <= 512):
         raise InvalidInput(f"state key must be a string of 1-512 characters, not {key!r}")
+    check_text(scope, "state scope")
+    check_text(scope_id, "state scope id")
+    check_text(key, "key")
 
 
 class StateStore:
@@ -77,6 +80,7 @@ class StateStore:
 
     async def keys(self, scope: str, scope_id: str, prefix: str | None = None) -> list[str]:
         _check(scope, scope_id)
+        check_text(prefix, "prefix")
         query = sa.select(_T.key).where(self._where(scope, scope_id))
         if prefix:
             query = query.where(_T.key.startswith(prefix, autoescape=True))
