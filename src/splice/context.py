@@ -18,6 +18,7 @@ import orjson
 from multidict import CIMultiDict
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from splice import _json
 from splice._runtime.channel import Channel
 from splice._runtime.wire import MAX_LOG_LINES
 from splice.errors import InvalidInput
@@ -71,6 +72,7 @@ class Log:
             self._dropped += 1
             return
         self._sent += 1
+        fields = _json.finite_or_named(fields)
         self._channel.emit({"t": "log", "level": level, "message": str(message), "fields": fields, "ts": time.time()})
 
     def flush(self) -> None:
@@ -240,7 +242,9 @@ class State:
         return result["value"] if result.get("found") else default
 
     async def put(self, key: str, value: Any, scope: StateScope = "script") -> None:
-        await self._channel.call("state.put", {"key": _key(key), "scope": scope, "value": _json_value(value, key)})
+        key = _key(key)
+        value = _json_value(value, f"state value for {key!r}")
+        await self._channel.call("state.put", {"key": key, "scope": scope, "value": value})
 
     async def delete(self, key: str, scope: StateScope = "script") -> bool:
         return (await self._channel.call("state.delete", {"key": _key(key), "scope": scope}))[0]["deleted"]
@@ -448,14 +452,13 @@ def _key(key: Any) -> str:
     return key
 
 
-def _json_value(value: Any, key: str) -> Any:
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError:
-        raise InvalidInput(f"state value for {key!r} is not JSON-serialisable ({type(value).__name__})") from None
+def _json_value(value: Any, what: str, field: str = "value") -> Any:
+    """``value`` as the JSON the parent will store: refused here if it holds NaN or Infinity,
+    which the socket's JSON would otherwise turn into ``null``."""
+    return orjson.loads(_json.encode(value, what, field, strict=False))
 
 
 def _json_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a dict, not {type(value).__name__}")
-    return _json_value(value, what)
+    return _json_value(value, what, what)

@@ -185,6 +185,13 @@ async def test_nul_characters_read_back_exactly_and_ids_holding_one_are_refused(
     assert info.value.details["field"] == "run_id"
 
 
+async def test_non_finite_numbers_are_refused(store: Store) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await store.runs.create(_run("r1", input={"ratio": float("nan")}))
+    assert info.value.details == {"field": "input.ratio"}
+    assert await store.runs.find() == []
+
+
 async def test_search_filters(store: Store) -> None:
     await _seed_logs(store)
 

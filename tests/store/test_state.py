@@ -81,6 +81,14 @@ async def test_datetimes_are_refused_not_stringified(store: Store) -> None:
         await store.state.put("global", "", "k", {"at": datetime.now(UTC)})
 
 
+@pytest.mark.parametrize("value", [float("nan"), [1, float("inf")], {"a": {"b": float("-inf")}}])
+async def test_non_finite_numbers_are_refused_not_stored_as_null(store: Store, value: Any) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await store.state.put("global", "", "k", value)
+    assert info.value.details["field"].startswith("value") and "JSON cannot represent" in info.value.message
+    assert await store.state.get("global", "", "k", default="missing") == "missing"
+
+
 @pytest.mark.parametrize("text", ["a\x00b", "\x00", "\ue000", "\ue0000", "\ue000\ue000", "\ue000a", "plain"])
 async def test_nul_characters_in_values_read_back_exactly(store: Store, text: str) -> None:
     value = {text: [text, {"k": text}]}

@@ -40,7 +40,7 @@ def check_name(value: Any, what: str) -> str:
 def _check_dict(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a dict, not {type(value).__name__}")
-    check_json(value, what)
+    check_json(value, what, what.replace(" ", "_"))
     return value
 
 

@@ -140,7 +140,7 @@ class RunStore:
         """Store a new run (committed with other runs' writes of the moment: see ``_group_commit``)."""
         _check_status(record.status, RUN_STATUSES)
         for name in ("input", "output", "error", "progress"):
-            check_json(getattr(record, name), f"run {name}")
+            check_json(getattr(record, name), f"run {name}", name)
         await self._group.write(_INSERT, {name: getattr(record, name) for name in RunRecord.__slots__})
         return record
 
@@ -151,8 +151,8 @@ class RunStore:
         ``finished_at`` defaults to now, ``duration_ms`` is measured from ``started_at``.
         """
         _check_status(record.status, FINISHED_STATUSES)
-        check_json(record.output, "run output")
-        check_json(record.error, "run error")
+        check_json(record.output, "run output", "output")
+        check_json(record.error, "run error", "error")
         record.finished_at = record.finished_at or utcnow()
         if record.started_at is not None:
             record.duration_ms = (record.finished_at - record.started_at).total_seconds() * 1000.0
@@ -183,8 +183,8 @@ class RunStore:
     ) -> RunRecord:
         """Record the outcome; ``duration_ms`` is measured from ``started_at`` when set."""
         _check_status(status, FINISHED_STATUSES)
-        check_json(output, "run output")
-        check_json(error, "run error")
+        check_json(output, "run output", "output")
+        check_json(error, "run error", "error")
         finished_at = finished_at or utcnow()
         async with self._db.write() as conn:
             query = sa.select(runs).where(_R.id == id).with_for_update()
@@ -214,7 +214,7 @@ class RunStore:
         """Replace the run's progress (a JSON dict), so how far a long sync got shows while it runs."""
         if not isinstance(progress, dict):
             raise InvalidInput(f"run progress must be a dict, not {type(progress).__name__}")
-        check_json(progress, "run progress")
+        check_json(progress, "run progress", "progress")
         stmt = runs.update().where(_R.id == run_id).values(progress=progress)
         async with self._db.write() as conn:
             if (await conn.execute(stmt)).rowcount == 0:
@@ -227,7 +227,7 @@ class RunStore:
         on their own. ``duration_ms`` is measured from ``started_at`` as :meth:`finish` does,
         so the rows are read (locked) and updated one by one in a single transaction.
         """
-        check_json(error, "run error")
+        check_json(error, "run error", "error")
         finished_at = finished_at or utcnow()
         query = (
             sa.select(_R.id, _R.started_at)
@@ -310,7 +310,7 @@ class RunStore:
         rows = []
         for line in lines:
             _min_level(line.level)
-            check_json(line.fields, "log fields")
+            check_json(line.fields, "log fields", "fields")
             rows.append({"ts": line.ts, "level": line.level, "message": line.message, "fields": line.fields})
         query = sa.select(_R.integration, _R.script, _R.connection_id).where(_R.id == run_id)
         async with self._db.write() as conn:

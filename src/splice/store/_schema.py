@@ -14,7 +14,8 @@ Why the custom pieces:
   escapes NUL characters too (:class:`NulSafeText`), which its text types cannot hold.
 * :func:`dumps_json` — the engines' JSON serializer (orjson), strict: datetimes, dataclasses,
   sets and non-string keys are refused instead of silently changed, so a value reads back as
-  it was written.
+  it was written; :func:`check_json` also refuses NaN and ±Infinity, which orjson would
+  write as ``null``.
 * ``records`` keeps its timestamps as integer microseconds since the epoch (``*_us``), not
   :class:`UTCDateTime`: SQLite stores a datetime as 26 bytes of text, and with ~1 KB records
   those bytes drop a 4 KiB page from four rows to three (measured: 60k -> 80k new rows/s when
@@ -32,6 +33,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from splice import _json
 from splice.errors import InvalidInput
 
 #: alembic's bookkeeping table; named for splice so it cannot clash with an operator's own
@@ -40,7 +42,7 @@ VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
 HEAD_REVISION = "0005"
 
-_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_JSON_OPTIONS = _json.OPTIONS
 #: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
 _ESCAPE = "\ue000"
 _ESCAPED = re.compile(f"{_ESCAPE}([0{_ESCAPE}])")
@@ -52,15 +54,10 @@ def dumps_json(value: Any) -> str:
     return orjson.dumps(value, option=_JSON_OPTIONS).decode()
 
 
-def check_json(value: Any, what: str) -> None:
-    """Raise :class:`InvalidInput` naming ``what`` when ``value`` is not plain JSON."""
-    try:
-        orjson.dumps(value, option=_JSON_OPTIONS)
-    except TypeError as exc:
-        raise InvalidInput(
-            f"{what} is not JSON-serialisable ({type(value).__name__}): {exc}",
-            details={"type": type(value).__name__},
-        ) from None
+def check_json(value: Any, what: str, field: str = "value") -> bytes:
+    """``value``'s JSON, or :class:`InvalidInput` naming ``what`` and the ``field`` path when it is
+    not plain JSON or holds NaN or ±Infinity."""
+    return _json.encode(value, what, field)
 
 
 def check_text(value: Any, field: str) -> None:
