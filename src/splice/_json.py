@@ -49,6 +49,17 @@ def encode(value: Any, what: str, field: str, *, strict: bool = True) -> bytes:
     return encoded
 
 
+def check_size(encoded: bytes, limit: int, what: str, *, field: str, code: str, hint: str) -> None:
+    """Refuse ``encoded`` JSON longer than ``limit`` bytes with ``code``, saying both sizes."""
+    if len(encoded) > limit:
+        raise InvalidInput(
+            f"{what} is {len(encoded):,} bytes of JSON; the limit is {limit:,}",
+            code=code,
+            details={"field": field, "bytes": len(encoded), "limit_bytes": limit},
+            hint=hint,
+        )
+
+
 def _locate(value: Any) -> tuple[str, float] | None:
     """The path (``.a[1]``) and value of the first NaN or ±Infinity inside ``value``, if any."""
     stack: list[tuple[str, Any]] = [("", value)]

@@ -12,7 +12,8 @@ Branches are grouped by what the caller should do about them::
     │   ├── Unauthorized             UNAUTHORIZED, INVALID_SIGNATURE: prove who you are (a webhook's signature)
     │   └── InvalidInput             INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG, INVALID_SCHEDULE,
     │                                INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR, INVALID_CHECKPOINT,
-    │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED
+    │                                INVALID_JSON, PAYLOAD_TOO_LARGE, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED,
+    │                                INPUT_TOO_LARGE, STATE_TOO_LARGE
     ├── ApiError                     the third-party API said no (status, headers, body)
     │   ├── AccessTokenExpired       ACCESS_TOKEN_EXPIRED
     │   ├── RateLimitExceeded        RATE_LIMIT_EXCEEDED

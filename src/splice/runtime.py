@@ -53,6 +53,7 @@ class Runtime:
     def __init__(self, project: Project, store: Store, secrets: SecretBox, isolation: str) -> None:
         self.project = project
         self.store = store
+        store.state.max_value_bytes = project.config.runtime.max_state_kb * 1024
         self.secrets = secrets
         self.isolation = isolation
         self.transport = Transport.create()
@@ -232,7 +233,7 @@ class Runtime:
                 raise InvalidInput(f"{target.qualname} is a sync; syncs take no input")
             background = True
         conn = await self._run_connection(target, connection)
-        parse_input(target, input)
+        parse_input(target, input, self.project.config.runtime.max_input_kb)
         run_id = run_id or new_run_id()
         if target.kind != "sync":
             return await self._run(target, conn, run_id, input, on_log, background, time_limit, parent_id, _depth)
@@ -513,7 +514,7 @@ class Runtime:
         if target.kind != "action":
             raise InvalidInput(f"{target.qualname} is a {target.kind}; only actions and syncs run as jobs")
         conn = await self._run_connection(target, connection)
-        parse_input(target, input)
+        parse_input(target, input, self.project.config.runtime.max_input_kb)
         return await self.jobs.enqueue(target.qualname, conn.id if conn else None, input, dedup=None)
 
     async def wait_job(self, job_id: str, *, on_progress: ProgressCallback | None = None) -> dict[str, Any]:

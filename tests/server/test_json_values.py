@@ -80,7 +80,7 @@ async def test_a_state_value_with_a_non_finite_number_is_422_and_not_stored(
 
 async def test_every_json_body_refuses_non_finite_numbers(served: Server) -> None:
     client = served.client
-    for wait in ("true",):
+    for wait in ("true", "false"):
         body = f'{{"connection_id": "c1", "input": {{"text": "x", "n": NaN}}, "wait": {wait}}}'
         _refused(*await _raw(client, "POST", "/actions/acme/echo", body), "input.n")
     assert await _get(client, "/runs") == (200, [])

@@ -96,6 +96,16 @@ async def test_nul_characters_in_values_read_back_exactly(store: Store, text: st
     assert await store.state.get("global", "", "k") == value
 
 
+async def test_values_over_the_size_limit_are_refused(store: Store) -> None:
+    store.state.max_value_bytes = 100
+    await store.state.put("global", "", "k", "x" * 98)
+    with pytest.raises(InvalidInput) as info:
+        await store.state.put("global", "", "k", "x" * 99)
+    assert info.value.code == "STATE_TOO_LARGE"
+    assert info.value.details == {"field": "value", "bytes": 101, "limit_bytes": 100}
+    assert await store.state.get("global", "", "k") == "x" * 98
+
+
 @pytest.mark.parametrize(
     ("scope", "scope_id", "key"),
     [("", "", "k"), ("x" * 33, "", "k"), ("global", None, "k"), ("global", "", ""), (1, "", "k"),

@@ -98,8 +98,20 @@ async def _call(script: Script, ctx: Context, raw_input: Any) -> Any:
     return await script.fn(ctx)
 
 
-def parse_input(script: Script, raw: Any) -> Any:
-    """The action's input as its declared model; a clear error naming the bad field."""
+def parse_input(script: Script, raw: Any, max_kb: int | None = None) -> Any:
+    """The action's input as its declared model; a clear error naming the bad field.
+
+    With ``max_kb`` (``[runtime] max_input_kb``, as the runtime passes it before storing or
+    queueing a run) the input must also be plain JSON, without NaN or Infinity, of at most
+    that many KiB; the child, which gets it already checked, leaves it out.
+    """
+    if max_kb is not None:
+        _json.check_size(
+            _json.encode(raw, "the input", "input"), max_kb * 1024, f"the input of {script.qualname}",
+            field="input", code="INPUT_TOO_LARGE",
+            hint="send less (large data belongs in your own storage, passed by reference), "
+            "or raise [runtime] max_input_kb in splice.toml",
+        )  # fmt: skip
     if script.input is None:
         return raw
     try:

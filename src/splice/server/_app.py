@@ -8,13 +8,19 @@ from fastapi.telemetry import TelemetryConfig
 from splice import __version__
 from splice.runtime import Runtime
 from splice.server import _errors
+from splice.server._body_limit import BodyLimit
 from splice.server._params import refuse_nul
 from splice.server._request_id import RequestId
 from splice.server.routes import ROUTERS, webhooks
 
 DESCRIPTION = """splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
 `Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
-`{"error": {"code", "message", "details"}}`; every response carries `X-Request-Id`."""
+`{"error": {"code", "message", "details"}}`; every response carries `X-Request-Id`.
+
+Request bodies over `[server] max_body_kb` (webhooks: `[runtime] max_webhook_body_kb`) are
+refused with 413 `PAYLOAD_TOO_LARGE` before they are read. JSON bodies may not hold NaN or
+Infinity (a number such as `1e999` overflows to it), and ids, names, keys and filters may not
+hold NUL characters: both are 422 `INVALID_INPUT` naming the field."""
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -29,5 +35,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.router.routes.append(webhooks.FAST_ROUTE)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(RequestId)
+    app.add_middleware(BodyLimit, max_bytes=runtime.project.config.server.max_body_kb * 1024)
+    app.add_middleware(RequestId)  # outermost: the 413s above carry the request id too
     return app

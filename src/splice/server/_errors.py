@@ -53,7 +53,8 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in ((400, "Bad request"), (401, "Missing or invalid access token"), (404, "Not found"),
-                         (403, "Read-only token"), (409, "Conflict"), (422, "Invalid input"))
+                         (403, "Read-only token"), (409, "Conflict"), (413, "Request body over [server] max_body_kb"),
+                         (422, "Invalid input"))
 }  # fmt: skip
 
 
@@ -101,10 +102,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 422, "INVALID_INPUT", message, {"errors": problems})
 
 
+def http_error_response(request: Request, exc: HTTPException) -> JSONResponse:
+    """The envelope for an ``HTTPException``; ``details`` and ``hint`` attributes are passed on when set."""
+    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    details = getattr(exc, "details", None)
+    return error_response(request, exc.status_code, code, str(exc.detail), details, hint=getattr(exc, "hint", None))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-    return error_response(request, exc.status_code, code, str(exc.detail))
+    return http_error_response(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,6 +6,9 @@ A scope is a short kind (``"global"``, ``"integration"``, ``"connection"``, ``"s
 ``"acme/c1/contacts"`` for a script x connection — because deleting the connection deletes
 every state row whose ``scope_id`` is that or starts with it plus ``/`` (connection ids and
 integration names cannot contain ``/``).
+
+Values are plain JSON, stored as they are (not encrypted, unlike credentials), of at most
+:attr:`StateStore.max_value_bytes` bytes each.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from splice import _json
 from splice.errors import InvalidInput
 from splice.store._engine import Database
 from splice.store._schema import check_json, check_text, state, utcnow
 
 _T = state.c
 _MISSING = object()
+#: the default :attr:`StateStore.max_value_bytes` (``[runtime] max_state_kb``)
+MAX_VALUE_BYTES = 1024 * 1024
 
 
 def connection_scope_id(integration: str, connection_id: str, *parts: str) -> str:
@@ -40,12 +46,16 @@ def _check(scope: Any, scope_id: Any, key: Any = _MISSING) -> None:
 
 
 class StateStore:
-    """``store.state``: get / put / delete / keys, by (scope, scope_id, key)."""
+    """``store.state``: get / put / delete / keys, by (scope, scope_id, key).
+
+    ``max_value_bytes`` bounds a value's JSON; the runtime sets it from ``[runtime] max_state_kb``.
+    """
 
     connection_scope_id = staticmethod(connection_scope_id)
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
         self._db = db
+        self.max_value_bytes = max_value_bytes
 
     @staticmethod
     def _where(scope: str, scope_id: str) -> sa.ColumnElement[bool]:
@@ -59,9 +69,13 @@ class StateStore:
         return default if row is None else row[0]
 
     async def put(self, scope: str, scope_id: str, key: str, value: Any) -> None:
-        """Store ``value`` (must be plain JSON; anything else is refused before writing)."""
+        """Store ``value`` (plain JSON of at most ``max_value_bytes``; anything else is refused before writing)."""
         _check(scope, scope_id, key)
-        check_json(value, f"state value for key {key!r}")
+        encoded = check_json(value, f"state value for key {key!r}")
+        _json.check_size(
+            encoded, self.max_value_bytes, f"the state value for key {key!r}", field="value", code="STATE_TOO_LARGE",
+            hint="keep large data in your own storage and put a reference in state; or raise [runtime] max_state_kb",
+        )  # fmt: skip
         now = utcnow()
         stmt = self._db.insert(state).values(scope=scope, scope_id=scope_id, key=key, value=value, updated_at=now)
         stmt = stmt.on_conflict_do_update(
