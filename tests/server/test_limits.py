@@ -138,6 +138,34 @@ async def test_a_state_value_over_max_state_kb_is_refused_and_not_stored(limited
     assert (run["status"], run["error"]["code"]) == ("failed", "STATE_TOO_LARGE")
 
 
+async def test_lists_carry_a_marker_for_large_fields_and_the_full_value_in_its_own_get(server: Server) -> None:
+    await add_connection(server)
+    client = server.client
+    small = {"text": "hi"}
+    large = {"text": "x" * 5_000}
+    marker = {"_truncated": True, "bytes": _compact(large)}
+    status, body = await _call(client, "POST", "/actions/acme/echo", {"connection_id": "c1", "input": large})
+    assert status == 200 and body["output"] == large
+    assert (await _call(client, "POST", "/actions/acme/echo", {"connection_id": "c1", "input": small}))[0] == 200
+
+    status, runs = await _call(client, "GET", "/runs")
+    assert [(r["input"], r["output"]) for r in runs] == [(small, small), (marker, marker)]
+    status, run = await _call(client, "GET", f"/runs/{body['run_id']}")
+    assert (run["input"], run["output"]) == (large, large)
+
+    status, logs = await _call(client, "GET", f"/logs?run_id={body['run_id']}")
+    assert [line["fields"] for line in logs] == [marker]
+    async with client.get(f"/logs/export?run_id={body['run_id']}") as response:
+        assert [json.loads(line)["fields"] for line in (await response.text()).splitlines()] == [large]
+
+    metadata = {"notes": "y" * 5_000}
+    assert (await _call(client, "PUT", "/connections/acme/c1/metadata", metadata))[0] == 200
+    status, listed = await _call(client, "GET", "/connections")
+    assert listed[0]["metadata"] == {"_truncated": True, "bytes": _compact(metadata)}
+    assert listed[0]["config"] == {"api_url": server.api_url}
+    assert (await _call(client, "GET", "/connections/acme/c1"))[1]["metadata"] == metadata
+
+
 @pytest.mark.parametrize("every", ["99999999999999d", "9" * 5_000 + "s", "32d", "29s"])
 async def test_a_schedule_interval_outside_30s_to_31d_is_422_and_changes_nothing(server: Server, every: str) -> None:
     await add_connection(server)

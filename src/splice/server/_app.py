@@ -11,16 +11,20 @@ from splice.server import _errors
 from splice.server._body_limit import BodyLimit
 from splice.server._params import refuse_nul
 from splice.server._request_id import RequestId
+from splice.server._truncate import LIST_FIELD_BYTES
 from splice.server.routes import ROUTERS, webhooks
 
-DESCRIPTION = """splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
+DESCRIPTION = f"""splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
 `Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
-`{"error": {"code", "message", "details"}}`; every response carries `X-Request-Id`.
+`{{"error": {{"code", "message", "details"}}}}`; every response carries `X-Request-Id`.
 
 Request bodies over `[server] max_body_kb` (webhooks: `[runtime] max_webhook_body_kb`) are
 refused with 413 `PAYLOAD_TOO_LARGE` before they are read. JSON bodies may not hold NaN or
 Infinity (a number such as `1e999` overflows to it), and ids, names, keys and filters may not
-hold NUL characters: both are 422 `INVALID_INPUT` naming the field."""
+hold NUL characters: both are 422 `INVALID_INPUT` naming the field. Lists (`GET /runs`,
+`GET /logs`, `GET /connections`) replace a JSON field over {LIST_FIELD_BYTES:,} bytes with
+`{{"_truncated": true, "bytes": N}}`; the full value is in the object's own `GET`
+(`GET /runs/{{run_id}}`, `GET /connections/{{integration}}/{{connection_id}}`, `GET /logs/export`)."""
 
 
 def create_app(runtime: Runtime) -> FastAPI:
