@@ -94,7 +94,7 @@ def _named(value: Any) -> Any:
 
 
 def _has_non_finite(value: Any) -> bool:
-    """:func:`non_finite` without building paths: most values that hold ``null`` hold no NaN."""
+    """:func:`_locate` without building paths: most values whose JSON has a null hold no NaN."""
     stack = [value]
     while stack:
         item = stack.pop()

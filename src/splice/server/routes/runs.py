@@ -58,8 +58,8 @@ class RunOut(BaseModel):
 
     @classmethod
     def listed(cls, record: RunRecord) -> RunOut:
-        """As a list shows it: ``input``, ``output``, ``error`` and ``progress`` over
-        ``LIST_FIELD_BYTES`` of JSON are ``{"_truncated": true, "bytes": N}``."""
+        """As ``GET /runs`` shows it: ``input``, ``output``, ``error`` and ``progress`` over 4,096
+        bytes of JSON are ``{"_truncated": true, "bytes": N}``."""
         run = cls.of(record)
         for name in ("input", "output", "error", "progress"):
             setattr(run, name, clip(getattr(run, name)))
