@@ -43,6 +43,9 @@ def test_two_projects_do_not_see_each_other(make_project: ProjectFactory) -> Non
         ("[runtime]\ntime_limit = -1", "runtime.time_limit: Input should be greater than 0"),
         ("[runtime]\nisolation = 'docker'", "runtime.isolation: Input should be 'process' or 'none'"),
         ("[project]\npackage = 'not a name'", "project.package"),
+        ("[server]\nmax_body_kb = 0", "server.max_body_kb: Input should be greater than or equal to 1"),
+        ("[runtime]\nmax_input_kb = 'big'", "runtime.max_input_kb: Input should be a valid integer"),
+        ("[runtime]\nmax_state_kb = 9000", "runtime.max_state_kb: Input should be less than or equal to 8192"),
     ],
 )
 def test_bad_splice_toml_names_the_problem(make_project: ProjectFactory, toml: str, message: str) -> None:

@@ -45,6 +45,10 @@ class RuntimeSection(_Section):
     max_attempts: int = Field(default=5, ge=1, le=50)
     #: largest webhook body a trigger accepts; bigger ones are refused (413) before any run
     max_webhook_body_kb: int = Field(default=1024, ge=1, le=8 * 1024)
+    #: largest run input (as JSON) from any entry point; bigger ones are refused before a run is stored
+    max_input_kb: int = Field(default=1024, ge=1, le=8 * 1024)
+    #: largest state value (as JSON) ctx.state, the REST API or the Python API may store
+    max_state_kb: int = Field(default=1024, ge=1, le=8 * 1024)
     #: how a run's child is confined: "auto" applies what the host grants, "strict" refuses to
     #: start unless it grants everything, "off" forks children without hardening (README, "Isolation")
     sandbox: Literal["auto", "strict", "off"] = "auto"
@@ -74,6 +78,8 @@ class ServerSection(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     #: the URL third parties and browsers reach this server at (OAuth redirect URIs, webhook URLs)
     public_url: str | None = None
+    #: largest request body of every endpoint but webhooks (413 before it is read); see max_webhook_body_kb
+    max_body_kb: int = Field(default=1024, ge=1, le=256 * 1024)
 
 
 class ProjectConfig(_Section):

@@ -52,6 +52,7 @@ class Runtime:
     ) -> None:
         self.project = project
         self.store = store
+        store.state.max_value_bytes = project.config.runtime.max_state_kb * 1024
         self.secrets = secrets
         self.isolation = isolation
         self.clock = clock or SystemClock()

@@ -18,6 +18,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 MIN_EVERY = timedelta(seconds=30)
 MAX_EVERY = timedelta(days=31)
+#: more digits than this is years in any unit, past MAX_EVERY, and may overflow a timedelta
+_MAX_DIGITS = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +71,16 @@ def parse_every(text: object) -> timedelta:
             code="INVALID_SCHEDULE",
             hint='write it like "30s", "15m", "6h" or "1d"',
         )
-    interval = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    if not MIN_EVERY <= interval <= MAX_EVERY:
+    seconds = _seconds(match.group(1), _UNITS[match.group(2)])
+    if seconds is None or not MIN_EVERY <= timedelta(seconds=seconds) <= MAX_EVERY:
+        shown = text if len(text) <= 40 else text[:40] + "…"
         raise InvalidInput(
-            f"every={text!r} is outside 30s … 31d", code="INVALID_SCHEDULE", hint="choose an interval from 30s to 31d"
+            f"every={shown!r} is outside 30s … 31d", code="INVALID_SCHEDULE", hint="choose an interval from 30s to 31d"
         )
-    return interval
+    return timedelta(seconds=seconds)
+
+
+def _seconds(digits: str, unit: int) -> int | None:
+    """The interval in seconds; ``None`` when it is far too long for a timedelta (which overflows)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) * unit if len(digits) <= _MAX_DIGITS else None

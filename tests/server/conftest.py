@@ -1,21 +1,24 @@
 """A real splice server on 127.0.0.1 for each test: uvicorn in the test's event loop over a Runtime.
 
 ``server.client`` is an aiohttp session with a full-access token; ``server.as_token(secret)``
-gives one with another token (or none).
+gives one with another token (or none). ``start_server(source, toml)`` serves another project
+(or other settings); ``start_server_on`` does so on SQLite and again on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 from fastapi import FastAPI
-from tests.conftest import ProjectFactory
+from tests._databases import make_database_url
+from tests.conftest import SPLICE_TOML, ProjectFactory
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
@@ -133,6 +136,48 @@ async def server(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterat
         runtime, create_app(runtime), lambda url, secret: Server(runtime, url, secret, demo_api.url)
     ) as s:
         yield s
+
+
+StartServer = Callable[..., Awaitable[Server]]
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.asynccontextmanager
+async def servers(
+    kind: str, make_project: ProjectFactory, demo_api: DemoAPI, tmp_path: Path
+) -> AsyncIterator[StartServer]:
+    """``start(source=PROJECT, toml=SPLICE_TOML)`` serves that project on a new database of ``kind``;
+    everything started is stopped, and the database dropped, at the end."""
+    url, cleanup = await make_database_url(kind, tmp_path)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+
+            async def start(source: str = PROJECT, toml: str = SPLICE_TOML) -> Server:
+                root = make_project({"acme.py": source}, toml=toml)
+                runtime = await Runtime.open(root, isolation="none", database_url=url)
+
+                def handle(served_at: str, secret: str) -> Server:
+                    return Server(runtime, served_at, secret, demo_api.url)
+
+                return await stack.enter_async_context(serving(runtime, create_app(runtime), handle))
+
+            yield start
+    finally:
+        await cleanup()
+
+
+@pytest.fixture
+async def start_server(make_project: ProjectFactory, demo_api: DemoAPI, tmp_path: Path) -> AsyncIterator[StartServer]:
+    async with servers("sqlite", make_project, demo_api, tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(params=DATABASES)
+async def start_server_on(
+    request: pytest.FixtureRequest, make_project: ProjectFactory, demo_api: DemoAPI, tmp_path: Path
+) -> AsyncIterator[StartServer]:
+    async with servers(str(request.param), make_project, demo_api, tmp_path) as start:
+        yield start
 
 
 async def add_connection(server: Server, connection_id: str = "c1", integration: str = "acme") -> None:

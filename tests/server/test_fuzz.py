@@ -4,14 +4,15 @@ The server runs in a background thread with its own event loop, because schemath
 synchronously. Every operation gets a bounded, derandomized number of valid and of invalid
 requests (the same ones on every run). Names in paths, queries and bodies are often ones that
 exist (connection ``c1`` over the demo API, with synced records and a run), so requests get
-past the 404s into the routes.
+past the 404s into the routes. It runs on SQLite and on PostgreSQL, whose text types refuse
+NUL characters: the generated strings hold some, and the test checks that they were sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from tests._databases import make_database_url, run_in_thread
 from tests.conftest import ProjectFactory
 from tests.server.conftest import PROJECT
 
@@ -36,6 +38,7 @@ from splice.server import ApiServer, create_app
 from splice.store._state import connection_scope_id
 
 T = TypeVar("T")
+Check = Callable[[CheckContext, Response, schemathesis.Case], bool | None]
 #: per operation and generation mode (valid data, invalid data)
 MAX_EXAMPLES = 20
 #: more where the interesting answers need several parameters to line up
@@ -57,6 +60,7 @@ def no_server_error(ctx: CheckContext, response: Response, case: schemathesis.Ca
 
 
 CHECKS = [no_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 #: how often a parameter below takes one of its known values rather than a generated one
 KNOWN_PROBABILITY = 0.8
 #: no "/": schemathesis keeps those out of path parameters
@@ -66,8 +70,9 @@ STATE_KEY = "cursor"
 class ServerThread:
     """The demo API, a Runtime over ``PROJECT`` and the REST server, in a thread's own event loop."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str) -> None:
         self.root = root
+        self.database_url = database_url
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="splice-fuzz-server", daemon=True)
         self.url = self.secret = self.run_id = ""
@@ -82,7 +87,7 @@ class ServerThread:
     async def _start(self) -> None:
         self.demo = DemoAPI(contacts=20)
         await self.demo.start()
-        self.runtime = await Runtime.open(self.root, isolation="none")
+        self.runtime = await Runtime.open(self.root, isolation="none", database_url=self.database_url)
         self.api = ApiServer(create_app(self.runtime), port=0)
         self.serving = asyncio.create_task(self.api.run_forever())
         while not self.api.started:
@@ -132,14 +137,18 @@ class ServerThread:
             await self.demo.stop()
 
 
-@pytest.fixture
-def fuzz_server(make_project: ProjectFactory) -> Iterator[ServerThread]:
-    server = ServerThread(make_project({"acme.py": PROJECT}))
+@pytest.fixture(params=DATABASES)
+def fuzz_server(request: pytest.FixtureRequest, make_project: ProjectFactory, tmp_path: Path) -> Iterator[ServerThread]:
+    url, cleanup = run_in_thread(make_database_url(str(request.param), tmp_path))
+    server = ServerThread(make_project({"acme.py": PROJECT}), url)
     try:
         server.start()
         yield server
     finally:
-        server.stop()
+        try:
+            server.stop()
+        finally:
+            run_in_thread(cleanup())
 
 
 def schemathesis_config(server: ServerThread) -> schemathesis.Config:
@@ -172,7 +181,28 @@ def schemathesis_config(server: ServerThread) -> schemathesis.Config:
     )
 
 
-def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, headers: dict[str, str]) -> None:
+def holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    return isinstance(value, list) and any(holds_nul(item) for item in value)
+
+
+def counting_nul(sent: list[str]) -> Check:
+    """A check that never fails: notes each request whose parameters or body held a NUL character."""
+
+    def sent_nul(ctx: CheckContext, response: Response, case: schemathesis.Case) -> bool | None:
+        if holds_nul([case.path_parameters, case.query, case.body]):
+            sent.append(case.operation.label)
+        return None
+
+    return sent_nul
+
+
+def fuzz(
+    operation: schemathesis.APIOperation, mode: GenerationMode, headers: dict[str, str], checks: list[Check]
+) -> None:
     @hypothesis.settings(
         max_examples=MORE_EXAMPLES.get(operation.label, MAX_EXAMPLES),
         derandomize=True,
@@ -183,7 +213,7 @@ def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, headers: di
     )
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def test(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
+        case.call_and_validate(headers=headers, checks=checks, timeout=30)
 
     test()
 
@@ -203,6 +233,8 @@ def test_every_operation_answers_as_documented(fuzz_server: ServerThread) -> Non
     schema = schemathesis.openapi.from_url(f"{fuzz_server.url}/openapi.json", config=schemathesis_config(fuzz_server))
     schema.hook("flatmap_body")(run_with_connection)
     headers = {"Authorization": f"Bearer {fuzz_server.secret}"}
+    sent_nul: list[str] = []
+    checks = [counting_nul(sent_nul), *CHECKS]
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 50, [op.label for op in operations]
@@ -210,10 +242,11 @@ def test_every_operation_answers_as_documented(fuzz_server: ServerThread) -> Non
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             fuzz_server.restore()
             try:
-                fuzz(operation, mode, headers)
+                fuzz(operation, mode, headers, checks)
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE, operation.label  # nothing in it can be invalid
             except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup is a BaseExceptionGroup
                 failures.append(f"{operation.label} ({mode.value} data): {exc}")
     if failures:
         pytest.fail(f"{len(failures)} failing:\n\n" + "\n\n".join(failures), pytrace=False)
+    assert sent_nul, "no request held a NUL character: the NUL refusals went untested"

@@ -169,6 +169,29 @@ async def test_add_logs_errors(store: Store) -> None:
     assert await store.runs.search_logs() == []  # nothing of the bad batch was written
 
 
+async def test_nul_characters_read_back_exactly_and_ids_holding_one_are_refused(store: Store) -> None:
+    text = "a\x00b\ue000c\ue0000"
+    await store.runs.create(_run("r1", input={text: text}, error={"message": text}))
+    await store.runs.add_logs("r1", [LogLine(T0, "info", text, {"fields": [text]})])
+    got = await store.runs.get("r1")
+    assert (got.input, got.error) == ({text: text}, {"message": text})
+    [line] = await store.runs.search_logs(text="\x00b\ue000")
+    assert (line.message, line.fields) == (text, {"fields": [text]})
+    for filters in ({"connection_id": "c\x00"}, {"before_id": "r\x00"}, {"job_id": "\x00"}):
+        with pytest.raises(InvalidInput):
+            await store.runs.find(**filters)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as info:
+        await store.runs.get("r1\x00")
+    assert info.value.details["field"] == "run_id"
+
+
+async def test_non_finite_numbers_are_refused(store: Store) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await store.runs.create(_run("r1", input={"ratio": float("nan")}))
+    assert info.value.details == {"field": "input.ratio"}
+    assert await store.runs.find() == []
+
+
 async def test_search_filters(store: Store) -> None:
     await _seed_logs(store)
 

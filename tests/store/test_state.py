@@ -81,15 +81,43 @@ async def test_datetimes_are_refused_not_stringified(store: Store) -> None:
         await store.state.put("global", "", "k", {"at": datetime.now(UTC)})
 
 
+@pytest.mark.parametrize("value", [float("nan"), [1, float("inf")], {"a": {"b": float("-inf")}}])
+async def test_non_finite_numbers_are_refused_not_stored_as_null(store: Store, value: Any) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await store.state.put("global", "", "k", value)
+    assert info.value.details["field"].startswith("value") and "JSON cannot represent" in info.value.message
+    assert await store.state.get("global", "", "k", default="missing") == "missing"
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "\ue000", "\ue0000", "\ue000\ue000", "\ue000a", "plain"])
+async def test_nul_characters_in_values_read_back_exactly(store: Store, text: str) -> None:
+    value = {text: [text, {"k": text}]}
+    await store.state.put("global", "", "k", value)
+    assert await store.state.get("global", "", "k") == value
+
+
+async def test_values_over_the_size_limit_are_refused(store: Store) -> None:
+    store.state.max_value_bytes = 100
+    await store.state.put("global", "", "k", "x" * 98)
+    with pytest.raises(InvalidInput) as info:
+        await store.state.put("global", "", "k", "x" * 99)
+    assert info.value.code == "STATE_TOO_LARGE"
+    assert info.value.details == {"field": "value", "bytes": 101, "limit_bytes": 100}
+    assert await store.state.get("global", "", "k") == "x" * 98
+
+
 @pytest.mark.parametrize(
     ("scope", "scope_id", "key"),
-    [("", "", "k"), ("x" * 33, "", "k"), ("global", None, "k"), ("global", "", ""), (1, "", "k")],
-)
+    [("", "", "k"), ("x" * 33, "", "k"), ("global", None, "k"), ("global", "", ""), (1, "", "k"),
+     ("global", "", "a\x00b"), ("script", "acme/c\x001/x", "k")],
+)  # fmt: skip
 async def test_invalid_addresses(store: Store, scope: Any, scope_id: Any, key: Any) -> None:
     with pytest.raises(InvalidInput):
         await store.state.put(scope, scope_id, key, 1)
     with pytest.raises(InvalidInput):
         await store.state.get(scope, scope_id, key)
+    with pytest.raises(InvalidInput):
+        await store.state.delete(scope, scope_id, key)
 
 
 def test_connection_scope_id() -> None:

@@ -18,12 +18,13 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 import splice
+from splice import _json
 from splice._runtime import output
 from splice._runtime.channel import Channel
 from splice._runtime.kinds import kind_of
 from splice._validation import describe_validation, validation_errors
 from splice.context import Context, RunInfo
-from splice.errors import LimitExceeded, ScriptError, SpliceError
+from splice.errors import InvalidInput, LimitExceeded, ScriptError, SpliceError
 from splice.integration import Script
 
 _SPLICE_DIR = str(Path(splice.__file__).resolve().parent)
@@ -116,11 +117,9 @@ def _dump_output(script: Script, result: Any) -> Any:
     if _at_least(result, MAX_OUTPUT_BYTES) > MAX_OUTPUT_BYTES:
         raise _too_large(f"{script.qualname} returned over {MAX_OUTPUT_BYTES:,} bytes of JSON, the limit")
     try:
-        encoded = orjson.dumps(result)
-    except TypeError as exc:
-        raise ScriptError(
-            f"{script.qualname} returned a value that is not JSON-serialisable: {exc}", code="INVALID_OUTPUT"
-        ) from None
+        encoded = _json.encode(result, f"{script.qualname} returned a value that", "output", strict=False)
+    except InvalidInput as exc:  # not JSON, or NaN / Infinity, which would arrive as null
+        raise ScriptError(exc.message, code="INVALID_OUTPUT", details=exc.details) from None
     if len(encoded) > MAX_OUTPUT_BYTES:
         raise _too_large(
             f"{script.qualname} returned {len(encoded):,} bytes of JSON; the limit is {MAX_OUTPUT_BYTES:,}"

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from splice import _json
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
 from splice._runtime.apis import ApiFactory
@@ -60,9 +61,23 @@ class Runner:
         target = script if isinstance(script, Script) else self.project.script(script)
         kind = kind_of(target)
         kind.check_request(target, input)
+        self._check_input(target, input)
         conn = await self.connection_for(target, connection)
         kind.check_input(target, input)
         return RunRequest(script=target, connection=conn, input=input, **options)
+
+    def _check_input(self, script: Script, raw: Any) -> None:
+        """Plain JSON, without NaN or Infinity, of at most ``[runtime] max_input_kb``."""
+        limit = self.project.config.runtime.max_input_kb * 1024
+        refusal = _json.oversize(
+            _json.encode(raw, "the input", "input"), limit, f"the input of {script.qualname}", "input"
+        )
+        if refusal is not None:
+            raise InvalidInput(
+                **refusal, code="INPUT_TOO_LARGE",
+                hint="send less (large data belongs in your own storage, passed by reference), "
+                "or raise [runtime] max_input_kb in splice.toml",
+            )  # fmt: skip
 
     async def connection_for(self, script: Script, connection: str | None) -> Connection | None:
         """The connection ``script`` runs with; an integration with auth needs one."""

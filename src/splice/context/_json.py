@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from splice import _json
 from splice.errors import InvalidInput
 
 
@@ -15,14 +16,13 @@ def state_key(key: Any) -> str:
     return key
 
 
-def json_value(value: Any, key: str) -> Any:
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError:
-        raise InvalidInput(f"state value for {key!r} is not JSON-serialisable ({type(value).__name__})") from None
+def json_value(value: Any, what: str, field: str = "value") -> Any:
+    """``value`` as the JSON the parent will store: refused here if it holds NaN or Infinity,
+    which the socket's JSON would otherwise turn into ``null``."""
+    return orjson.loads(_json.encode(value, what, field, strict=False))
 
 
 def json_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a dict, not {type(value).__name__}")
-    return json_value(value, what)
+    return json_value(value, what, what)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from splice import _json
 from splice._runtime.channel import Channel
 from splice._runtime.wire import MAX_LOG_LINES
 
@@ -28,6 +29,7 @@ class Log:
             self._dropped += 1
             return
         self._sent += 1
+        fields = _json.finite_or_named(fields)
         self._channel.emit({"t": "log", "level": level, "message": str(message), "fields": fields, "ts": time.time()})
 
     def flush(self) -> None:

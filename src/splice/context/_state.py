@@ -22,9 +22,9 @@ class State:
         return result["value"] if result.get("found") else default
 
     async def put(self, key: str, value: Any, scope: StateScope = "script") -> None:
-        await self._channel.call(
-            STATE.op("put"), {"key": state_key(key), "scope": scope, "value": json_value(value, key)}
-        )
+        key = state_key(key)
+        value = json_value(value, f"state value for {key!r}")
+        await self._channel.call(STATE.op("put"), {"key": key, "scope": scope, "value": value})
 
     async def delete(self, key: str, scope: StateScope = "script") -> bool:
         return (await self._channel.call(STATE.op("delete"), {"key": state_key(key), "scope": scope}))[0]["deleted"]

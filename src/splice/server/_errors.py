@@ -44,8 +44,8 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in ((400, "Bad request"), (401, "Missing or invalid access token"), (404, "Not found"),
-                         (403, "Read-only token"), (409, "Conflict"), (422, "Invalid input"),
-                         (503, "The database or a lock did not answer in time; try again"))
+                         (403, "Read-only token"), (409, "Conflict"), (413, "Request body over [server] max_body_kb"),
+                         (422, "Invalid input"), (503, "The database or a lock did not answer in time; try again"))
 }  # fmt: skip
 
 
@@ -78,10 +78,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, errors.InvalidInput(message, details={"errors": problems}))
 
 
+def http_error_response(request: Request, exc: HTTPException) -> JSONResponse:
+    """The envelope for an ``HTTPException``; ``details`` and ``hint`` attributes are passed on when set."""
+    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    error = errors.SpliceError(str(exc.detail), code=code, details=getattr(exc, "details", None),
+                               hint=getattr(exc, "hint", None))  # fmt: skip
+    return error_response(request, error, exc.status_code)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-    return error_response(request, errors.SpliceError(str(exc.detail), code=code), exc.status_code)
+    return http_error_response(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

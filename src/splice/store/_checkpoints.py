@@ -40,7 +40,7 @@ def check_value(sync: str, value: Any) -> dict[str, Any]:
             details={"type": type(value).__name__},
         )
     try:
-        check_json(value, f"checkpoint of sync {sync!r}")
+        check_json(value, f"checkpoint of sync {sync!r}", "checkpoint")
     except InvalidInput as exc:
         raise InvalidInput(exc.message, code="INVALID_CHECKPOINT", details=exc.details) from None
     return value

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from splice.errors import AlreadyExists, InvalidInput, NotFound
 from splice.store._crypto import SecretBox
 from splice.store._engine import Database
-from splice.store._schema import check_json, connections, state, utcnow
+from splice.store._schema import check_json, check_text, connections, state, utcnow
 from splice.store._state import connection_scope_id
 
 CONNECTION_STATUSES = ("ok", "error")
@@ -40,7 +40,7 @@ def check_name(value: Any, what: str) -> str:
 def _check_dict(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a dict, not {type(value).__name__}")
-    check_json(value, what)
+    check_json(value, what, what.replace(" ", "_"))
     return value
 
 
@@ -94,7 +94,10 @@ class ConnectionStore:
         self._db = db
         self._secrets = secrets
 
-    def _key(self, integration: str, id: str) -> sa.ColumnElement[bool]:
+    @staticmethod
+    def _key(integration: str, id: str) -> sa.ColumnElement[bool]:
+        check_text(integration, "integration")
+        check_text(id, "connection_id")
         return sa.and_(_T.integration == integration, _T.id == id)
 
     def _from_row(self, row: sa.Row[Any]) -> Connection:
@@ -148,6 +151,7 @@ class ConnectionStore:
 
     async def find(self, integration: str | None = None) -> list[Connection]:
         query = sa.select(connections)
+        check_text(integration, "integration")
         if integration is not None:
             query = query.where(_T.integration == integration)
         async with self._db.read() as conn:

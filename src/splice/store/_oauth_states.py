@@ -54,7 +54,7 @@ class OAuthStateStore:
         check_name(connection_id, "connection_id")
         if not isinstance(data, dict):
             raise InvalidInput(f"OAuth state data must be a dict, not {type(data).__name__}")
-        check_json(data, "OAuth state data")
+        check_json(data, "OAuth state data", "data")
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
             raise InvalidInput(f"ttl must be a positive number of seconds, not {ttl!r}")
         now = self._clock.now()

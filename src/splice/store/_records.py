@@ -66,7 +66,7 @@ from splice.store._record_sql import (
     SQLiteRecordSQL,
     StreamHead,
 )
-from splice.store._schema import record_streams, records
+from splice.store._schema import check_text, record_streams, records
 
 __all__ = ["MAX_RECORD_BYTES", "RecordPage", "RecordStore", "SaveResult", "Stream"]
 
@@ -525,7 +525,10 @@ def _check_ids(ids: Any) -> list[str] | None:
         return None
     if isinstance(ids, str) or not isinstance(ids, list | tuple | set) or len(ids) > MAX_PAGE:
         raise InvalidInput(f"ids must be a list of at most {MAX_PAGE:,} ids")
-    return [str(item_id({"id": v}, i)) for i, v in enumerate(ids)]
+    checked = [str(item_id({"id": v}, i)) for i, v in enumerate(ids)]
+    for value in checked:
+        check_text(value, "ids")
+    return checked
 
 
 def _delete_ids(ids_or_items: Any) -> list[str]:

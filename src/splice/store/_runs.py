@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from splice.errors import AlreadyExists, InvalidInput, NotFound
 from splice.store._engine import Database
 from splice.store._group_commit import GroupCommit
-from splice.store._schema import check_json, run_logs, runs, utcnow
+from splice.store._schema import check_json, check_text, run_logs, runs, utcnow
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
 FINISHED_STATUSES = ("succeeded", "failed", "timed_out", "cancelled")
@@ -141,7 +141,7 @@ class RunStore:
         """Store a new run (committed with other runs' writes of the moment: see ``_group_commit``)."""
         _check_status(record.status, RUN_STATUSES)
         for name in ("input", "output", "error", "progress"):
-            check_json(getattr(record, name), f"run {name}")
+            check_json(getattr(record, name), f"run {name}", name)
         await self._group.write(_INSERT, {name: getattr(record, name) for name in RunRecord.__slots__})
         return record
 
@@ -152,8 +152,8 @@ class RunStore:
         ``finished_at`` defaults to now, ``duration_ms`` is measured from ``started_at``.
         """
         _check_status(record.status, FINISHED_STATUSES)
-        check_json(record.output, "run output")
-        check_json(record.error, "run error")
+        check_json(record.output, "run output", "output")
+        check_json(record.error, "run error", "error")
         record.finished_at = record.finished_at or utcnow()
         if record.started_at is not None:
             record.duration_ms = (record.finished_at - record.started_at).total_seconds() * 1000.0
@@ -184,8 +184,8 @@ class RunStore:
     ) -> RunRecord:
         """Record the outcome; ``duration_ms`` is measured from ``started_at`` when set."""
         _check_status(status, FINISHED_STATUSES)
-        check_json(output, "run output")
-        check_json(error, "run error")
+        check_json(output, "run output", "output")
+        check_json(error, "run error", "error")
         finished_at = finished_at or utcnow()
         async with self._db.write() as conn:
             query = sa.select(runs).where(_R.id == id).with_for_update()
@@ -215,7 +215,7 @@ class RunStore:
         """Replace the run's progress (a JSON dict), so how far a long sync got shows while it runs."""
         if not isinstance(progress, dict):
             raise InvalidInput(f"run progress must be a dict, not {type(progress).__name__}")
-        check_json(progress, "run progress")
+        check_json(progress, "run progress", "progress")
         stmt = runs.update().where(_R.id == run_id).values(progress=progress)
         async with self._db.write() as conn:
             if (await conn.execute(stmt)).rowcount == 0:
@@ -249,7 +249,7 @@ class RunStore:
         """Fail the runs ``which`` selects. ``duration_ms`` is measured from ``started_at`` as
         :meth:`finish` does, so the rows are read (locked) and updated one by one in a single
         transaction."""
-        check_json(error, "run error")
+        check_json(error, "run error", "error")
         finished_at = finished_at or utcnow()
         query = (
             sa.select(_R.id, _R.started_at).where(which, _R.status.in_(_UNFINISHED)).order_by(_R.id).with_for_update()
@@ -268,6 +268,7 @@ class RunStore:
         return len(rows)
 
     async def get(self, id: str) -> RunRecord:
+        check_text(id, "run_id")
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(runs).where(_R.id == id))).first()
         if row is None:
@@ -295,6 +296,7 @@ class RunStore:
         an access token may see and still fill it.
         """
         query = sa.select(runs).order_by(_R.created_at.desc(), _R.id.desc()).limit(limit)
+        check_text(before_id, "before")
         for column, value in (
             (_R.integration, integration),
             (_R.script, script),
@@ -303,6 +305,7 @@ class RunStore:
             (_R.job_id, job_id),
             (_R.parent_id, parent_id),
         ):
+            check_text(value, column.name)
             if value is not None:
                 query = query.where(column == value)
         query = _any_of(query, ((_R.integration, integrations), (_R.connection_id, connection_ids)))
@@ -326,7 +329,7 @@ class RunStore:
         rows = []
         for line in lines:
             _min_level(line.level)
-            check_json(line.fields, "log fields")
+            check_json(line.fields, "log fields", "fields")
             rows.append({"ts": line.ts, "level": line.level, "message": line.message, "fields": line.fields})
         query = sa.select(_R.integration, _R.script, _R.connection_id).where(_R.id == run_id)
         async with self._db.write() as conn:
@@ -366,6 +369,7 @@ class RunStore:
             (_L.script, script),
             (_L.connection_id, connection_id),
         ):
+            check_text(value, column.name)
             if value is not None:
                 query = query.where(column == value)
         if level is not None:

@@ -9,10 +9,13 @@ Why the custom pieces:
 * :class:`UTCDateTime` — SQLite has no time zones and hands back naive datetimes; every
   timestamp is stored as UTC and comes back tz-aware on both dialects.
 * :func:`json_type` — JSON text in a TEXT column on SQLite (see :class:`JSONText`),
-  ``JSONB`` on PostgreSQL.
+  ``JSONB`` on PostgreSQL (see :class:`NulSafeJSONB`: JSONB cannot hold ``\u0000``).
+* :func:`text_type` — TEXT for free text a script writes (log messages); on PostgreSQL it
+  escapes NUL characters too (:class:`NulSafeText`), which its text types cannot hold.
 * :func:`dumps_json` — the engines' JSON serializer (orjson), strict: datetimes, dataclasses,
   sets and non-string keys are refused instead of silently changed, so a value reads back as
-  it was written.
+  it was written; :func:`check_json` also refuses NaN and ±Infinity, which orjson would
+  write as ``null``.
 * ``records`` keeps its timestamps as integer microseconds since the epoch (``*_us``), not
   :class:`UTCDateTime`: SQLite stores a datetime as 26 bytes of text, and with ~1 KB records
   those bytes drop a 4 KiB page from four rows to three (measured: 60k -> 80k new rows/s when
@@ -21,6 +24,8 @@ Why the custom pieces:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +33,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from splice import _json
 from splice.errors import InvalidInput
 
 #: alembic's bookkeeping table; named for splice so it cannot clash with an operator's own
@@ -36,7 +42,11 @@ VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
 HEAD_REVISION = "0006"
 
-_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_JSON_OPTIONS = _json.OPTIONS
+#: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
+_ESCAPE = "\ue000"
+_ESCAPED = re.compile(f"{_ESCAPE}([0{_ESCAPE}])")
+_NEEDS_ESCAPE = (b"\\u0000", _ESCAPE.encode())
 
 
 def dumps_json(value: Any) -> str:
@@ -44,15 +54,22 @@ def dumps_json(value: Any) -> str:
     return orjson.dumps(value, option=_JSON_OPTIONS).decode()
 
 
-def check_json(value: Any, what: str) -> None:
-    """Raise :class:`InvalidInput` naming ``what`` when ``value`` is not plain JSON."""
-    try:
-        orjson.dumps(value, option=_JSON_OPTIONS)
-    except TypeError as exc:
+def check_json(value: Any, what: str, field: str = "value") -> bytes:
+    """``value``'s JSON, or :class:`InvalidInput` naming ``what`` and the ``field`` path when it is
+    not plain JSON or holds NaN or ±Infinity."""
+    return _json.encode(value, what, field)
+
+
+def check_text(value: Any, field: str) -> None:
+    """Refuse an id, name or key holding a NUL character, on every backend alike.
+
+    PostgreSQL cannot store or even compare text holding NUL, and no name needs one.
+    """
+    if isinstance(value, str) and "\x00" in value:
         raise InvalidInput(
-            f"{what} is not JSON-serialisable ({type(value).__name__}): {exc}",
-            details={"type": type(value).__name__},
-        ) from None
+            f"{field} must not contain NUL characters: {value[:200]!r}",
+            details={"field": field, "value": value[:200]},
+        )
 
 
 def utcnow() -> datetime:
@@ -100,10 +117,80 @@ class JSONText(sa.types.TypeDecorator[Any]):
         return None if value is None else orjson.loads(value)
 
 
+def escape_nul(text: str) -> str:
+    """``text`` without NUL, reversibly (:func:`unescape_nul`): NUL and the escape character
+    itself become the escape character plus one more."""
+    return text.replace(_ESCAPE, _ESCAPE + _ESCAPE).replace("\x00", _ESCAPE + "0")
+
+
+def unescape_nul(text: str) -> str:
+    return _ESCAPED.sub(lambda m: "\x00" if m.group(1) == "0" else m.group(1), text)
+
+
+def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """``value`` with ``fn`` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {fn(key): _map_strings(child, fn) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [_map_strings(child, fn) for child in value]
+    return value
+
+
+class NulSafeJSONB(sa.types.TypeDecorator[Any]):
+    """JSONB holding strings with NUL characters, which PostgreSQL's JSONB refuses.
+
+    Every string (keys too) is stored through :func:`escape_nul` and read back through
+    :func:`unescape_nul`, so a value reads back exactly as written. Only values whose JSON
+    shows a NUL or the escape character are rewritten; nothing in splice queries inside
+    these columns, so the escaped form never meets SQL.
+    """
+
+    impl = postgresql.JSONB
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if isinstance(value, str | dict | list) and _shows(value, _NEEDS_ESCAPE):
+            return _map_strings(value, escape_nul)
+        return value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        if isinstance(value, str | dict | list) and _shows(value, _NEEDS_ESCAPE[1:]):
+            return _map_strings(value, unescape_nul)
+        return value
+
+
+def _shows(value: Any, needles: tuple[bytes, ...]) -> bool:
+    """Whether ``value``'s JSON contains one of ``needles`` (orjson is far faster than a walk)."""
+    encoded = orjson.dumps(value, option=_JSON_OPTIONS)
+    return any(needle in encoded for needle in needles)
+
+
+class NulSafeText(sa.types.TypeDecorator[str]):
+    """TEXT that may hold NUL characters on PostgreSQL (see :func:`escape_nul`)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        if value is not None and ("\x00" in value or _ESCAPE in value):
+            return escape_nul(value)
+        return value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return unescape_nul(value) if value is not None and _ESCAPE in value else value
+
+
 def json_type(*, none_as_null: bool = False) -> sa.types.TypeEngine[Any]:
     """TEXT holding JSON on SQLite, JSONB on PostgreSQL; ``none_as_null`` stores ``None`` as
-    SQL NULL instead of JSON ``null``."""
-    return JSONText(none_as_null=none_as_null).with_variant(postgresql.JSONB(none_as_null=none_as_null), "postgresql")
+    SQL NULL instead of JSON ``null``. Strings holding NUL read back as written on both."""
+    return JSONText(none_as_null=none_as_null).with_variant(NulSafeJSONB(none_as_null=none_as_null), "postgresql")
+
+
+def text_type() -> sa.types.TypeEngine[str]:
+    """TEXT on both; on PostgreSQL NUL characters are escaped (they read back as written)."""
+    return sa.Text().with_variant(NulSafeText(), "postgresql")
 
 
 metadata = sa.MetaData(
@@ -185,7 +272,7 @@ run_logs = sa.Table(
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("ts", UTCDateTime, nullable=False),
     sa.Column("level", sa.String(8), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("message", text_type(), nullable=False),
     sa.Column("fields", json_type(), nullable=False),
     sa.Column("integration", sa.String(128), nullable=False),
     sa.Column("script", sa.String(255), nullable=False),

@@ -28,7 +28,7 @@ from splice._clock import Clock, SystemClock
 from splice.errors import InvalidInput, NotFound
 from splice.store._connections import check_name
 from splice.store._engine import Database
-from splice.store._schema import access_tokens
+from splice.store._schema import access_tokens, check_text
 
 SECRET_PREFIX = "splice_"
 #: characters of the secret kept in clear: ``splice_`` plus 7 random ones (42 of 256 bits)
@@ -239,6 +239,7 @@ class TokenStore:
         """The token with this id, revoked or not (NotFound otherwise)."""
         if not isinstance(token_id, str):
             raise _not_found(token_id)
+        check_text(token_id, "token_id")
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(*_COLUMNS).where(_T.id == token_id))).first()
         if row is None:
@@ -249,6 +250,7 @@ class TokenStore:
         """Revoke for good; revoking again is harmless and keeps the first ``revoked_at``."""
         if not isinstance(token_id, str):
             raise _not_found(token_id)
+        check_text(token_id, "token_id")
         async with self._db.write() as conn:
             live = access_tokens.update().where(_T.id == token_id, _T.revoked_at.is_(None))
             await conn.execute(live.values(revoked_at=self._clock.now()))

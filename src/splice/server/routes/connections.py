@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from splice.server._auth import CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
+from splice.server._truncate import clip
 from splice.store import Connection
 
 router = APIRouter(prefix="/connections", tags=["connections"], responses=ERROR_RESPONSES)
@@ -48,6 +49,14 @@ class ConnectionOut(BaseModel):
     def of(cls, conn: Connection) -> ConnectionOut:
         return cls(**conn.public())
 
+    @classmethod
+    def listed(cls, conn: Connection) -> ConnectionOut:
+        """As ``GET /connections`` shows it: ``config`` and ``metadata`` over 4,096 bytes of JSON are
+        ``{"_truncated": true, "bytes": N}``."""
+        out = cls.of(conn)
+        out.config, out.metadata = clip(out.config), clip(out.metadata)
+        return out
+
 
 class TestResult(BaseModel):
     ok: bool
@@ -65,9 +74,11 @@ async def create_connection(body: NewConnection, rt: RuntimeDep, caller: CallerD
 
 @router.get("", summary="List connections")
 async def list_connections(rt: RuntimeDep, caller: CallerDep, integration: str | None = None) -> list[ConnectionOut]:
+    """A `config` or `metadata` over 4,096 bytes of JSON is listed as `{"_truncated": true, "bytes": N}`;
+    `GET /connections/{integration}/{connection_id}` has it whole."""
     if integration is not None:
         caller.check(integration)
-    return [ConnectionOut.of(c) for c in await rt.connections.list(integration) if caller.sees(c.integration, c.id)]
+    return [ConnectionOut.listed(c) for c in await rt.connections.list(integration) if caller.sees(c.integration, c.id)]
 
 
 @router.get("/{integration}/{connection_id}", summary="Get a connection")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
+from splice.server._truncate import clip
 from splice.server.routes.runs import NameQuery, ScriptQuery, scope_filters, split_script
 from splice.store import LogRecord
 
@@ -55,6 +56,13 @@ class LogOut(BaseModel):
     @classmethod
     def of(cls, record: LogRecord) -> LogOut:
         return cls.model_validate(record)
+
+    @classmethod
+    def listed(cls, record: LogRecord) -> LogOut:
+        """As ``GET /logs`` shows it: ``fields`` over 4,096 bytes of JSON are ``{"_truncated": true, "bytes": N}``."""
+        line = cls.of(record)
+        line.fields = clip(line.fields)
+        return line
 
 
 class NDJSONResponse(StreamingResponse):
@@ -128,12 +136,16 @@ async def search_logs(
         bool, Query(description="the newest `limit` matches (still oldest first), as a tail shows them")
     ] = False,
 ) -> list[LogOut]:
-    """Matching lines oldest first, at most ``limit``; pass the last ``seq`` as ``after_seq`` for more."""
+    """Matching lines oldest first, at most ``limit``; pass the last ``seq`` as ``after_seq`` for more.
+
+    A line's `fields` over 4,096 bytes of JSON are listed as `{"_truncated": true, "bytes": N}`;
+    `GET /logs/export` has them whole.
+    """
     query = filters.query(caller)
     if query is None:
         return []
     lines = await rt.runs.logs(**query, after_seq=filters.after_seq, limit=limit, latest=latest)
-    return [LogOut.of(line) for line in lines]
+    return [LogOut.listed(line) for line in lines]
 
 
 @router.get(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from splice.errors import NotFound
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
+from splice.server._truncate import clip
 from splice.store import RunRecord
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
@@ -54,6 +55,15 @@ class RunOut(BaseModel):
     @classmethod
     def of(cls, record: RunRecord) -> RunOut:
         return cls.model_validate(record)
+
+    @classmethod
+    def listed(cls, record: RunRecord) -> RunOut:
+        """As ``GET /runs`` shows it: ``input``, ``output``, ``error`` and ``progress`` over 4,096
+        bytes of JSON are ``{"_truncated": true, "bytes": N}``."""
+        run = cls.of(record)
+        for name in ("input", "output", "error", "progress"):
+            setattr(run, name, clip(getattr(run, name)))
+        return run
 
 
 def scope_filters(caller: Caller) -> dict[str, Any]:
@@ -106,7 +116,8 @@ async def list_runs(
     """Newest first, ``limit`` at a time; pass the last id as ``before`` for the next page.
 
     Filters outside the token's scope are not an error: they match nothing, as for a tenant
-    that has no such runs.
+    that has no such runs. An ``input``, ``output``, ``error`` or ``progress`` over 4,096 bytes
+    of JSON is listed as `{"_truncated": true, "bytes": N}`: `GET /runs/{run_id}` has it whole.
     """
     names = split_script(integration, script)
     if names is None:
@@ -122,7 +133,7 @@ async def list_runs(
         before_id=before,
         **scope_filters(caller),
     )
-    return [RunOut.of(record) for record in records]
+    return [RunOut.listed(record) for record in records]
 
 
 @router.get("/{run_id}", summary="Get a run")

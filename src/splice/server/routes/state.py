@@ -142,7 +142,8 @@ async def _get(rt: Runtime, scope: Scope, key: str) -> StateEntry:
 
 
 async def _put(rt: Runtime, scope: Scope, key: str, body: StateValue) -> StateEntry:
-    """Answers with the value read back, as stored (the store's JSON, e.g. a NaN becomes null)."""
+    """Answers with the value read back, as stored (NaN, Infinity and values over ``[runtime]
+    max_state_kb`` are refused: 422)."""
     await rt.state.put(scope.kind, scope.id, key, body.value)
     return await _get(rt, scope, key)
 
