@@ -20,6 +20,7 @@ from splice.errors import (
     SpliceError,
     TimeLimitExceeded,
 )
+from splice.flows import expr, step
 from splice.integration import Integration
 
 __version__ = "0.1.0"
@@ -40,6 +41,8 @@ __all__ = [
     "SpliceError",
     "TimeLimitExceeded",
     "auth",
+    "expr",
     "paginate",
+    "step",
     "triggers",
 ]

@@ -24,12 +24,14 @@ from splice import _templates
 from splice._validation import describe_validation, validation_errors
 from splice.auth import BaseAuth
 from splice.errors import InvalidInput, NotFound, ProjectError
+from splice.flows import Flow, FlowTrigger, Step
+from splice.flows.step import STEP_ATTRIBUTE
 from splice.paginate import BasePaginator
 from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 from splice.triggers._routing import check_signed_routing
 
-ScriptKind = Literal["action", "sync", "trigger"]
+ScriptKind = Literal["action", "sync", "trigger", "step"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -133,6 +135,8 @@ class Integration:
         self.test_path = test_path
         self.display_name = display_name or name
         self.scripts: dict[str, Script] = {}
+        #: flows declared on this integration (they may use others' steps and actions)
+        self.flows: dict[str, Flow] = {}
 
     def __repr__(self) -> str:
         return f"Integration({self.name!r}, base_url={self.base_url!r})"
@@ -270,6 +274,66 @@ class Integration:
             return func
 
         return register(fn) if fn is not None else register
+
+    def step(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        time_limit: float | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Declare a flow's code block: ``async def fn(ctx, step_results)``, used by ``step.code(...)``.
+
+        It runs in a sandboxed child like every script, with the flow run's connection for this
+        integration; ``step_results`` holds the trigger's payload and earlier steps' results.
+
+        >>> @acme.step()
+        ... async def tag_vip(ctx, step_results):
+        ...     return {"vip": step_results["Get contact"]["revenue"] > 10_000}
+        """
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            script = Script(self, name or func.__name__, "step", func, time_limit=time_limit,
+                            description=description or inspect.getdoc(func) or "")  # fmt: skip
+            self._add(script)
+            setattr(func, STEP_ATTRIBUTE, script.qualname)
+            return func
+
+        return register(fn) if fn is not None else register
+
+    def flow(
+        self,
+        name: str,
+        *,
+        steps: list[Step] | tuple[Step, ...],
+        trigger: str | None = None,
+        respond: Literal["trigger", "flow"] = "trigger",
+        every: str | None = None,
+        cron: str | None = None,
+        on_error: list[Step] | tuple[Step, ...] = (),
+        description: str = "",
+    ) -> Flow:
+        """Declare a flow: a webhook ``trigger`` (or ``every=`` / ``cron=``, or neither: on demand)
+        and its steps; ``on_error`` steps run whenever a step fails the flow.
+
+        Steps and actions are checked when the project has loaded (they may be another
+        integration's); the flow's document is then what ``GET /flows/acme.onboard`` returns.
+        """
+        if sum(x is not None for x in (trigger, every, cron)) > 1:
+            raise ProjectError(f"flow {self.name}.{name}: give one of trigger=, every= or cron=")
+        if trigger is not None:
+            start = FlowTrigger(type="webhook", trigger=trigger, respond=respond)
+        elif every is not None or cron is not None:
+            start = FlowTrigger(type="schedule", every=every, cron=cron)
+        else:
+            start = FlowTrigger()
+        flow = Flow(integration=self.name, name=name, steps=tuple(steps), trigger=start, on_error=tuple(on_error),
+                    description=description)  # fmt: skip
+        if name in self.flows:
+            raise ProjectError(f"flow {flow.id} is declared twice")
+        self.flows[name] = flow
+        return flow
 
     def _add(self, script: Script) -> None:
         if not inspect.iscoroutinefunction(script.fn):

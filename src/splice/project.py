@@ -18,7 +18,9 @@ from types import ModuleType
 
 from splice._sandbox import guarded_import, sqlite_file
 from splice.config import ProjectConfig, database_url, find_root, read_config, state_dir
-from splice.errors import NotFound, ProjectError
+from splice.errors import InvalidInput, NotFound, ProjectError
+from splice.flows import Flow
+from splice.flows._check import check_flow
 from splice.integration import Integration, Script
 
 
@@ -60,6 +62,20 @@ class Project:
             raise NotFound(f"unknown script {qualname!r}", hint="name it as integration.script")
         raise NotFound(f"script name {qualname!r} is ambiguous; name it as integration.script")
 
+    def flows(self) -> list[Flow]:
+        """Every flow declared in the project, in declaration order."""
+        return [f for i in self.integrations.values() for f in i.flows.values()]
+
+    def flow(self, flow_id: str) -> Flow:
+        """``"acme.onboard"`` → the flow declared on ``acme``."""
+        integration, _, name = flow_id.partition(".")
+        found = self.integrations.get(integration)
+        if found is None or name not in found.flows:
+            known = ", ".join(f.id for f in self.flows()) or "none"
+            raise NotFound(f"unknown flow {flow_id!r} (this project has: {known})", hint="flows are declared with "
+                           "integration.flow(...) in the project's integrations package")  # fmt: skip
+        return found.flows[name]
+
     def syncs(self) -> list[Script]:
         """Every sync of every integration, in declaration order."""
         return [s for i in self.integrations.values() for s in i.scripts.values() if s.kind == "sync"]
@@ -85,6 +101,11 @@ def load_project(root: Path | str | None = None) -> Project:
                 other = project.integrations.setdefault(value.name, value)
                 if other is not value:
                     raise ProjectError(f"integration {value.name!r} is defined twice")
+    for flow in project.flows():
+        try:
+            check_flow(flow, project.integrations)
+        except InvalidInput as exc:
+            raise ProjectError(f"flow {flow.id}: {exc.message}", details=exc.details, hint=exc.hint) from None
     return project
 
 
