@@ -114,7 +114,8 @@ async def test_every_capability_a_kind_lacks_is_refused_by_the_parent() -> None:
         for verb in capability.verbs:
             with pytest.raises(CapabilityNotGranted, match="is not available to a action"):
                 await gateway.handle(capability.op(verb), {}, b"")
-    assert set(HANDLERS) == set(CAPABILITIES), "every capability has its parent-side handler"
+    operations = {name for name, capability in CAPABILITIES.items() if capability.verbs}
+    assert set(HANDLERS) == operations, "every capability with operations has its parent-side handler"
 
 
 async def _never(*args: object) -> object:

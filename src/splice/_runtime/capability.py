@@ -46,9 +46,11 @@ METADATA = Capability("metadata", ("metadata",), ("get", "set", "update"), "runs
 RECORDS = Capability("records", ("records",), ("save", "update", "delete"), "syncs")
 CHECKPOINT = Capability("checkpoint", ("checkpoint",), ("get", "save", "clear"), "syncs")
 ACTIONS = Capability("actions", ("trigger_action",), ("trigger",))
+#: data, not operations: earlier steps' results, given to a flow's code block
+STEP_RESULTS = Capability("step_results", ("step_results",), (), "a flow's code steps")
 
 #: every capability by name, and which one provides each ``ctx`` attribute
-CAPABILITIES = {c.name: c for c in (HTTP, STATE, METADATA, RECORDS, CHECKPOINT, ACTIONS)}
+CAPABILITIES = {c.name: c for c in (HTTP, STATE, METADATA, RECORDS, CHECKPOINT, ACTIONS, STEP_RESULTS)}
 BY_ATTRIBUTE = {attribute: c for c in CAPABILITIES.values() for attribute in c.attributes}
 
 

@@ -44,6 +44,8 @@ def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Co
         connection_id=run.get("connection_id"),
         started_at=datetime.fromisoformat(run["started_at"]),
         attempt=run.get("attempt", 1),
+        flow=run.get("flow"),
+        step=run.get("step"),
         test_mode=run.get("test_mode", False),
     )
     return Context(

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
 
-from splice._runtime.capability import ACTIONS, CHECKPOINT, HTTP, METADATA, RECORDS, STATE
+from splice._runtime.capability import ACTIONS, CHECKPOINT, HTTP, METADATA, RECORDS, STATE, STEP_RESULTS
 from splice._validation import describe_validation, validation_errors
+from splice.context._step_results import StepResults
 from splice.errors import Conflict, InvalidInput
 from splice.triggers import WebhookRequest, WebhookResponse
 
@@ -141,7 +142,25 @@ class TriggerKind(RunKind):
         return WebhookResponse.from_result(returned).to_json()
 
 
-KINDS: dict[str, RunKind] = {kind.name: kind for kind in (ActionKind(), SyncKind(), TriggerKind())}
+class StepKind(RunKind):
+    """A flow's code block: ``fn(ctx, step_results)``; it runs only inside a flow run."""
+
+    name = "step"
+    capabilities = _COMMON | {STEP_RESULTS.name}
+    queueable = False
+
+    def check_request(self, script: Script, raw: Any) -> None:
+        raise InvalidInput(
+            f"{script.qualname} is a flow step; it runs inside a flow",
+            hint="run the flow that uses it (splice flows run NAME), or make it an action",
+        )
+
+    async def invoke(self, script: Script, ctx: Context, raw: Any) -> Any:
+        ctx.step_results = results = StepResults(raw or {})
+        return await script.fn(ctx, results)
+
+
+KINDS: dict[str, RunKind] = {kind.name: kind for kind in (ActionKind(), SyncKind(), TriggerKind(), StepKind())}
 
 
 def kind_of(script: Script) -> RunKind:

@@ -52,6 +52,9 @@ class RunRequest:
     background: bool = False
     time_limit: float | None = None
     depth: int = 0
+    #: a flow's step: the flow (``"acme.onboard"``) and the step's key in its run
+    flow: str | None = None
+    step: str | None = None
     secrets: tuple[str, ...] = ()
     on_log: LogCallback | None = None
     on_progress: ProgressCallback | None = None

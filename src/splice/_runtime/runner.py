@@ -150,6 +150,7 @@ class Runner:
             started_at=now,
             job_id=request.job_id,
             owner=self.owner,
+            step=request.step,
         )
         return await self.store.runs.create(record)
 
@@ -197,6 +198,8 @@ class Runner:
                 "started_at": (record.started_at or _now()).isoformat(),
                 "attempt": request.attempt,
                 "test_mode": False,
+                "flow": request.flow,
+                "step": request.step,
             },
             "input": request.input,
             "capabilities": sorted(kind.capabilities),

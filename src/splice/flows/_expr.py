@@ -12,8 +12,14 @@ mapping of many records needs as well.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
+
+# jsonatapy's allocator (mimalloc) reserves 1 GiB of address space per arena by default: a run's
+# child, whose memory limit is an address-space limit, could then allocate nothing. Set before
+# the library loads; an operator's own setting wins.
+os.environ.setdefault("MIMALLOC_ARENA_RESERVE", "32M")
 
 import jsonatapy
 

@@ -12,6 +12,7 @@ same behaviour on both, migrated by alembic when opened.
 
 from splice.store._connections import Connection
 from splice.store._crypto import SecretBox
+from splice.store._flows import FlowStore, StoredFlow
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._record_codec import Stream
 from splice.store._records import RecordPage, SaveResult
@@ -24,6 +25,7 @@ from splice.store._webhook_deliveries import WebhookDeliveryStore
 __all__ = [
     "AccessToken",
     "Connection",
+    "FlowStore",
     "LogLine",
     "LogRecord",
     "OAuthStateStore",
@@ -33,6 +35,7 @@ __all__ = [
     "ScheduleStore",
     "SecretBox",
     "Store",
+    "StoredFlow",
     "Stream",
     "SyncSchedule",
     "TokenScope",

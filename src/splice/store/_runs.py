@@ -67,6 +67,9 @@ class RunRecord:
     job_id: str | None = None
     progress: dict[str, Any] | None = None
     owner: str | None = None
+    #: a flow's step run: the step's key in its flow run; a flow run: its flow's version
+    step: str | None = None
+    version: str | None = None
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 _JSON_OPTIONS = _json.OPTIONS
 #: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
@@ -251,11 +251,39 @@ runs = sa.Table(
     # the process that started the run (a worker's id, or host:pid), so a restarted worker can
     # fail the runs it left ``running`` when it died (``RunStore.abandon``)
     sa.Column("owner", sa.String(128), nullable=True),
+    #: a flow's step runs: which step (a stable key: the name, "Each order[2]/Check order" in a loop)
+    sa.Column("step", sa.String(512), nullable=True),
+    #: a flow run: the version (hash) of the flow document it ran
+    sa.Column("version", sa.String(32), nullable=True),
     sa.Index(None, "integration", "script", "created_at"),
     sa.Index(None, "connection_id", "created_at"),
     sa.Index(None, "status"),
     sa.Index(None, "job_id"),
     sa.Index(None, "owner", "status"),
+    sa.Index(None, "parent_id"),
+)
+
+#: flows created over the REST API or ``ctx.engine`` (code-declared ones live in the project)
+flows = sa.Table(
+    "flows",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("integration", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("document", json_type(), nullable=False),
+    sa.Column("version", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: every version of a flow a run used, so a retry can run the version its run started with
+flow_versions = sa.Table(
+    "flow_versions",
+    metadata,
+    sa.Column("flow_id", sa.String(255), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("document", json_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 run_logs = sa.Table(

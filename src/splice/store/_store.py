@@ -12,6 +12,7 @@ from splice.store._connections import ConnectionStore
 from splice.store._crypto import SecretBox
 from splice.store._engine import Database, connect, redact_url
 from splice.store._env import EnvStore
+from splice.store._flows import FlowStore
 from splice.store._locks import LockStore
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._records import RecordStore
@@ -26,7 +27,8 @@ class Store:
     """Everything splice keeps in its database, as sub-stores.
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
-    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states`` and ``webhook_deliveries``. Get one with
+    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries`` and
+    ``flows``. Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``. ``clock`` decides when
     OAuth states and webhook deliveries expire and when a token was last used.
     """
@@ -46,6 +48,7 @@ class Store:
         self.tokens = TokenStore(db, clock)
         self.oauth_states = OAuthStateStore(db, secrets, clock)
         self.webhook_deliveries = WebhookDeliveryStore(db, clock)
+        self.flows = FlowStore(db, clock)
 
     @property
     def url(self) -> str:
