@@ -22,13 +22,14 @@ from splice._clock import Clock, SystemClock
 from splice._http.transport import AiohttpTransport, Transport
 from splice._runtime.apis import ApiFactory
 from splice._runtime.executor import Executor
+from splice._runtime.jobs import JobDispatch
 from splice._runtime.kinds import kind_of
 from splice._runtime.request import LogCallback, ProgressCallback, RunRequest, new_run_id
 from splice._runtime.runner import Runner
 from splice._runtime.webhooks import admit, secret_headers
 from splice.errors import InvalidInput, NotFound
 from splice.project import Project, load_project
-from splice.services import Connections, EnvVars, Records, Runs, Syncs
+from splice.services import Connections, EnvVars, Flows, Records, Runs, Syncs
 from splice.services.connect import ConnectFlow
 from splice.store import RunRecord, SecretBox, Store, open_store
 from splice.triggers import WebhookRequest, WebhookResponse
@@ -72,6 +73,10 @@ class Runtime:
         self.runs = Runs(store)
         #: list, trigger, pause, resume, reschedule and reset syncs
         self.syncs = Syncs(project, store, lambda: self.jobs)
+        #: list, create, run and retry flows
+        self.flows = Flows(project, store, self.runner, lambda: self.jobs)
+        #: what a worker hands the engine: job attempts of scripts, and flow runs
+        self.job_runner = JobDispatch(self.runner, self.flows)
 
     @classmethod
     async def open(

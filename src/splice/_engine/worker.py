@@ -65,7 +65,7 @@ async def run_worker(
     serving: asyncio.Task[None] | None = None
     try:
         await _dbos.launch(
-            runtime.runner,
+            runtime.job_runner,
             runtime.store.engine.url,
             executor_id,
             concurrency or runtime.project.config.runtime.concurrency,

@@ -20,6 +20,7 @@ from splice._validation import describe_validation, validation_errors
 from splice.context._step_results import StepResults
 from splice.errors import Conflict, InvalidInput
 from splice.triggers import WebhookRequest, WebhookResponse
+from splice.triggers._response import is_payload_shape
 
 if TYPE_CHECKING:
     from splice.config import RuntimeSection
@@ -139,7 +140,12 @@ class TriggerKind(RunKind):
         return WebhookRequest.from_json(raw or {})
 
     def result(self, script: Script, returned: Any) -> Any:
-        return WebhookResponse.from_result(returned).to_json()
+        """The HTTP answer; with Prismatic's ``{"payload", "response"}`` shape also the payload
+        that starts the flows bound to the trigger."""
+        answer = WebhookResponse.from_result(returned).to_json()
+        if is_payload_shape(returned):
+            answer["payload"] = returned["payload"]
+        return answer
 
 
 class StepKind(RunKind):

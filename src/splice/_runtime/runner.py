@@ -61,17 +61,15 @@ class Runner:
         target = script if isinstance(script, Script) else self.project.script(script)
         kind = kind_of(target)
         kind.check_request(target, input)
-        self._check_input(target, input)
+        self.check_input(f"the input of {target.qualname}", input)
         conn = await self.connection_for(target, connection)
         kind.check_input(target, input)
         return RunRequest(script=target, connection=conn, input=input, **options)
 
-    def _check_input(self, script: Script, raw: Any) -> None:
+    def check_input(self, what: str, raw: Any) -> None:
         """Plain JSON, without NaN or Infinity, of at most ``[runtime] max_input_kb``."""
         limit = self.project.config.runtime.max_input_kb * 1024
-        refusal = _json.oversize(
-            _json.encode(raw, "the input", "input"), limit, f"the input of {script.qualname}", "input"
-        )
+        refusal = _json.oversize(_json.encode(raw, "the input", "input"), limit, what, "input")
         if refusal is not None:
             raise InvalidInput(
                 **refusal, code="INPUT_TOO_LARGE",

@@ -74,7 +74,7 @@ async def _syncs(rt: Runtime, api_url: str, console: Console) -> int:
     Returns 1 when what the second sync reports is not what the API changed.
     """
     console.print("[bold]syncs[/] — on the durable engine (DBOS), as `splice serve` runs them", highlight=False)
-    await launch(rt.runner, rt.store.engine.url, "demo", 2)
+    await launch(rt.job_runner, rt.store.engine.url, "demo", 2)
     try:
         first = await _sync_once(rt, console, "first sync (full)")
         page = await rt.records.read("acme", "Contact", connection="c1", limit=10_000)

@@ -3,16 +3,21 @@
 An expression sees ``{trigger, steps, config, item, index}``: the trigger's payload, earlier
 steps' results by snake_case name (and camelCase, and the name itself), the connection's
 config, and inside a for-each the current item and its index. It is compiled when the flow
-is declared, so a typo is a clear error at load time, and evaluated in the run's sandboxed
-child under a wall-clock limit (JSONata engines do not stop an infinite recursion).
+is declared, so a typo is a clear error at load time.
 
 JSONata by jsonatapy (Rust, MIT; ~30× faster than the pure-Python port), which is what a
-mapping of many records needs as well.
+mapping of many records needs as well. Its evaluation is bounded by the engine itself — a
+wall-clock limit, a recursion depth and a sequence length (an infinitely recursive expression
+stops with ``EXPRESSION_FAILED`` after :data:`TIME_LIMIT_MS`) — and its result by
+:data:`MAX_RESULT_BYTES`. A JSONata expression is data, with no I/O and those bounds, so
+flows evaluate it in the worker (off the event loop, on one thread: jsonatapy's compiled
+expressions may not cross threads); Python code steps are what runs in the sandbox.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +32,11 @@ from splice.errors import InvalidInput
 
 #: how an expression is written inside a flow's JSON document
 EXPR_KEY = "$expr"
+#: bounds of one evaluation: wall clock, recursion depth, sequence length, result size
+TIME_LIMIT_MS = 1000
+MAX_DEPTH = 500
+MAX_SEQUENCE = 1_000_000
+MAX_RESULT_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +78,12 @@ def expr(source: str) -> Expr:
     return value
 
 
-_CACHE: dict[str, Any] = {}
+_LOCAL = threading.local()
 
 
 def _compiled(source: str) -> Any:
-    found = _CACHE.get(source)
+    cache: dict[str, Any] = _LOCAL.__dict__.setdefault("cache", {})
+    found = cache.get(source)
     if found is None:
         try:
             found = jsonatapy.compile(source)
@@ -84,9 +95,9 @@ def _compiled(source: str) -> Any:
                 hint="expressions are JSONata over trigger, steps, config, item and index, e.g. "
                 '"steps.get_contact.orders"',
             ) from None
-        if len(_CACHE) > 4096:
-            _CACHE.clear()
-        _CACHE[source] = found
+        if len(cache) > 4096:
+            cache.clear()
+        cache[source] = found
     return found
 
 

@@ -2,13 +2,14 @@
 
 Each service takes what it needs (the project, the store, a client factory) and nothing
 else; :class:`~splice.runtime.Runtime` builds them once and hands them out as
-``rt.connections``, ``rt.env``, ``rt.records``, ``rt.runs`` and ``rt.syncs``.
+``rt.connections``, ``rt.env``, ``rt.flows``, ``rt.records``, ``rt.runs`` and ``rt.syncs``.
 """
 
 from splice.services.connections import Connections
 from splice.services.env import EnvVars
+from splice.services.flows import Flows
 from splice.services.records import Records
 from splice.services.runs import Runs
 from splice.services.syncs import Syncs
 
-__all__ = ["Connections", "EnvVars", "Records", "Runs", "Syncs"]
+__all__ = ["Connections", "EnvVars", "Flows", "Records", "Runs", "Syncs"]

@@ -164,6 +164,21 @@ class RunStore:
         await self._group.write(_COMPLETE, {**params, "b_id": record.id})
         return record
 
+    async def restart(self, record: RunRecord) -> None:
+        """Mark a queued or interrupted run running again (a flow run's next attempt), as ``record`` says."""
+        values = {
+            name: getattr(record, name) for name in ("status", "error", "attempt", "job_id", "owner", "started_at")
+        }
+        async with self._db.write() as conn:
+            if (await conn.execute(runs.update().where(_R.id == record.id).values(**values))).rowcount == 0:
+                raise _not_found(record.id)
+
+    async def set_job(self, run_id: str, job_id: str) -> None:
+        """Note the job executing a run that was stored before it was queued (a flow run)."""
+        async with self._db.write() as conn:
+            if (await conn.execute(runs.update().where(_R.id == run_id).values(job_id=job_id))).rowcount == 0:
+                raise _not_found(run_id)
+
     async def drain(self) -> None:
         """Wait for writes still being grouped (before the database closes)."""
         await self._group.drain()

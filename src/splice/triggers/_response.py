@@ -71,9 +71,12 @@ class WebhookResponse:
 
     @classmethod
     def from_result(cls, value: Any) -> WebhookResponse:
-        """A trigger's return value: None → ``200 {"ok": true}``, dict/list/model → 200 JSON, a Response."""
+        """A trigger's return value: None → ``200 {"ok": true}``, dict/list/model → 200 JSON, a Response,
+        or Prismatic's ``{"payload": ..., "response": {...}}`` (the response part; see :func:`payload_of`)."""
         if value is None:
             return cls(200, {}, ACK, JSON)
+        if is_payload_shape(value):
+            return _prismatic(value.get("response"))
         if isinstance(value, Response):
             return value.render()
         if isinstance(value, dict | list | BaseModel):
@@ -109,6 +112,28 @@ class WebhookResponse:
         headers = data.get("headers") or {}
         return cls(int(data.get("status") or 200), {str(k): str(v) for k, v in headers.items()},
                    body_from_json(data), data.get("content_type"))  # fmt: skip
+
+
+def is_payload_shape(value: Any) -> bool:
+    """Prismatic's code-block trigger result: ``{"payload": ...}`` with, optionally, ``"response"``."""
+    return isinstance(value, dict) and "payload" in value and set(value) <= {"payload", "response"}
+
+
+def _prismatic(response: Any) -> WebhookResponse:
+    """``{"status" | "statusCode", "headers", "body", "contentType" | "content_type"}``; none → 200 ack."""
+    if response is None:
+        return WebhookResponse(200, {}, ACK, JSON)
+    if isinstance(response, Response):
+        return response.render()
+    if not isinstance(response, Mapping):
+        raise _invalid(f"a trigger's response must be an object, not {type(response).__name__}")
+    known = {"status", "statusCode", "headers", "body", "contentType", "content_type"}
+    unknown = sorted(set(response) - known)
+    if unknown:
+        raise _invalid(f"a trigger's response has an unknown key {unknown[0]!r} (it takes {', '.join(sorted(known))})")
+    status = response.get("status", response.get("statusCode", 200))
+    content_type = response.get("content_type", response.get("contentType"))
+    return Response(response.get("body"), status, response.get("headers") or {}, content_type).render()
 
 
 def _encode(body: Any) -> tuple[bytes, str | None]:

@@ -22,8 +22,8 @@ HANDLERS: dict[str, type[Handler]] = {
 
 
 def handlers(granted: frozenset[str], scope: RunScope) -> dict[str, Handler]:
-    """The handlers of the ``granted`` capabilities for one run."""
-    return {name: HANDLERS[name](scope) for name in sorted(granted)}
+    """The handlers of the ``granted`` capabilities for one run (data-only ones have none)."""
+    return {name: HANDLERS[name](scope) for name in sorted(granted) if name in HANDLERS}
 
 
 __all__ = ["HANDLERS", "Handler", "NestedRunner", "RunScope", "handlers"]
