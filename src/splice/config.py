@@ -45,6 +45,8 @@ class RuntimeSection(_Section):
     max_attempts: int = Field(default=5, ge=1, le=50)
     #: largest webhook body a trigger accepts; bigger ones are refused (413) before any run
     max_webhook_body_kb: int = Field(default=1024, ge=1, le=8 * 1024)
+    #: how long a webhook whose flow answers it (``respond="flow"``) waits for the flow's result
+    flow_respond_timeout: float = Field(default=30.0, gt=0, le=300)
     #: largest run input (as JSON) from any entry point; bigger ones are refused before a run is stored
     max_input_kb: int = Field(default=1024, ge=1, le=8 * 1024)
     #: largest state value (as JSON) ctx.state, the REST API or the Python API may store

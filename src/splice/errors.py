@@ -19,8 +19,9 @@ classes and to every code raised in ``src/``::
     │   │                                             splice.toml
     │   ├── NotFound               404   500  final   NOT_FOUND: check the name or id
     │   ├── AlreadyExists          409   500  final   ALREADY_EXISTS: pick another id, or change the existing one
-    │   ├── Conflict               409   500  final   CONFLICT, SYNC_RUNNING: the thing is busy; wait, or pause it
-    │   │                                             first
+    │   ├── Conflict               409   500  final   CONFLICT, SYNC_RUNNING, NOT_FAILED, READ_ONLY: the thing is
+    │   │                                             busy, in another state, or declared in code; wait, pause it
+    │   │                                             first, or change it where it is declared
     │   ├── Unauthorized           401   500  final   UNAUTHORIZED, INVALID_SIGNATURE, WEBHOOK_REPLAYED: prove who
     │   │                                             you are (a valid token; a webhook signed anew: a signed
     │   │                                             delivery is accepted once)
@@ -33,8 +34,8 @@ classes and to every code raised in ``src/``::
     │       │                                         INVALID_CHECKPOINT, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED,
     │       │                                         CONNECT_NOT_SUPPORTED, INVALID_SECRET_KEY, INSECURE_KEY_FILE,
     │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, INVALID_FLOW,
-    │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED: fix the value the
-    │       │                                         message names
+    │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
+    │       │                                         STEP_RESULT_TOO_LARGE: fix the value the message names
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       └── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │                                                 caller's, so a run that cannot parse it answers 400 too)
@@ -220,7 +221,7 @@ class AlreadyExists(UsageError):
 class Conflict(UsageError):
     """The request is fine but clashes with what is happening now (a sync already running)."""
 
-    codes = ("CONFLICT", "SYNC_RUNNING")
+    codes = ("CONFLICT", "SYNC_RUNNING", "NOT_FAILED", "READ_ONLY")
     http_status = 409
 
 
@@ -267,6 +268,8 @@ class InvalidInput(UsageError):
         "INVALID_FLOW",
         "INVALID_EXPRESSION",
         "EXPRESSION_FAILED",
+        "FLOW_CYCLE",
+        "STEP_RESULT_TOO_LARGE",
     )
     http_status = 422
 

@@ -27,12 +27,13 @@ from splice._runtime.kinds import kind_of
 from splice._runtime.request import LogCallback, ProgressCallback, RunRequest, new_run_id
 from splice._runtime.runner import Runner
 from splice._runtime.webhooks import admit, secret_headers
-from splice.errors import InvalidInput, NotFound
+from splice.errors import InvalidInput, NotFound, SpliceError
+from splice.integration import Script
 from splice.project import Project, load_project
 from splice.services import Connections, EnvVars, Flows, Records, Runs, Syncs
 from splice.services.connect import ConnectFlow
 from splice.store import RunRecord, SecretBox, Store, open_store
-from splice.triggers import WebhookRequest, WebhookResponse
+from splice.triggers import Response, WebhookRequest, WebhookResponse
 
 if TYPE_CHECKING:
     from splice._engine.jobs import JobQueue
@@ -179,9 +180,40 @@ class Runtime:
                 secrets=tuple(request.secret_values(hidden)), on_log=on_log,
             )
         )  # fmt: skip
-        if record.status == "succeeded":
-            return record, WebhookResponse.from_json(record.output or {})
-        return record, WebhookResponse.for_error(record.error or {}, record.id)
+        if record.status != "succeeded":
+            return record, WebhookResponse.for_error(record.error or {}, record.id)
+        answer = WebhookResponse.from_json(record.output or {})
+        flow_answer = await self._start_flows(target, conn.id if conn else None, request, record)
+        return record, flow_answer or answer
+
+    async def _start_flows(
+        self, trigger: Script, connection: str | None, request: WebhookRequest, record: RunRecord
+    ) -> WebhookResponse | None:
+        """Queue every flow bound to ``trigger`` with its payload; for a ``respond="flow"`` one,
+        wait (at most ``[runtime] flow_respond_timeout``) and answer with that flow's result.
+
+        The payload is what the trigger returned as ``payload`` (Prismatic's shape), else the
+        request's JSON body.
+        """
+        bound = [f for f in await self.flows.list() if f.trigger.type == "webhook"
+                 and f.integration == trigger.integration.name and f.trigger.trigger == trigger.name]  # fmt: skip
+        if not bound:
+            return None
+        output = record.output or {}
+        payload = output["payload"] if "payload" in output else _json_or_none(request)
+        waited: RunRecord | None = None
+        for flow in bound:
+            run = await self.flows.run(flow.id, connection=connection, payload=payload, background=True)
+            if flow.trigger.respond == "flow" and waited is None:
+                waited = run
+        if waited is None:
+            return None
+        done = await self.flows.wait(waited.id, timeout=self.project.config.runtime.flow_respond_timeout)
+        if done.status == "succeeded":
+            return Response(done.output).render()
+        if done.status in ("queued", "running"):
+            return Response({"run_id": done.id, "status": done.status}, status=202).render()
+        return WebhookResponse.for_error(done.error or {}, done.id)
 
     @property
     def webhook_body_limit(self) -> int:
@@ -219,6 +251,13 @@ class Runtime:
 
         summary = await self.jobs.wait(job_id, on_tick=tick)
         return dict(summary or {})
+
+
+def _json_or_none(request: WebhookRequest) -> Any:
+    try:
+        return request.json()
+    except SpliceError:
+        return None
 
 
 __all__ = ["Runtime", "new_run_id"]

@@ -19,7 +19,7 @@ from splice._runtime.flow_runner import FlowAttempt, integrations_of
 from splice._runtime.jobs import FLOW_JOB
 from splice._runtime.request import LogCallback, new_run_id
 from splice._runtime.runner import Runner
-from splice.errors import Conflict, InvalidInput, NotFound, WorkerLost
+from splice.errors import Cancelled, Conflict, InvalidInput, NotFound, WorkerLost, error_from_dict
 from splice.flows import Flow
 from splice.flows._check import check_flow
 from splice.project import Project
@@ -171,9 +171,8 @@ class Flows:
         worker left behind continues as its next attempt, skipping the steps that succeeded.
         """
         record = await self.store.runs.get(run_id)
-        if record.status in ("succeeded", "failed", "timed_out", "cancelled") and (
-            (record.error or {}).get("code") != "WORKER_LOST"
-        ):
+        lost = record.error is not None and isinstance(error_from_dict(record.error), WorkerLost)
+        if record.status in ("succeeded", "failed", "timed_out", "cancelled") and not lost:
             return record
         flow_id = f"{record.integration}.{record.script}"
         flow = Flow.from_document(await self.store.flows.version(flow_id, record.version or ""), source="api")
@@ -188,8 +187,8 @@ class Flows:
         try:
             output, error = await attempt.run()
         except asyncio.CancelledError:
-            await asyncio.shield(self._end(record, None, {"code": "CANCELLED", "message": "the flow run was cancelled"},
-                                           "cancelled"))  # fmt: skip
+            cancelled = Cancelled("the flow run was cancelled by its caller").to_dict()
+            await asyncio.shield(self._end(record, None, cancelled, "cancelled"))
             raise
         return await self._end(record, output, error, "failed" if error else "succeeded")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from splice.errors import NotFound
 from splice.server._auth import Caller, CallerDep, RuntimeDep
@@ -51,6 +51,11 @@ class RunOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration_ms: float | None
+    step: str | None = Field(default=None, description="a flow's step run: the step's key in its flow run")
+    version: str | None = Field(default=None, description="a flow run: the version of the flow it ran")
+    steps: list[RunOut] | None = Field(
+        default=None, description="a flow run (GET /runs/{id} only): its step runs, in the order they started"
+    )
 
     @classmethod
     def of(cls, record: RunRecord) -> RunOut:
@@ -146,4 +151,8 @@ async def get_run(run_id: RunId, rt: RuntimeDep, caller: CallerDep) -> RunOut:
     limited = caller.token.scope.connections is not None and record is not None and record.connection_id is None
     if record is None or limited or not caller.sees(record.integration, record.connection_id):
         raise NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="GET /runs lists the runs you may see")
-    return RunOut.of(record)
+    run = RunOut.of(record)
+    if record.kind == "flow":
+        children = await rt.runs.find(parent_id=record.id, limit=10_000)
+        run.steps = [RunOut.listed(child) for child in reversed(children)]
+    return run
