@@ -47,6 +47,7 @@ def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Co
         flow=run.get("flow"),
         step=run.get("step"),
         test_mode=run.get("test_mode", False),
+        idempotency_key=run.get("idempotency_key") or run["id"],
     )
     return Context(
         channel,

@@ -60,6 +60,13 @@ class RunRequest:
     on_progress: ProgressCallback | None = None
 
     @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt: a flow step's ``<flow run>:<step>``, a job's id, else the run's id."""
+        if self.step is not None and self.parent_id is not None:
+            return f"{self.parent_id}:{self.step}"
+        return self.job_id or self.run_id
+
+    @property
     def stored_input(self) -> Any:
         return self.input if self.shown_input is None else self.shown_input
 

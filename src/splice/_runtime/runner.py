@@ -198,6 +198,7 @@ class Runner:
                 "test_mode": False,
                 "flow": request.flow,
                 "step": request.step,
+                "idempotency_key": request.idempotency_key,
             },
             "input": request.input,
             "capabilities": sorted(kind.capabilities),

@@ -56,6 +56,9 @@ class RunInfo:
     flow: str | None = None
     step: str | None = None
     test_mode: bool = False
+    #: the same for every attempt of this piece of work (a flow's step, a job): send it as an API's
+    #: ``Idempotency-Key`` and a step run again after a crash does not do its side effect twice
+    idempotency_key: str = ""
 
 
 class Context:

@@ -102,6 +102,7 @@ class AcmeAPI:
         self.guard = guard
         self.stats = stats
         self._flaky: Counter[str] = Counter()
+        self._effects: dict[str, dict[str, Any]] = {}
 
     def routes(self) -> list[web.RouteDef]:
         """Every ``/api`` route, each wrapped by the guard."""
@@ -126,6 +127,7 @@ class AcmeAPI:
             web.get("/api/text", g(self._text)),
             web.get("/api/stream", g(self._stream)),
             web.get("/api/slow", g(self._slow)),
+            web.post("/api/effects", g(self._effect)),
             web.get("/api/status/{code}", g(self._status)),
             web.get("/api/big-json", g(self._big_json)),
         ]
@@ -313,6 +315,19 @@ class AcmeAPI:
             await response.write(chunk)
         await response.write_eof()
         return response
+
+    async def _effect(self, request: web.Request) -> web.Response:
+        """A side effect applied once per ``Idempotency-Key`` (a repeat gets the first answer),
+        after ``?delay_ms=``; ``stats`` counts requests and applications per key."""
+        delay = query_int(request, "delay_ms", default=0, minimum=0, maximum=10_000)
+        key = request.headers.get("Idempotency-Key") or f"anonymous-{len(self._effects)}"
+        self.stats[f"effects.requests.{key}"] += 1
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        if key not in self._effects:
+            self.stats[f"effects.applied.{key}"] += 1
+            self._effects[key] = {"key": key, "applied": len(self._effects) + 1}
+        return json_response(self._effects[key])
 
     async def _slow(self, request: web.Request) -> web.Response:
         seconds = min(query_float(request, "seconds", default=1.0), MAX_SLEEP)

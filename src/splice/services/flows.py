@@ -56,16 +56,16 @@ class Flows:
 
     async def create(self, document: Mapping[str, Any]) -> Flow:
         """A flow from its JSON document (its code steps name the project's step functions)."""
+        self._refuse_code_flow(f"{document.get('integration')}.{document.get('name')}")
         flow = self._checked(document)
-        self._refuse_code_flow(flow.id)
         await self.store.flows.create(flow.document())
         return flow
 
     async def replace(self, flow_id: str, document: Mapping[str, Any]) -> Flow:
+        self._refuse_code_flow(flow_id)
         flow = self._checked({**document, "id": flow_id})
         if flow.id != flow_id:
             raise InvalidInput(f"the document's id {flow.id!r} is not {flow_id!r}", code="INVALID_FLOW")
-        self._refuse_code_flow(flow_id)
         await self.store.flows.replace(flow.document())
         return flow
 
