@@ -154,11 +154,14 @@ class Flows:
         return await self.execute(record.id, on_log=on_log)
 
     async def wait(self, run_id: str, timeout: float | None = None) -> RunRecord:
-        """The flow run once it has finished (polling the store: any worker may run it)."""
+        """The flow run once it has finished (polling the store: any worker may run it), or as it
+        is after ``timeout`` seconds. A queued run that its worker's stop or death interrupted is
+        not finished: it resumes when a worker with that id starts again."""
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         while True:
             record = await self.store.runs.get(run_id)
-            if record.status in ("succeeded", "failed", "timed_out", "cancelled"):
+            finished = record.status in ("succeeded", "failed", "timed_out", "cancelled")
+            if finished and not (record.job_id and _resumable(record, record.job_id)):
                 return record
             if deadline is not None and asyncio.get_running_loop().time() >= deadline:
                 return record
@@ -167,12 +170,11 @@ class Flows:
     async def execute(self, run_id: str, *, job_id: str | None = None, on_log: LogCallback | None = None) -> RunRecord:
         """Run (or resume) the flow run ``run_id`` here; the finished run comes back.
 
-        A run that finished already comes back as it is (an engine replaying a job); one a dead
-        worker left behind continues as its next attempt, skipping the steps that succeeded.
+        A run that finished already comes back as it is (an engine replaying a job); one a dead or
+        stopped worker left behind continues as its next attempt, skipping the steps that succeeded.
         """
         record = await self.store.runs.get(run_id)
-        lost = record.error is not None and isinstance(error_from_dict(record.error), WorkerLost)
-        if record.status in ("succeeded", "failed", "timed_out", "cancelled") and not lost:
+        if record.status in ("succeeded", "failed", "timed_out", "cancelled") and not _resumable(record, job_id):
             return record
         flow_id = f"{record.integration}.{record.script}"
         flow = Flow.from_document(await self.store.flows.version(flow_id, record.version or ""), source="api")
@@ -282,3 +284,9 @@ class Flows:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _resumable(record: RunRecord, job_id: str | None) -> bool:
+    """A run its worker left behind: lost with it, or (as a recovered job) cancelled by its stop."""
+    error = error_from_dict(record.error) if record.error else None
+    return isinstance(error, WorkerLost) or (job_id is not None and isinstance(error, Cancelled))
