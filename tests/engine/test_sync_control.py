@@ -18,6 +18,10 @@ from splice.store import Stream
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
+def scheduler_of(rt: Runtime) -> Scheduler:
+    return Scheduler(rt.project, rt.store, rt.syncs, rt.flows)
+
+
 @pytest.fixture
 async def rt(make_project: ProjectFactory, demo_api: DemoAPI) -> AsyncIterator[Runtime]:
     runtime = await Runtime.open(make_project({"acme.py": syncs()}), isolation="none")
@@ -31,7 +35,7 @@ def row(rows: list[dict], sync: str, connection: str = "c1") -> dict:
 
 
 async def test_a_new_connection_is_synced_at_once_then_on_schedule(rt: Runtime) -> None:
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs)
+    scheduler = scheduler_of(rt)
     assert sorted(await scheduler.tick(T0)) == [("acme.flaky", "c1"), ("acme.items", "c1"), ("acme.slow", "c1")]
     assert await scheduler.tick(T0 + timedelta(minutes=1)) == []
     rows = await rt.syncs.list()
@@ -55,7 +59,7 @@ async def test_a_second_trigger_while_one_is_queued_is_refused(rt: Runtime) -> N
 
 async def test_paused_syncs_are_not_scheduled_until_resumed(rt: Runtime) -> None:
     assert await rt.syncs.pause("acme.items") == ["c1"]
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs)
+    scheduler = scheduler_of(rt)
     started = await scheduler.tick(T0)
     assert ("acme.items", "c1") not in started
     listed = row(await rt.syncs.list(), "acme.items")
@@ -65,7 +69,7 @@ async def test_paused_syncs_are_not_scheduled_until_resumed(rt: Runtime) -> None
 
 
 async def test_a_per_connection_schedule_overrides_the_declared_one(rt: Runtime) -> None:
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs)
+    scheduler = scheduler_of(rt)
     await scheduler.tick(T0)
     listed = await rt.syncs.schedule("acme.flaky", "c1", every="2h")
     assert listed["schedule"] == "every 2h" and listed["overridden"] is True
@@ -94,12 +98,15 @@ async def test_an_invalid_override_is_refused_and_changes_nothing(
 
 async def test_broken_connections_are_not_scheduled(rt: Runtime) -> None:
     await rt.store.connections.set_status("acme", "c1", "error", {"code": "REFRESH_FAILED", "message": "x"})
-    assert await Scheduler(rt.project, rt.store, rt.syncs).tick(T0) == []
+    assert await scheduler_of(rt).tick(T0) == []
     assert row(await rt.syncs.list(), "acme.items")["next_run"] is None
 
 
 async def test_only_one_scheduler_leads(rt: Runtime) -> None:
-    first, second = Scheduler(rt.project, rt.store, rt.syncs), Scheduler(rt.project, rt.store, rt.syncs)
+    first, second = (
+        scheduler_of(rt),
+        scheduler_of(rt),
+    )
     assert await first.tick(T0)
     await rt.connections.add("acme", "c2", {"api_key": "demo-key"}, config={"api_url": "http://127.0.0.1:1"})
     assert await second.tick(T0) == []

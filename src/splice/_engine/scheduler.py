@@ -18,11 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from splice.errors import Conflict, SpliceError
 from splice.integration import Script
 from splice.project import Project
+from splice.schedule import Schedule
+from splice.services.flows import FLOW_KEY, Flows
 from splice.services.syncs import Syncs, effective_schedule, next_run
 from splice.store import Store
 
@@ -33,10 +38,11 @@ LEADER_LOCK = "scheduler:leader"
 class Scheduler:
     """Every ``tick`` seconds: when this process leads, enqueue what is due."""
 
-    def __init__(self, project: Project, store: Store, syncs: Syncs, *, tick: float = 1.0) -> None:
+    def __init__(self, project: Project, store: Store, syncs: Syncs, flows: Flows, *, tick: float = 1.0) -> None:
         self.project = project
         self.store = store
         self.syncs = syncs
+        self.flows = flows
         self.tick_seconds = tick
         self.owner = f"scheduler-{uuid.uuid4().hex[:12]}"
 
@@ -50,36 +56,44 @@ class Scheduler:
             await asyncio.sleep(self.tick_seconds)
 
     async def tick(self, now: datetime | None = None) -> list[tuple[str, str]]:
-        """One pass; returns the (sync, connection) pairs it enqueued."""
+        """One pass; returns the (sync or flow, connection) pairs it started."""
         store = self.store
         if not await store.locks.acquire(LEADER_LOCK, self.owner, ttl=max(10.0, 5 * self.tick_seconds)):
             return []
         now = now or datetime.now(UTC)
         rows = {(r.integration, r.sync, r.connection_id): r for r in await store.schedules.find()}
         started: list[tuple[str, str]] = []
-        for script in self.project.syncs():
-            integration = script.integration.name
-            for conn in await store.connections.find(integration):
+        for unit in self._units():
+            for conn in await store.connections.find(unit.integration):
                 if conn.status == "error":
                     continue
-                row = rows.get((integration, script.name, conn.id))
-                due = next_run(script, row, now)
+                row = rows.get((unit.integration, unit.key, conn.id))
+                due = next_run(unit.declared, row, now)
                 if due is None:
                     continue
                 if due > now:
                     if row is None or row.next_run_at is None:
-                        await store.schedules.set_next_run(integration, script.name, conn.id, due)
+                        await store.schedules.set_next_run(unit.integration, unit.key, conn.id, due)
                     continue
-                if await self._start(script, conn.id):
-                    started.append((script.qualname, conn.id))
-                schedule = effective_schedule(script, row)
+                if await unit.start(conn.id):
+                    started.append((unit.label, conn.id))
+                schedule = effective_schedule(unit.declared, row)
                 assert schedule is not None
                 await store.schedules.mark_scheduled(
-                    integration, script.name, conn.id, at=now, next_run_at=schedule.next_after(now)
+                    unit.integration, unit.key, conn.id, at=now, next_run_at=schedule.next_after(now)
                 )
         return started
 
-    async def _start(self, script: Script, connection_id: str) -> bool:
+    def _units(self) -> list[Planned]:
+        units = [Planned(s.integration.name, s.name, s.qualname, s.schedule, partial(self._start_sync, s))
+                 for s in self.project.syncs()]  # fmt: skip
+        for flow in self.project.flows():
+            if flow.trigger.type == "schedule":
+                units.append(Planned(flow.integration, FLOW_KEY + flow.name, flow.id, flow.trigger.schedule,
+                                     partial(self.flows.start_scheduled, flow)))  # fmt: skip
+        return units
+
+    async def _start_sync(self, script: Script, connection_id: str) -> bool:
         try:
             job = await self.syncs.trigger(script.qualname, connection_id)
         except Conflict:
@@ -87,3 +101,15 @@ class Scheduler:
             return False
         logger.info("scheduled %s for %s (job %s)", script.qualname, connection_id, job)
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Something the scheduler starts per connection: a sync, or a flow with a schedule."""
+
+    integration: str
+    #: its row in ``sync_schedules``: the sync's name, or ``flow:<name>``
+    key: str
+    label: str
+    declared: Schedule | None
+    start: Callable[[str], Awaitable[bool]]

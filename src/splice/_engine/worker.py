@@ -71,7 +71,9 @@ async def run_worker(
             concurrency or runtime.project.config.runtime.concurrency,
         )
         if schedule:
-            scheduler = asyncio.create_task(Scheduler(runtime.project, runtime.store, runtime.syncs, tick=tick).run())
+            scheduler = asyncio.create_task(
+                Scheduler(runtime.project, runtime.store, runtime.syncs, runtime.flows, tick=tick).run()
+            )
         if api is not None:
             settings = runtime.project.config.server
             host, port = api[0] or settings.host, settings.port if api[1] is None else api[1]

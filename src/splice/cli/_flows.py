@@ -115,3 +115,35 @@ async def _finished(rt: Runtime, record: RunRecord, background: bool) -> int:
         return 0
     run_error(err, record)
     return 1
+
+
+@app.command("pause")
+def pause(
+    flow: Annotated[str, typer.Argument(help="A scheduled flow, integration.name")],
+    connection: Annotated[str | None, typer.Option("--connection", "-c", help="One connection (default: all).")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Stop scheduling a flow (for one connection, or all of its integration's)."""
+
+    async def work(rt: Runtime) -> int:
+        ids = await rt.flows.pause(flow, connection)
+        err.print(f"paused {flow} for {', '.join(ids) or 'no connections'}", highlight=False)
+        return 0
+
+    raise typer.Exit(run_async(with_runtime(project, work)))
+
+
+@app.command("resume")
+def resume(
+    flow: Annotated[str, typer.Argument(help="A scheduled flow, integration.name")],
+    connection: Annotated[str | None, typer.Option("--connection", "-c", help="One connection (default: all).")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Schedule a paused flow again; it runs at its next slot."""
+
+    async def work(rt: Runtime) -> int:
+        ids = await rt.flows.resume(flow, connection)
+        err.print(f"resumed {flow} for {', '.join(ids) or 'no connections'}", highlight=False)
+        return 0
+
+    raise typer.Exit(run_async(with_runtime(project, work)))

@@ -26,6 +26,8 @@ from splice.project import Project
 from splice.store import Connection, RunRecord, Store
 
 _POLL = 0.05
+#: a scheduled flow's row in ``sync_schedules`` (beside the syncs'): ``flow:<name>``
+FLOW_KEY = "flow:"
 
 
 class Flows:
@@ -193,6 +195,39 @@ class Flows:
             await asyncio.shield(self._end(record, None, cancelled, "cancelled"))
             raise
         return await self._end(record, output, error, "failed" if error else "succeeded")
+
+    # --- schedules ---------------------------------------------------------------------------
+
+    async def start_scheduled(self, flow: Flow, connection_id: str) -> bool:
+        """The scheduler's start of ``flow`` for a connection: a job, unless a run of it is still on."""
+        for status in ("queued", "running"):
+            busy = await self.store.runs.find(integration=flow.integration, script=flow.name,
+                                              connection_id=connection_id, status=status, limit=1)  # fmt: skip
+            if busy:
+                return False
+        await self.run(flow.id, connection=connection_id, background=True)
+        return True
+
+    async def pause(self, flow_id: str, connection: str | None = None) -> list[str]:
+        """Stop scheduling a flow (for one connection, or all); returns the connections paused."""
+        return await self._set_paused(flow_id, connection, True)
+
+    async def resume(self, flow_id: str, connection: str | None = None) -> list[str]:
+        return await self._set_paused(flow_id, connection, False)
+
+    async def _set_paused(self, flow_id: str, connection: str | None, paused: bool) -> list[str]:
+        flow = await self.get(flow_id)
+        if flow.trigger.type != "schedule":
+            raise InvalidInput(f"flow {flow.id} has no schedule (it starts on {flow.trigger.type})")
+        if connection is not None:
+            ids = [(await self.store.connections.get(flow.integration, connection)).id]
+        else:
+            ids = [c.id for c in await self.store.connections.find(flow.integration)]
+        for conn_id in ids:
+            await self.store.schedules.set_paused(flow.integration, FLOW_KEY + flow.name, conn_id, paused)
+            if not paused:
+                await self.store.schedules.set_next_run(flow.integration, FLOW_KEY + flow.name, conn_id, None)
+        return ids
 
     # --- the engine's side -------------------------------------------------------------------
 

@@ -21,18 +21,18 @@ from splice.schedule import Schedule
 from splice.store import Connection, Store, Stream, SyncSchedule
 
 
-def effective_schedule(script: Script, row: SyncSchedule | None) -> Schedule | None:
-    """The connection's override when it has one, else the sync's declared schedule."""
+def effective_schedule(declared: Schedule | None, row: SyncSchedule | None) -> Schedule | None:
+    """The connection's override when it has one, else the declared schedule (a sync's, a flow's)."""
     if row is not None and row.every_seconds is not None:
         return Schedule(every=timedelta(seconds=row.every_seconds))
     if row is not None and row.cron is not None:
         return Schedule(cron=row.cron)
-    return script.schedule
+    return declared
 
 
-def next_run(script: Script, row: SyncSchedule | None, now: datetime) -> datetime | None:
-    """When this sync × connection runs next; None when paused or it has no schedule."""
-    schedule = effective_schedule(script, row)
+def next_run(declared: Schedule | None, row: SyncSchedule | None, now: datetime) -> datetime | None:
+    """When this sync (or flow) × connection runs next; None when paused or it has no schedule."""
+    schedule = effective_schedule(declared, row)
     if schedule is None or (row is not None and row.paused):
         return None
     if row is None or row.last_scheduled_at is None:
@@ -77,8 +77,8 @@ class Syncs:
         store, name = self.store, script.integration.name
         runs = await store.runs.find(integration=name, script=script.name, connection_id=conn.id, limit=1)
         counts = {m.__name__: await store.records.count(Stream(name, conn.id, m.__name__)) for m in script.models}
-        schedule = effective_schedule(script, plan)
-        due = next_run(script, plan, now) if conn.status != "error" else None
+        schedule = effective_schedule(script.schedule, plan)
+        due = next_run(script.schedule, plan, now) if conn.status != "error" else None
         return {
             "sync": script.qualname, "connection": conn.id,
             "schedule": schedule.describe() if schedule else None,
