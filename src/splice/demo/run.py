@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from splice._engine._dbos import launch, shutdown
 from splice.auth import OAuth2AuthorizationCode
 from splice.auth._base import drive
 from splice.runtime import Runtime
+from splice.server import ApiServer, create_app
 
 CLIENT = {"client_id": "demo-client", "client_secret": "demo-secret"}
 
@@ -57,7 +59,12 @@ async def run_demo(root: Path, api_url: str, console: Console, *, isolation: str
                 highlight=False,
                 overflow="ellipsis",
             )
-        failures += await _syncs(rt, api_url, console)
+        await launch(rt.job_runner, rt.store.engine.url, "demo", 2)
+        try:
+            failures += await _syncs(rt, api_url, console)
+            failures += await _flow(rt, api_url, console)
+        finally:
+            await shutdown()
         stats = await _admin(api_url, "/admin/stats", method="GET")
         console.print(
             f"demo API saw {stats.get('api.requests', 0)} API requests, "
@@ -74,30 +81,65 @@ async def _syncs(rt: Runtime, api_url: str, console: Console) -> int:
     Returns 1 when what the second sync reports is not what the API changed.
     """
     console.print("[bold]syncs[/] — on the durable engine (DBOS), as `splice serve` runs them", highlight=False)
-    await launch(rt.job_runner, rt.store.engine.url, "demo", 2)
+    first = await _sync_once(rt, console, "first sync (full)")
+    page = await rt.records.read("acme", "Contact", connection="c1", limit=10_000)
+    headers = {"X-API-Key": "demo-key"}
+    victim, changed = page.records[0]["id"], page.records[1]["id"]
+    await _admin(api_url, f"/api/contacts/{changed}", {"name": "Renamed by the demo"}, "PATCH", headers)
+    await _admin(api_url, f"/api/contacts/{victim}", None, "DELETE", headers)
+    await _admin(api_url, "/api/contacts", {"email": "grace@example.com", "name": "Grace Hopper"}, "POST", headers)
+    second = await _sync_once(rt, console, "second sync (1 new, 1 changed, 1 gone)")
+    last = page.records[-1]["_splice"]["cursor"]  # what an app keeps to read only what changed next time
+    changes = await rt.records.read("acme", "Contact", connection="c1", cursor=last, limit=10_000)
+    seen = {r["_splice"]["last_action"] for r in changes.records}
+    console.print(
+        f"    [dim]records read after the first sync's cursor: {len(changes.records)} ({', '.join(sorted(seen))})[/]",
+        highlight=False,
+    )
+    counts = second.get("records", {}).get("Contact", {})
+    expected = {"added": 1, "updated": 1, "deleted": 1}
+    ok = first is not None and {k: counts.get(k) for k in expected} == expected and len(changes.records) == 3
+    return 0 if ok else 1
+
+
+async def _flow(rt: Runtime, api_url: str, console: Console) -> int:
+    """The demo API sends a signed webhook to splice's REST server; the trigger's payload starts
+    the onboarding flow (fetch, score, branch, loop) on the engine. Returns 1 if it did not succeed."""
+    console.print("[bold]a flow[/] — a signed webhook from the demo API starts it, durably", highlight=False)
+    secret = "demo-webhook-secret"
+    await rt.env.set("ACME_WEBHOOK_SECRET", secret)
+    server = ApiServer(create_app(rt), port=0)
+    serving = asyncio.create_task(server.run_forever())
     try:
-        first = await _sync_once(rt, console, "first sync (full)")
-        page = await rt.records.read("acme", "Contact", connection="c1", limit=10_000)
-        headers = {"X-API-Key": "demo-key"}
-        victim, changed = page.records[0]["id"], page.records[1]["id"]
-        await _admin(api_url, f"/api/contacts/{changed}", {"name": "Renamed by the demo"}, "PATCH", headers)
-        await _admin(api_url, f"/api/contacts/{victim}", None, "DELETE", headers)
-        await _admin(api_url, "/api/contacts", {"email": "grace@example.com", "name": "Grace Hopper"}, "POST", headers)
-        second = await _sync_once(rt, console, "second sync (1 new, 1 changed, 1 gone)")
-        last = page.records[-1]["_splice"]["cursor"]  # what an app keeps to read only what changed next time
-        changes = await rt.records.read("acme", "Contact", connection="c1", cursor=last, limit=10_000)
-        seen = {r["_splice"]["last_action"] for r in changes.records}
-        console.print(
-            f"    [dim]records read after the first sync's cursor: {len(changes.records)} "
-            f"({', '.join(sorted(seen))})[/]",
-            highlight=False,
-        )
-        counts = second.get("records", {}).get("Contact", {})
-        expected = {"added": 1, "updated": 1, "deleted": 1}
-        ok = first is not None and {k: counts.get(k) for k in expected} == expected and len(changes.records) == 3
-        return 0 if ok else 1
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event
+            await asyncio.sleep(0.01)
+        contact = (await rt.records.read("acme", "Contact", connection="c1", filter={"added"}, limit=1)).records[0]
+        event = {"type": "contact.created", "id": contact["id"], "account": "c1"}
+        url = f"{server.url}/webhooks/acme/contact_events"
+        sent = await _admin(api_url, "/admin/webhooks", {"url": url, "secret": secret, "event": event})
+        console.print(f"    [dim]webhook delivered → {sent.get('status')} {sent.get('body')}[/]", highlight=False)
+        started = time.monotonic()
+        run = None
+        while run is None and time.monotonic() - started < 30:
+            runs = await rt.runs.find(integration="acme", script="onboarding", limit=1)
+            run = runs[0] if runs else None
+            await asyncio.sleep(0.05)
+        if run is None:
+            console.print("[red]✗[/] the webhook started no flow run", highlight=False)
+            return 1
+        run = await rt.flows.wait(run.id, timeout=60)
     finally:
-        await shutdown()
+        server.stop()
+        await serving
+    steps = list(reversed(await rt.runs.find(parent_id=run.id, limit=100)))
+    mark = "[green]✓[/]" if run.status == "succeeded" else "[red]✗[/]"
+    console.print(f"{mark} {'flow acme.onboarding':<40} {run.duration_ms or 0:>5.0f} ms  {run.id[-8:]}  {run.status}",
+                  highlight=False)  # fmt: skip
+    for child in steps:
+        console.print(f"    [dim]{child.step:<24} {child.kind:<8} {child.status:<9} "
+                      f"{_summary(child.output if child.status == 'succeeded' else child.error)}[/]",
+                      highlight=False)  # fmt: skip
+    return 0 if sent.get("status") == 202 and run.status == "succeeded" else 1
 
 
 async def _sync_once(rt: Runtime, console: Console, title: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from pydantic import BaseModel
 
-from splice import ActionError, ConnectionError, Integration, auth, paginate
+from splice import ActionError, ConnectionError, Integration, auth, expr, paginate, step
+from splice.triggers import Body, HmacSignature
 
 
 class AcmeConfig(BaseModel):
@@ -110,3 +111,50 @@ async def contacts(ctx):
     """Every contact, page by page; contacts gone from the API are marked deleted after a good run."""
     async for page in ctx.api.paginate("/contacts"):
         await ctx.records.save(page)
+
+
+# --- a flow a webhook starts: fetch, branch, loop, call an action ------------------------------
+
+
+@acme.trigger(
+    signature=HmacSignature(
+        header="X-Acme-Signature", secret_env="ACME_WEBHOOK_SECRET", timestamp_header="X-Acme-Timestamp"
+    ),
+    connection_from=Body("account"),
+)
+async def contact_events(ctx, request):
+    """Acme's webhook: the event starts the onboarding flow; Acme gets its 202 at once."""
+    return {"payload": request.json(), "response": {"status": 202, "body": "queued"}}
+
+
+@acme.action
+async def get_contact(ctx, input) -> dict:
+    """One contact by id."""
+    return await ctx.api.get(f"/contacts/{input['id']}")
+
+
+@acme.step()
+async def score(ctx, step_results):
+    """A code block: decide from the contact what the flow does next."""
+    contact = step_results.get_contact
+    tags = [part for part in contact["email"].split("@")[1].split(".") if part]
+    return {"vip": contact["email"].endswith("example.com"), "tags": tags}
+
+
+@acme.step()
+async def tag(ctx, step_results):
+    """Runs once per tag (two at a time), each its own step run with its own logs."""
+    ctx.log.info("tagging", contact=step_results.trigger["id"], tag=step_results.item)
+    return {"tag": step_results.item, "index": step_results.index}
+
+
+acme.flow(
+    "onboarding",
+    trigger="contact_events",
+    steps=[
+        step.action("Get contact", "get_contact", input={"id": expr("trigger.payload.id")}),
+        step.code("Score", score, retries=2),
+        step.branch("VIP?", when=[(expr("steps.score.vip"), [step.action("Remember", "remember")])]),
+        step.for_each("Each tag", items=expr("steps.score.tags"), concurrency=2, steps=[step.code("Tag", tag)]),
+    ],
+)
