@@ -77,7 +77,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "splice demo — 19 runs against the demo API" in result.stdout
     assert "✗" not in result.stdout
-    assert result.stdout.count("✓") == 22  # the connections line, each run and two syncs
+    assert result.stdout.count("✓") == 23  # the connections line, each run, two syncs and the flow
+    assert "webhook delivered → 202 queued" in result.stdout
+    assert "flow acme.onboarding" in result.stdout and "Each tag[1]/Tag" in result.stdout
     assert "added 1, updated 1, unchanged 249, deleted 1" in result.stdout
     assert "records read after the first sync's cursor: 3 (ADDED, DELETED, UPDATED)" in result.stdout
     assert "whoami via api key in a header" in result.stdout
