@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from splice.errors import InvalidInput, SpliceError
 from splice.server._auth import CallerDep, _bearer, caller
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES, error_response
 from splice.services.connect import ConnectFlow, Outcome, with_query
 
@@ -41,7 +42,7 @@ def connect_flow(request: Request) -> ConnectFlow:
 FlowDep = Annotated[ConnectFlow, Depends(connect_flow)]
 
 
-class NewSession(BaseModel):
+class NewSession(JsonBody):
     integration: str = Field(min_length=1, max_length=128)
     connection_id: str = Field(min_length=1, max_length=128, description="your id for it, e.g. your customer's id")
     config: Json | None = Field(default=None, description="the connection's config; default: the existing one's")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 from splice.server._truncate import clip
 from splice.store import Connection
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/connections", tags=["connections"], responses=ERROR_
 Json = dict[str, Any]
 
 
-class NewConnection(BaseModel):
+class NewConnection(JsonBody):
     integration: str = Field(min_length=1, max_length=128)
     id: str = Field(min_length=1, max_length=128, description="your id for it, e.g. your customer's id")
     credentials: Json = Field(default_factory=dict)
@@ -28,7 +29,7 @@ class NewConnection(BaseModel):
     metadata: Json = Field(default_factory=dict)
 
 
-class ConnectionPatch(BaseModel):
+class ConnectionPatch(JsonBody):
     credentials: Json | None = None
     config: Json | None = None
     metadata: Json | None = None

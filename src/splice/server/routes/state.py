@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from splice.errors import Forbidden, NotFound
 from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 from splice.store._state import connection_scope_id
 
@@ -60,10 +61,8 @@ class StateEntry(BaseModel):
     value: Any
 
 
-class StateValue(BaseModel):
+class StateValue(JsonBody):
     """The body of a PUT: the value to store, any JSON (``null`` included)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     value: Any
 
