@@ -3,7 +3,8 @@
 The status is the error's class's (``splice.errors``: ``http_status``, or ``run_status`` for a
 run that failed): what the caller must fix is 4xx, what the third party said 502, the rest 5xx.
 A traceback never reaches a response; unexpected exceptions are logged with the request id the
-caller also gets.
+caller also gets. The hint is the error's REST wording (``hint_for("rest")``): a REST caller
+is told which body field to send, not which CLI flag.
 
 A request FastAPI refuses speaks splice's own shape: ``details.errors`` is a list of
 ``{"field", "message"}``, as splice's validation of inputs and config has it. Three ways a
@@ -64,7 +65,7 @@ def error_response(request: Request, exc: errors.SpliceError, status: int | None
     """The envelope for ``exc``, with its class's ``http_status`` unless ``status`` says otherwise."""
     status = status or exc.http_status
     body: dict[str, Any] = {"code": exc.code, "message": exc.message, "details": exc.details,
-                            "hint": exc.hint}  # fmt: skip
+                            "hint": exc.hint_for("rest")}  # fmt: skip
     body.update(extra)
     body = {k: v for k, v in body.items() if v is not None}
     body["request_id"] = getattr(request.state, "request_id", None)

@@ -72,7 +72,7 @@ def _require_full_access(caller: Caller) -> None:
     if not caller.token.scope.full_access:
         raise Forbidden(
             "managing access tokens needs a full-access token",
-            hint="use a token without --read-only and without integration or connection limits",
+            hint='use a token whose scope is not "read_only" and has no "integrations" or "connections" limits',
         )
 
 
