@@ -87,8 +87,9 @@ class WebhookResponse:
         )
 
     @classmethod
-    def for_error(cls, error: Mapping[str, Any], run_id: str) -> WebhookResponse:
-        """The answer for a run that failed: ``{"error": {code, message, details, run_id}}``, no traceback.
+    def for_error(cls, error: Mapping[str, Any], run_id: str, request_id: str | None = None) -> WebhookResponse:
+        """The answer for a run that failed: ``{"error": {code, message, details, run_id, request_id?}}``,
+        no traceback; a server passes the request id its other errors carry.
 
         The status is the error's ``run_status``, as for ``POST /actions``: a time-out 504, an
         ``ActionError`` its own status (and its payload), a body the script could not parse 400,
@@ -100,6 +101,8 @@ class WebhookResponse:
         shown = failed.code in _SHOWN
         message = failed.message if shown else f"the trigger failed; run {run_id} has the details"
         body = {"error": {"code": failed.code, "message": message, "details": details, "run_id": run_id}}
+        if request_id is not None:
+            body["error"]["request_id"] = request_id
         return cls(failed.run_status, {}, orjson.dumps(body), JSON)
 
     def to_json(self) -> dict[str, Any]:
