@@ -65,7 +65,7 @@ class SessionOut(BaseModel):
 
 
 @router.post("/connect/sessions", status_code=201, summary="Create a connect link for a customer's browser")
-async def create_session(body: NewSession, request: Request, flow: FlowDep, who: CallerDep) -> SessionOut:
+async def create_connect_session(body: NewSession, request: Request, flow: FlowDep, who: CallerDep) -> SessionOut:
     who.check(body.integration, body.connection_id, write=True)
     pending = await flow.prepare(
         body.integration,
@@ -85,7 +85,7 @@ async def create_session(body: NewSession, request: Request, flow: FlowDep, who:
     summary="Send the browser to the provider to authorize",
     responses={302: {"description": "to the provider's authorization page"}},
 )
-async def connect(
+async def start_connect(
     integration: str,
     request: Request,
     flow: FlowDep,
@@ -126,7 +126,7 @@ async def connect(
         502: {"description": "the token endpoint refused the code"},
     },
 )
-async def oauth_callback(
+async def finish_connect(
     request: Request,
     flow: FlowDep,
     state: str | None = None,

@@ -89,7 +89,7 @@ async def get_connection(integration: str, connection_id: str, rt: RuntimeDep, c
 
 
 @router.patch("/{integration}/{connection_id}", summary="Change a connection's credentials, config or metadata")
-async def patch_connection(
+async def update_connection(
     integration: str, connection_id: str, body: ConnectionPatch, rt: RuntimeDep, caller: CallerDep
 ) -> ConnectionOut:
     caller.check(integration, connection_id, write=True)
@@ -113,19 +113,23 @@ async def test_connection(integration: str, connection_id: str, rt: RuntimeDep, 
 
 
 @router.get("/{integration}/{connection_id}/metadata", summary="Get a connection's metadata")
-async def get_metadata(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> Json:
+async def get_connection_metadata(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> Json:
     caller.check(integration, connection_id)
     return await rt.connections.metadata(integration, connection_id)
 
 
 @router.put("/{integration}/{connection_id}/metadata", summary="Replace a connection's metadata")
-async def set_metadata(integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep) -> Json:
+async def set_connection_metadata(
+    integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep
+) -> Json:
     caller.check(integration, connection_id, write=True)
     await rt.connections.set_metadata(integration, connection_id, body)
     return body
 
 
 @router.patch("/{integration}/{connection_id}/metadata", summary="Merge keys into a connection's metadata")
-async def update_metadata(integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep) -> Json:
+async def update_connection_metadata(
+    integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep
+) -> Json:
     caller.check(integration, connection_id, write=True)
     return await rt.connections.update_metadata(integration, connection_id, body)
