@@ -1,7 +1,7 @@
 """The OpenAPI document a client generator can use, and the docs page, over a real server.
 
 Short unique operation ids and component names; a typed path per action, answered like the
-generic one. The last test generates a client from
+generic one; Swagger UI from the server itself. The last test generates a client from
 ``/openapi.json`` with openapi-python-client (in a venv of its own, kept in pytest's cache: it
 pins typer below the version splice uses) and calls the server with it.
 """
@@ -13,8 +13,10 @@ import json
 import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from tests.server.conftest import Server, StartServer, add_connection, assert_error_body
@@ -137,6 +139,35 @@ async def test_two_models_of_one_name_get_short_distinct_names(start_server: Sta
 
 def doc_ref(schema: dict[str, Any]) -> str:
     return str(schema["$ref"]).rsplit("/", 1)[1]
+
+
+# --- /docs without the internet ------------------------------------------------------------
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+async def test_the_docs_page_loads_everything_from_the_server(server: Server) -> None:
+    async with server.as_token(None).get("/docs") as response:
+        assert response.status == 200
+        page = await response.text()
+    parser = _Assets()
+    parser.feed(page)
+    assert len(parser.urls) >= 3, parser.urls  # script, stylesheet, icon
+    absolute = re.findall(r"""https?://[^\s"'<>)]+""", page)
+    assert [url for url in absolute if not url.startswith(server.url)] == []
+    assert "validatorUrl" in page and '"validatorUrl": null' in page  # Swagger UI's validator would call out
+    for url in [*parser.urls, "/openapi.json"]:
+        full = urljoin(server.url + "/docs", url)
+        assert urlsplit(full).netloc == urlsplit(server.url).netloc, url
+        async with server.as_token(None).get(full) as asset:
+            assert asset.status == 200 and len(await asset.read()) > 1000, url
 
 
 # --- a generated client ----------------------------------------------------------------------

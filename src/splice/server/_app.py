@@ -1,10 +1,19 @@
-"""The ASGI app: FastAPI (for the OpenAPI document a generated client can use) over the Runtime."""
+"""The ASGI app: FastAPI (for the OpenAPI document a generated client can use) over the Runtime.
+
+``/docs`` is Swagger UI served from the package (``fastapi-offline``: FastAPI's own page, with
+Swagger UI's script and stylesheet shipped in the wheel instead of fetched from a CDN), so it
+works on a machine without internet; its validator badge, which would call out, is off. That
+package over vendoring the files: 1.5 MB of minified JavaScript stays out of the repository and
+is updated by a version bump; over ``swagger-ui-bundle``: it ships a current Swagger UI (5.x,
+not 4.15) and needs nothing but FastAPI.
+"""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
+from fastapi_offline import FastAPIOffline
 
 from splice import __version__
 from splice.runtime import Runtime
@@ -46,9 +55,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     # FastAPI's own OpenTelemetry hooks look up the global providers on every request; splice
     # exports no traces, so they only cost time (a tenth of a trivial webhook's).
     telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-    app = FastAPI(
+    app = FastAPIOffline(
         title="splice", version=__version__, description=DESCRIPTION, docs_url="/docs", redoc_url=None,
-        telemetry=telemetry, generate_unique_id_function=operation_id, dependencies=[Depends(refuse_nul)],
+        static_url="/docs/assets", swagger_ui_parameters={"validatorUrl": None}, telemetry=telemetry,
+        generate_unique_id_function=operation_id, dependencies=[Depends(refuse_nul)],
     )  # fmt: skip
     app.state.runtime = runtime
     _errors.install(app)
