@@ -21,7 +21,7 @@ from splice._runtime.webhooks import body_too_large
 from splice.errors import NotFound
 from splice.runtime import Runtime
 from splice.server._errors import ERROR_RESPONSES
-from splice.triggers import WebhookRequest, WebhookResponse
+from splice.triggers import WebhookRequest
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -46,9 +46,8 @@ async def receive_webhook(integration: str, trigger: str, request: Request) -> R
         query=request.query_params.multi_items(),
         body=bytes(body),
     )
-    run, answer = await rt.run_trigger(integration, trigger, incoming)
-    if run.status != "succeeded":
-        answer = WebhookResponse.for_error(run.error or {}, run.id, request_id=request.state.request_id)
+    _, answer = await rt.run_trigger(integration, trigger, incoming)
+    answer = answer.with_request_id(request.state.request_id)  # a failed trigger's or flow's error envelope
     headers = dict(answer.headers)
     if answer.content_type:
         headers["content-type"] = answer.content_type
