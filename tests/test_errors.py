@@ -310,3 +310,12 @@ def test_the_third_party_and_the_credentials_answer_the_same_on_every_path() -> 
 )  # fmt: skip
 def test_whether_the_engine_retries_an_attempt_that_failed_with_it(code: str, retryable: bool) -> None:
     assert _by(code).retryable is retryable
+
+
+def test_a_hint_worded_for_rest_survives_the_dict_and_defaults_to_the_hint() -> None:
+    error = errors.InvalidInput("no connection", hint="pass --connection ID", hints={"rest": 'send "connection_id"'})
+    copy = error_from_dict(error.to_dict())
+    assert (copy.hint_for("rest"), copy.hint_for("cli"), copy.hint) == (
+        'send "connection_id"', "pass --connection ID", "pass --connection ID",
+    )  # fmt: skip
+    assert errors.NotFound("x", hint="look").hint_for("rest") == "look" and not errors.NotFound("x").hints

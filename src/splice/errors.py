@@ -37,8 +37,10 @@ classes and to every code raised in ``src/``::
     │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
     │       │                                         STEP_RESULT_TOO_LARGE: fix the value the message names
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
-    │       └── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
-    │                                                 caller's, so a run that cannot parse it answers 400 too)
+    │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
+    │       │                                         caller's, so a run that cannot parse it answers 400 too)
+    │       └── UnsupportedMediaType 415 500  final   UNSUPPORTED_MEDIA_TYPE: send the body as JSON, with
+    │                                                 `Content-Type: application/json`
     ├── ApiError                   502   502  retry   API_ERROR, TOKEN_EXCHANGE_FAILED: the third-party API failed
     │   │                                             or said no (.status, .headers, .data); try later or fix the call
     │   ├── AccessTokenExpired     502   502  retry   ACCESS_TOKEN_EXPIRED: refused even after a refresh; check the
@@ -78,6 +80,10 @@ classes and to every code raised in ``src/``::
 
 A usage error inside a run is the script's bug, not its caller's (input is checked before a
 run exists), so a failed run answers 500 for the whole branch but a body that is not JSON.
+
+A ``hint`` says what to do next, worded for the CLI and Python callers. Where the REST API
+needs other words (a body field rather than a ``--flag``), the error carries them in
+``hints={"rest": ...}``; each surface asks :meth:`SpliceError.hint_for` for its own.
 
 Errors cross the process boundary between a run's child and its parent as plain dicts
 (:meth:`SpliceError.to_dict` / :func:`error_from_dict`), and are stored on runs that way, so
@@ -119,6 +125,7 @@ __all__ = [
     "TimeLimitExceeded",
     "Unauthorized",
     "Unavailable",
+    "UnsupportedMediaType",
     "UsageError",
     "WorkerLost",
     "error_from_dict",
@@ -148,6 +155,8 @@ class SpliceError(Exception):
     #: whether a job attempt that failed with this error is worth another attempt
     retryable: ClassVar[bool] = True
     hint: str | None = None
+    #: the hint in other words for a surface where ``hint``'s would mislead, e.g. ``{"rest": ...}``
+    hints: Mapping[str, str] = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -160,6 +169,7 @@ class SpliceError(Exception):
         code: str | None = None,
         details: dict[str, Any] | None = None,
         hint: str | None = None,
+        hints: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -167,6 +177,16 @@ class SpliceError(Exception):
         self.details: dict[str, Any] = details or {}
         if hint is not None:
             self.hint = hint
+        if hints:
+            self.hints = dict(hints)
+
+    def hint_for(self, surface: str) -> str | None:
+        """The hint worded for ``surface`` (``"rest"``), else the CLI's and Python's ``hint``.
+
+        >>> InvalidInput("x", hint="pass --connection ID", hints={"rest": "send connection_id"}).hint_for("rest")
+        'send connection_id'
+        """
+        return self.hints.get(surface, self.hint)
 
     @property
     def run_status(self) -> int:
@@ -178,6 +198,8 @@ class SpliceError(Exception):
         data: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
         if self.hint:
             data["hint"] = self.hint
+        if self.hints:
+            data["hints"] = dict(self.hints)
         data["type"] = type(self).__name__
         return data
 
@@ -290,6 +312,13 @@ class InvalidJson(InvalidInput):
     @property
     def run_status(self) -> int:
         return self.http_status
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A request body the API reads as JSON, sent as something else (or with no ``Content-Type``)."""
+
+    codes = ("UNSUPPORTED_MEDIA_TYPE",)
+    http_status = 415
 
 
 class ApiError(SpliceError):
@@ -473,7 +502,7 @@ def error_from_dict(data: Mapping[str, Any]) -> SpliceError:
         kwargs["hint"] = data["hint"]
     if cls is ActionError:
         return ActionError(message=data.get("message"), **kwargs)
-    return cls(str(data.get("message") or ""), **kwargs)
+    return cls(str(data.get("message") or ""), hints=data.get("hints"), **kwargs)
 
 
 def _class_for(data: Mapping[str, Any]) -> type[SpliceError]:

@@ -28,8 +28,8 @@ async def test_errors_are_one_envelope_with_a_request_id(server: Server) -> None
     async with server.client.post(
         "/connections", data="{not json", headers={"Content-Type": "application/json"}
     ) as response:
-        assert response.status == 422
-        assert_error_body(await response.json(), "INVALID_INPUT")
+        assert response.status == 400
+        assert_error_body(await response.json(), "INVALID_JSON")
     async with server.client.post("/connections", json={"integration": "acme", "id": 5}) as response:
         error = assert_error_body(await response.json(), "INVALID_INPUT")
         assert response.status == 422 and "id" in error["message"]

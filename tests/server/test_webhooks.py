@@ -48,6 +48,11 @@ async def ack(ctx, request):
 @acme.trigger
 async def broken(ctx, request):
     raise RuntimeError("secret internals")
+
+
+@acme.action
+async def helper(ctx, input):
+    return None
 """
 
 SECRET = "hook-secret-value"
@@ -116,6 +121,32 @@ async def test_a_failing_trigger_answers_500_with_its_run_id_and_no_traceback(ur
         text = await response.text()
         assert response.status == 500
     assert "Traceback" not in text and '"run_id"' in text
+
+
+async def test_a_failing_trigger_s_error_carries_the_request_id_like_every_other(url: str) -> None:
+    async with aiohttp.ClientSession(url) as http:
+        async with http.post("/webhooks/acme/broken", data=b"{}", headers={"X-Request-Id": "hook-1"}) as response:
+            error = (await response.json())["error"]
+        assert response.status == 500 and response.headers["X-Request-Id"] == "hook-1"
+        assert error["request_id"] == "hook-1" and error["run_id"].startswith("run")
+        assert error["code"] == "SCRIPT_ERROR" and "secret internals" not in str(error)
+        async with http.post("/webhooks/acme/broken", data=b"{}") as response:
+            assert (await response.json())["error"]["request_id"] == response.headers["X-Request-Id"]
+
+
+async def test_a_webhook_404_tells_an_unauthenticated_caller_nothing_of_the_project(url: str) -> None:
+    """An unknown integration, an unknown script and a script that is no trigger answer alike."""
+    answers = []
+    async with aiohttp.ClientSession(url) as http:
+        for path in ("/webhooks/nope/events", "/webhooks/acme/nope", "/webhooks/acme/helper"):
+            async with http.post(path, data=b"{}", headers={"X-Request-Id": "same"}) as response:
+                assert response.status == 404
+                error = (await response.json())["error"]
+            assert error["code"] == "NOT_FOUND" and error["request_id"] == "same"
+            answers.append({**error, "message": error["message"].replace(path, "PATH")})
+    assert answers[0] == answers[1] == answers[2] == {
+        "code": "NOT_FOUND", "message": "no webhook at PATH", "details": {}, "request_id": "same"
+    }  # fmt: skip
 
 
 # --- the README's example: the header that picks the tenant must be signed --------------------

@@ -83,7 +83,9 @@ class Runner:
             if script.integration.auth.fields:
                 raise InvalidInput(
                     f"{script.qualname} needs a connection",
+                    details={"field": "connection_id"},
                     hint=f"pass --connection ID (see `splice connections list {script.integration.name}`)",
+                    hints={"rest": f'send "connection_id" (GET /connections?integration={script.integration.name})'},
                 )
             return None
         return await self.store.connections.get(script.integration.name, connection)

@@ -53,6 +53,7 @@ class BaseAuth:
                 code="INVALID_CREDENTIALS",
                 details={"missing": missing},
                 hint="add " + " ".join(f"--credential {f}=..." for f in missing),
+                hints={"rest": "add " + ", ".join(f'"{f}"' for f in missing) + ' to "credentials"'},
             )
         allowed = set(self.fields) | set(self.optional_fields)
         for name, value in credentials.items():

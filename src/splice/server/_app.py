@@ -1,13 +1,23 @@
-"""The ASGI app: FastAPI (for the OpenAPI document a generated client can use) over the Runtime."""
+"""The ASGI app: FastAPI (for the OpenAPI document a generated client can use) over the Runtime.
+
+``/docs`` is Swagger UI served from the package (``fastapi-offline``: FastAPI's own page, with
+Swagger UI's script and stylesheet shipped in the wheel instead of fetched from a CDN), so it
+works on a machine without internet; its validator badge, which would call out, is off. That
+package over vendoring the files: 1.5 MB of minified JavaScript stays out of the repository and
+is updated by a version bump; over ``swagger-ui-bundle``: it ships a current Swagger UI (5.x,
+not 4.15) and needs nothing but FastAPI.
+"""
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
+from fastapi_offline import FastAPIOffline
 
 from splice import __version__
 from splice.runtime import Runtime
-from splice.server import _errors
+from splice.server import _errors, _openapi
 from splice.server._body_limit import BodyLimit
 from splice.server._params import refuse_nul
 from splice.server._request_id import RequestId
@@ -16,7 +26,14 @@ from splice.server.routes import ROUTERS, webhooks
 
 DESCRIPTION = f"""splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
 `Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
-`{{"error": {{"code", "message", "details"}}}}`; every response carries `X-Request-Id`.
+`{{"error": {{"code", "message", "details", "hint", "request_id"}}}}`, and `details.errors`, when
+present, is a list of `{{"field", "message"}}`; every response carries `X-Request-Id`.
+
+Bodies are JSON, sent with `Content-Type: application/json` (otherwise 415
+`UNSUPPORTED_MEDIA_TYPE`); a body that does not parse is 400 `INVALID_JSON` with the line and
+column, and a key the body does not take is 422 `INVALID_INPUT` naming it and the accepted ones.
+Each action also has its own path, `POST /actions/<integration>/<action>`, typed with its input
+and output models; the generic `POST /actions/{{integration}}/{{action}}` takes any.
 
 Request bodies over `[server] max_body_kb` (webhooks: `[runtime] max_webhook_body_kb`) are
 refused with 413 `PAYLOAD_TOO_LARGE` before they are read. JSON bodies may not hold NaN or
@@ -27,15 +44,25 @@ hold NUL characters: both are 422 `INVALID_INPUT` naming the field. Lists (`GET 
 (`GET /runs/{{run_id}}`, `GET /connections/{{integration}}/{{connection_id}}`, `GET /logs/export`)."""
 
 
+def operation_id(route: APIRoute) -> str:
+    """The route function's name (``list_connections``): short and stable, where FastAPI's default
+    appends the path and method (``list_connections_connections_get``)."""
+    return route.name
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     """The REST API over an open runtime (the caller opens and closes it)."""
     # FastAPI's own OpenTelemetry hooks look up the global providers on every request; splice
     # exports no traces, so they only cost time (a tenth of a trivial webhook's).
     telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-    app = FastAPI(title="splice", version=__version__, description=DESCRIPTION, docs_url="/docs", redoc_url=None,
-                  telemetry=telemetry, dependencies=[Depends(refuse_nul)])  # fmt: skip
+    app = FastAPIOffline(
+        title="splice", version=__version__, description=DESCRIPTION, docs_url="/docs", redoc_url=None,
+        static_url="/docs/assets", swagger_ui_parameters={"validatorUrl": None}, telemetry=telemetry,
+        generate_unique_id_function=operation_id, dependencies=[Depends(refuse_nul)],
+    )  # fmt: skip
     app.state.runtime = runtime
     _errors.install(app)
+    _openapi.install(app, lambda: runtime.project)
     app.router.routes.append(webhooks.FAST_ROUTE)
     for router in ROUTERS:
         app.include_router(router)

@@ -63,7 +63,7 @@ class Caller:
 
 
 def _read_only() -> Forbidden:
-    return Forbidden("this access token is read-only", hint="create a token without --read-only")
+    return Forbidden("this access token is read-only", hint='use a token whose scope is not "read_only"')
 
 
 async def caller(

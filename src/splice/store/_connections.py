@@ -84,6 +84,7 @@ def _not_found(integration: str, id: str) -> NotFound:
         f"connection {id!r} of integration {integration!r} not found",
         details={"integration": integration, "id": id},
         hint="splice connections list",
+        hints={"rest": f"GET /connections?integration={integration} lists them"},
     )
 
 
@@ -138,6 +139,7 @@ class ConnectionStore:
                 f"connection {id!r} of integration {integration!r} already exists",
                 details={"integration": integration, "id": id},
                 hint=f"choose another id, or remove it first: splice connections delete {integration} {id}",
+                hints={"rest": f"choose another id, or remove it first: DELETE /connections/{integration}/{id}"},
             ) from None
         return conn_obj
 

@@ -112,7 +112,8 @@ def _already_exists(exc: Exception, params: dict[str, Any]) -> Exception | None:
 
 
 def _not_found(run_id: str) -> NotFound:
-    return NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="splice run --help")
+    return NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="splice run --help",
+                    hints={"rest": "GET /runs lists them"})  # fmt: skip
 
 
 def _min_level(level: str) -> tuple[str, ...]:

@@ -56,7 +56,8 @@ def _check_names(values: Any, what: str) -> tuple[str, ...] | None:
     try:
         return tuple(dict.fromkeys(check_name(value, one) for value in values))
     except InvalidInput as exc:
-        raise InvalidInput(exc.message, details=exc.details, hint="see the names in: splice connections list") from None
+        raise InvalidInput(exc.message, details=exc.details, hint="see the names in: splice connections list",
+                           hints={"rest": "see the names in: GET /connections"}) from None  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +180,8 @@ def _check_token_name(name: Any) -> str:
 
 
 def _not_found(token_id: Any) -> NotFound:
-    return NotFound(f"access token {token_id!r} not found", details={"id": str(token_id)}, hint="splice tokens list")
+    return NotFound(f"access token {token_id!r} not found", details={"id": str(token_id)}, hint="splice tokens list",
+                    hints={"rest": "GET /tokens lists them"})  # fmt: skip
 
 
 def _row(row: sa.Row[Any]) -> AccessToken:

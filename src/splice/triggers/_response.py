@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -68,6 +68,8 @@ class WebhookResponse:
     headers: dict[str, str]
     body: bytes
     content_type: str | None
+    #: splice's error envelope for a run that failed (:meth:`for_error`), not an answer a script chose
+    failed: bool = False
 
     @classmethod
     def from_result(cls, value: Any) -> WebhookResponse:
@@ -88,7 +90,8 @@ class WebhookResponse:
 
     @classmethod
     def for_error(cls, error: Mapping[str, Any], run_id: str) -> WebhookResponse:
-        """The answer for a run that failed: ``{"error": {code, message, details, run_id}}``, no traceback.
+        """The answer for a run that failed: ``{"error": {code, message, details, run_id}}``, no traceback
+        (a server adds the request id with :meth:`with_request_id`).
 
         The status is the error's ``run_status``, as for ``POST /actions``: a time-out 504, an
         ``ActionError`` its own status (and its payload), a body the script could not parse 400,
@@ -100,7 +103,16 @@ class WebhookResponse:
         shown = failed.code in _SHOWN
         message = failed.message if shown else f"the trigger failed; run {run_id} has the details"
         body = {"error": {"code": failed.code, "message": message, "details": details, "run_id": run_id}}
-        return cls(failed.run_status, {}, orjson.dumps(body), JSON)
+        return cls(failed.run_status, {}, orjson.dumps(body), JSON, failed=True)
+
+    def with_request_id(self, request_id: str) -> WebhookResponse:
+        """An error envelope of :meth:`for_error` with ``request_id``, as every other error of the server has;
+        any other answer unchanged (it is the script's, byte for byte)."""
+        if not self.failed:
+            return self
+        body = orjson.loads(self.body)
+        body["error"]["request_id"] = request_id
+        return replace(self, body=orjson.dumps(body))
 
     def to_json(self) -> dict[str, Any]:
         """The run's stored output (and how it leaves a run's child process)."""

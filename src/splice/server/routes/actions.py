@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from splice.errors import NotFound, RunError, SpliceError, error_from_dict
 from splice.runtime import new_run_id
 from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES, ErrorBody, error_response
 from splice.store import RunRecord
 
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/actions", tags=["actions"], responses=ERROR_RESPONSE
 _detached: set[asyncio.Task[RunRecord]] = set()
 
 
-class ActionCall(BaseModel):
+class ActionCall(JsonBody):
     connection_id: str | None = Field(default=None, max_length=128)
     input: Any = None
     wait: bool = Field(default=True, description="wait for the output (true) or queue the run on a worker (false)")

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from splice.errors import InvalidInput, SpliceError
 from splice.server._auth import CallerDep, _bearer, caller
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES, error_response
 from splice.services.connect import ConnectFlow, Outcome, with_query
 
@@ -41,7 +42,7 @@ def connect_flow(request: Request) -> ConnectFlow:
 FlowDep = Annotated[ConnectFlow, Depends(connect_flow)]
 
 
-class NewSession(BaseModel):
+class NewSession(JsonBody):
     integration: str = Field(min_length=1, max_length=128)
     connection_id: str = Field(min_length=1, max_length=128, description="your id for it, e.g. your customer's id")
     config: Json | None = Field(default=None, description="the connection's config; default: the existing one's")
@@ -64,7 +65,7 @@ class SessionOut(BaseModel):
 
 
 @router.post("/connect/sessions", status_code=201, summary="Create a connect link for a customer's browser")
-async def create_session(body: NewSession, request: Request, flow: FlowDep, who: CallerDep) -> SessionOut:
+async def create_connect_session(body: NewSession, request: Request, flow: FlowDep, who: CallerDep) -> SessionOut:
     who.check(body.integration, body.connection_id, write=True)
     pending = await flow.prepare(
         body.integration,
@@ -84,7 +85,7 @@ async def create_session(body: NewSession, request: Request, flow: FlowDep, who:
     summary="Send the browser to the provider to authorize",
     responses={302: {"description": "to the provider's authorization page"}},
 )
-async def connect(
+async def start_connect(
     integration: str,
     request: Request,
     flow: FlowDep,
@@ -125,7 +126,7 @@ async def connect(
         502: {"description": "the token endpoint refused the code"},
     },
 )
-async def oauth_callback(
+async def finish_connect(
     request: Request,
     flow: FlowDep,
     state: str | None = None,

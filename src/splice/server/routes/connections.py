@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 from splice.server._truncate import clip
 from splice.store import Connection
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/connections", tags=["connections"], responses=ERROR_
 Json = dict[str, Any]
 
 
-class NewConnection(BaseModel):
+class NewConnection(JsonBody):
     integration: str = Field(min_length=1, max_length=128)
     id: str = Field(min_length=1, max_length=128, description="your id for it, e.g. your customer's id")
     credentials: Json = Field(default_factory=dict)
@@ -28,7 +29,7 @@ class NewConnection(BaseModel):
     metadata: Json = Field(default_factory=dict)
 
 
-class ConnectionPatch(BaseModel):
+class ConnectionPatch(JsonBody):
     credentials: Json | None = None
     config: Json | None = None
     metadata: Json | None = None
@@ -88,7 +89,7 @@ async def get_connection(integration: str, connection_id: str, rt: RuntimeDep, c
 
 
 @router.patch("/{integration}/{connection_id}", summary="Change a connection's credentials, config or metadata")
-async def patch_connection(
+async def update_connection(
     integration: str, connection_id: str, body: ConnectionPatch, rt: RuntimeDep, caller: CallerDep
 ) -> ConnectionOut:
     caller.check(integration, connection_id, write=True)
@@ -112,19 +113,23 @@ async def test_connection(integration: str, connection_id: str, rt: RuntimeDep, 
 
 
 @router.get("/{integration}/{connection_id}/metadata", summary="Get a connection's metadata")
-async def get_metadata(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> Json:
+async def get_connection_metadata(integration: str, connection_id: str, rt: RuntimeDep, caller: CallerDep) -> Json:
     caller.check(integration, connection_id)
     return await rt.connections.metadata(integration, connection_id)
 
 
 @router.put("/{integration}/{connection_id}/metadata", summary="Replace a connection's metadata")
-async def set_metadata(integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep) -> Json:
+async def set_connection_metadata(
+    integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep
+) -> Json:
     caller.check(integration, connection_id, write=True)
     await rt.connections.set_metadata(integration, connection_id, body)
     return body
 
 
 @router.patch("/{integration}/{connection_id}/metadata", summary="Merge keys into a connection's metadata")
-async def update_metadata(integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep) -> Json:
+async def update_connection_metadata(
+    integration: str, connection_id: str, body: Json, rt: RuntimeDep, caller: CallerDep
+) -> Json:
     caller.check(integration, connection_id, write=True)
     return await rt.connections.update_metadata(integration, connection_id, body)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/env", tags=["env"], responses=ERROR_RESPONSES)
@@ -21,8 +22,8 @@ router = APIRouter(prefix="/env", tags=["env"], responses=ERROR_RESPONSES)
 EnvName = Annotated[str, Path(pattern=r"^[A-Z_][A-Z0-9_]{0,254}$", description="e.g. API_REGION")]
 
 
-class EnvValue(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class EnvValue(JsonBody):
+    model_config = ConfigDict(strict=True)
 
     value: str = Field(max_length=65536, description="kept encrypted; never returned")
 

@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from splice.errors import error_from_dict
 from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES, error_response
 from splice.server.routes.runs import RunOut
 from splice.store import RunRecord
@@ -35,9 +36,7 @@ class FlowSummary(BaseModel):
     steps: int = Field(description="how many top-level steps")
 
 
-class FlowRun(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FlowRun(JsonBody):
     connection_id: str | None = Field(default=None, max_length=128, description="the customer's connection id")
     payload: Any = Field(default=None, description="what the flow's expressions see as trigger.payload")
     connections: dict[str, str] = Field(default_factory=dict, description="integration → another connection id")
@@ -45,9 +44,7 @@ class FlowRun(BaseModel):
     timeout: float = Field(default=30.0, gt=0, le=300)
 
 
-class FlowRetry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FlowRetry(JsonBody):
     from_step: str | None = Field(default=None, description="a step's name, or 'start'; default: the failed step")
     version: Literal["original", "latest"] = "original"
     wait: bool = True

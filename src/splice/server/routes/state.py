@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from splice.errors import Forbidden, NotFound
 from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 from splice.store._state import connection_scope_id
 
@@ -60,10 +61,8 @@ class StateEntry(BaseModel):
     value: Any
 
 
-class StateValue(BaseModel):
+class StateValue(JsonBody):
     """The body of a PUT: the value to store, any JSON (``null`` included)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     value: Any
 
@@ -155,57 +154,57 @@ async def _delete(rt: Runtime, scope: Scope, key: str) -> Response:
 
 
 @router.get("/global", summary="List global state keys")
-async def global_keys(rt: RuntimeDep, scope: GlobalScope, prefix: Prefix = None) -> list[str]:
+async def list_global_state(rt: RuntimeDep, scope: GlobalScope, prefix: Prefix = None) -> list[str]:
     return await _keys(rt, scope, prefix)
 
 
 @router.get("/global/{key:path}", summary="Get a global state value")
-async def global_get(key: Key, rt: RuntimeDep, scope: GlobalScope) -> StateEntry:
+async def get_global_state(key: Key, rt: RuntimeDep, scope: GlobalScope) -> StateEntry:
     return await _get(rt, scope, key)
 
 
 @router.put("/global/{key:path}", summary="Set a global state value")
-async def global_put(key: Key, body: StateValue, rt: RuntimeDep, scope: GlobalScope) -> StateEntry:
+async def set_global_state(key: Key, body: StateValue, rt: RuntimeDep, scope: GlobalScope) -> StateEntry:
     return await _put(rt, scope, key, body)
 
 
 @router.delete("/global/{key:path}", status_code=204, summary="Delete a global state value")
-async def global_delete(key: Key, rt: RuntimeDep, scope: GlobalScope) -> Response:
+async def delete_global_state(key: Key, rt: RuntimeDep, scope: GlobalScope) -> Response:
     return await _delete(rt, scope, key)
 
 
 @router.get("/integrations/{integration}", summary="List an integration's state keys")
-async def integration_keys(rt: RuntimeDep, scope: IntegrationScope, prefix: Prefix = None) -> list[str]:
+async def list_integration_state(rt: RuntimeDep, scope: IntegrationScope, prefix: Prefix = None) -> list[str]:
     return await _keys(rt, scope, prefix)
 
 
 @router.get("/integrations/{integration}/{key:path}", summary="Get an integration's state value")
-async def integration_get(key: Key, rt: RuntimeDep, scope: IntegrationScope) -> StateEntry:
+async def get_integration_state(key: Key, rt: RuntimeDep, scope: IntegrationScope) -> StateEntry:
     return await _get(rt, scope, key)
 
 
 @router.put("/integrations/{integration}/{key:path}", summary="Set an integration's state value")
-async def integration_put(key: Key, body: StateValue, rt: RuntimeDep, scope: IntegrationScope) -> StateEntry:
+async def set_integration_state(key: Key, body: StateValue, rt: RuntimeDep, scope: IntegrationScope) -> StateEntry:
     return await _put(rt, scope, key, body)
 
 
 @router.delete("/integrations/{integration}/{key:path}", status_code=204, summary="Delete an integration's state value")
-async def integration_delete(key: Key, rt: RuntimeDep, scope: IntegrationScope) -> Response:
+async def delete_integration_state(key: Key, rt: RuntimeDep, scope: IntegrationScope) -> Response:
     return await _delete(rt, scope, key)
 
 
 @router.get("/connections/{integration}/{connection_id}", summary="List a connection's state keys")
-async def connection_keys(rt: RuntimeDep, scope: ConnectionScope, prefix: Prefix = None) -> list[str]:
+async def list_connection_state(rt: RuntimeDep, scope: ConnectionScope, prefix: Prefix = None) -> list[str]:
     return await _keys(rt, scope, prefix)
 
 
 @router.get("/connections/{integration}/{connection_id}/{key:path}", summary="Get a connection's state value")
-async def connection_get(key: Key, rt: RuntimeDep, scope: ConnectionScope) -> StateEntry:
+async def get_connection_state(key: Key, rt: RuntimeDep, scope: ConnectionScope) -> StateEntry:
     return await _get(rt, scope, key)
 
 
 @router.put("/connections/{integration}/{connection_id}/{key:path}", summary="Set a connection's state value")
-async def connection_put(key: Key, body: StateValue, rt: RuntimeDep, scope: ConnectionScope) -> StateEntry:
+async def set_connection_state(key: Key, body: StateValue, rt: RuntimeDep, scope: ConnectionScope) -> StateEntry:
     return await _put(rt, scope, key, body)
 
 
@@ -214,25 +213,25 @@ async def connection_put(key: Key, body: StateValue, rt: RuntimeDep, scope: Conn
     status_code=204,
     summary="Delete a connection's state value",
 )
-async def connection_delete(key: Key, rt: RuntimeDep, scope: ConnectionScope) -> Response:
+async def delete_connection_state(key: Key, rt: RuntimeDep, scope: ConnectionScope) -> Response:
     return await _delete(rt, scope, key)
 
 
 @router.get("/scripts/{integration}/{script}", summary="List a script's state keys (per connection)")
-async def script_keys(rt: RuntimeDep, scope: ScriptScope, prefix: Prefix = None) -> list[str]:
+async def list_script_state(rt: RuntimeDep, scope: ScriptScope, prefix: Prefix = None) -> list[str]:
     return await _keys(rt, scope, prefix)
 
 
 @router.get("/scripts/{integration}/{script}/{key:path}", summary="Get a script's state value")
-async def script_get(key: Key, rt: RuntimeDep, scope: ScriptScope) -> StateEntry:
+async def get_script_state(key: Key, rt: RuntimeDep, scope: ScriptScope) -> StateEntry:
     return await _get(rt, scope, key)
 
 
 @router.put("/scripts/{integration}/{script}/{key:path}", summary="Set a script's state value")
-async def script_put(key: Key, body: StateValue, rt: RuntimeDep, scope: ScriptScope) -> StateEntry:
+async def set_script_state(key: Key, body: StateValue, rt: RuntimeDep, scope: ScriptScope) -> StateEntry:
     return await _put(rt, scope, key, body)
 
 
 @router.delete("/scripts/{integration}/{script}/{key:path}", status_code=204, summary="Delete a script's state value")
-async def script_delete(key: Key, rt: RuntimeDep, scope: ScriptScope) -> Response:
+async def delete_script_state(key: Key, rt: RuntimeDep, scope: ScriptScope) -> Response:
     return await _delete(rt, scope, key)

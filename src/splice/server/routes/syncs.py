@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from splice.server._auth import CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/syncs", tags=["syncs"], responses=ERROR_RESPONSES)
@@ -38,7 +39,7 @@ class Triggered(BaseModel):
     job_id: str
 
 
-class ScheduleChange(BaseModel):
+class ScheduleChange(JsonBody):
     every: str | None = Field(default=None, description='"30s" … "31d"')
     cron: str | None = None
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from splice.errors import Forbidden
 from splice.server._auth import Caller, CallerDep, RuntimeDep
+from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
 from splice.store import AccessToken, TokenScope
 
@@ -54,8 +55,8 @@ class CreatedToken(TokenOut):
     secret: str = Field(description="send as `Authorization: Bearer <secret>`; shown this once only")
 
 
-class NewToken(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class NewToken(JsonBody):
+    model_config = ConfigDict(strict=True)
 
     name: str = Field(min_length=1, max_length=128, description="who uses it, e.g. ci-deploy")
     read_only: bool = False
@@ -71,7 +72,7 @@ def _require_full_access(caller: Caller) -> None:
     if not caller.token.scope.full_access:
         raise Forbidden(
             "managing access tokens needs a full-access token",
-            hint="use a token without --read-only and without integration or connection limits",
+            hint='use a token whose scope is not "read_only" and has no "integrations" or "connections" limits',
         )
 
 

@@ -4,7 +4,12 @@ No bearer token (third parties cannot send one); a trigger that needs to trust i
 declares a signature (``splice.triggers.HmacSignature``). The body is read in chunks and refused
 with 413 as soon as it passes the limit, before any script runs; the answer is whatever the
 script returned (default ``200 {"ok": true}``), or, with the run id, the status its error's class
-gives a failed run (``run_status``: 500 a crash, 502 the third party, 504 a time-out, …).
+gives a failed run (``run_status``: 500 a crash, 502 the third party, 504 a time-out, …), with
+the request id like every other error.
+
+A path that names no trigger is a plain 404, the same whether the integration, the script or
+its kind is what is missing: the caller has no token, so it learns nothing of the project's
+scripts (the runtime's own errors list them, for the operator).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.routing import Route
 
 from splice._runtime.webhooks import body_too_large
+from splice.errors import NotFound
 from splice.runtime import Runtime
 from splice.server._errors import ERROR_RESPONSES
 from splice.triggers import WebhookRequest
@@ -23,6 +29,7 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 async def receive_webhook(integration: str, trigger: str, request: Request) -> Response:
     rt: Runtime = request.app.state.runtime  # not a dependency: FAST_ROUTE calls this directly
+    _known_trigger(rt, integration, trigger)
     limit = rt.webhook_body_limit
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -40,10 +47,18 @@ async def receive_webhook(integration: str, trigger: str, request: Request) -> R
         body=bytes(body),
     )
     _, answer = await rt.run_trigger(integration, trigger, incoming)
+    answer = answer.with_request_id(request.state.request_id)  # a failed trigger's or flow's error envelope
     headers = dict(answer.headers)
     if answer.content_type:
         headers["content-type"] = answer.content_type
     return Response(content=answer.body, status_code=answer.status, headers=headers)
+
+
+def _known_trigger(rt: Runtime, integration: str, trigger: str) -> None:
+    found = rt.project.integrations.get(integration)
+    script = found.scripts.get(trigger) if found is not None else None
+    if script is None or script.kind != "trigger":
+        raise NotFound(f"no webhook at /webhooks/{integration}/{trigger}")
 
 
 async def _serve_webhook(request: Request) -> Response:
