@@ -31,7 +31,7 @@ def row(rows: list[dict], sync: str, connection: str = "c1") -> dict:
 
 
 async def test_a_new_connection_is_synced_at_once_then_on_schedule(rt: Runtime) -> None:
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs)
+    scheduler = Scheduler(rt.store, rt.syncs)
     assert sorted(await scheduler.tick(T0)) == [("acme.flaky", "c1"), ("acme.items", "c1"), ("acme.slow", "c1")]
     assert await scheduler.tick(T0 + timedelta(minutes=1)) == []
     rows = await rt.syncs.list()
@@ -55,7 +55,7 @@ async def test_a_second_trigger_while_one_is_queued_is_refused(rt: Runtime) -> N
 
 async def test_paused_syncs_are_not_scheduled_until_resumed(rt: Runtime) -> None:
     assert await rt.syncs.pause("acme.items") == ["c1"]
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs)
+    scheduler = Scheduler(rt.store, rt.syncs)
     started = await scheduler.tick(T0)
     assert ("acme.items", "c1") not in started
     listed = row(await rt.syncs.list(), "acme.items")
@@ -65,7 +65,7 @@ async def test_paused_syncs_are_not_scheduled_until_resumed(rt: Runtime) -> None
 
 
 async def test_a_per_connection_schedule_overrides_the_declared_one(rt: Runtime) -> None:
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs)
+    scheduler = Scheduler(rt.store, rt.syncs)
     await scheduler.tick(T0)
     listed = await rt.syncs.schedule("acme.flaky", "c1", every="2h")
     assert listed["schedule"] == "every 2h" and listed["overridden"] is True
@@ -94,12 +94,12 @@ async def test_an_invalid_override_is_refused_and_changes_nothing(
 
 async def test_broken_connections_are_not_scheduled(rt: Runtime) -> None:
     await rt.store.connections.set_status("acme", "c1", "error", {"code": "REFRESH_FAILED", "message": "x"})
-    assert await Scheduler(rt.project, rt.store, rt.syncs).tick(T0) == []
+    assert await Scheduler(rt.store, rt.syncs).tick(T0) == []
     assert row(await rt.syncs.list(), "acme.items")["next_run"] is None
 
 
 async def test_only_one_scheduler_leads(rt: Runtime) -> None:
-    first, second = Scheduler(rt.project, rt.store, rt.syncs), Scheduler(rt.project, rt.store, rt.syncs)
+    first, second = Scheduler(rt.store, rt.syncs), Scheduler(rt.store, rt.syncs)
     assert await first.tick(T0)
     await rt.connections.add("acme", "c2", {"api_key": "demo-key"}, config={"api_url": "http://127.0.0.1:1"})
     assert await second.tick(T0) == []

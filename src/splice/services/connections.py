@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice._http.client import CallSpec
 from splice._http.redact import Redactor
@@ -13,14 +13,21 @@ from splice.errors import InvalidInput
 from splice.project import Project
 from splice.store import Connection, Store
 
+if TYPE_CHECKING:
+    from splice._runtime.versions import Versions
+
 
 class Connections:
     """Connections of one project's integrations; credentials checked against each scheme."""
 
-    def __init__(self, project: Project, store: Store, apis: ApiFactory) -> None:
-        self.project = project
+    def __init__(self, versions: Versions, store: Store, apis: ApiFactory) -> None:
+        self.versions = versions
         self.store = store
         self.apis = apis
+
+    @property
+    def project(self) -> Project:
+        return self.versions.project
 
     async def add(
         self,
@@ -69,8 +76,10 @@ class Connections:
         return await self.store.connections.get(integration, connection_id)
 
     async def list(self, integration: str | None = None) -> list[Connection]:
+        """Connections, of one integration or all; an integration that is not loaded because its
+        module failed to import still lists what is stored (:meth:`Project.loaded`)."""
         if integration is not None:
-            self.project.integration(integration)
+            self.project.loaded(integration)
         return await self.store.connections.find(integration)
 
     async def get(self, integration: str, connection_id: str) -> Connection:
