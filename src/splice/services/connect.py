@@ -197,6 +197,8 @@ class ConnectFlow:
         base = existing.credentials if existing else {}
         creds = {k: v for k, v in {**base, **dict(credentials or {})}.items() if k not in _TOKEN_FIELDS}
         spec.auth.validate(creds)
+        if config is not None:
+            spec.validate_config(config)
         effective = config if config is not None else existing.config if existing else None
         spec.auth.resolve(spec.resolve_config(effective), creds)  # the authorize URL's placeholders
         kept = dict(config) if config is not None else None

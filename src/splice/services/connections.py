@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Connections:
-    """Connections of one project's integrations; credentials checked against each scheme."""
+    """Connections of one project's integrations; credentials and config checked against each."""
 
     def __init__(self, versions: Versions, store: Store, apis: ApiFactory) -> None:
         self.versions = versions
@@ -38,10 +38,13 @@ class Connections:
         config: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Connection:
-        """Store a new connection after checking its credentials and config against the integration."""
+        """Store a new connection after checking its credentials and config against the integration.
+
+        A config key the integration's ``config=`` model does not declare is refused, naming it.
+        """
         spec = self.project.integration(integration)
         clean = spec.auth.validate(credentials)
-        spec.resolve_config(config)
+        spec.validate_config(config)
         _check_metadata(metadata)
         return await self.store.connections.create(
             integration, connection_id, clean, config=dict(config or {}), metadata=dict(metadata or {})
@@ -65,7 +68,7 @@ class Connections:
         await self.store.connections.get(integration, connection_id)
         clean = spec.auth.validate(credentials) if credentials is not None else None
         if config is not None:
-            spec.resolve_config(config)
+            spec.validate_config(config)
         _check_metadata(metadata)
         if clean is not None:
             await self.store.connections.update_credentials(integration, connection_id, clean)
