@@ -72,6 +72,7 @@ class ApiFactory:
             redactor=redactor,
             log_request=log_request,
             clock=self.clock,
+            rejected_hint=f"replace the credentials of connection {integration.name}/{conn.id}, then test it",
         )
         if auth.needs_refresh(api.credentials, self.clock.time()):
             api.credentials = await refresher(api.credentials)
@@ -136,6 +137,9 @@ class ApiFactory:
             redactor=redactor,
             log_request=log_request,
             clock=self.clock,
+            rejected_hint=f"set the operator variable {section.bearer_env} to a token your API accepts"
+            if section.bearer_env
+            else "set [internal_api] bearer_env or headers in splice.toml",
         )
 
 
