@@ -52,8 +52,10 @@ classes and to every code raised in ``src/``::
     │                                                 repeated); check the paginator
     ├── CredentialsError           409   409  retry   REFRESH_FAILED: the provider failed a refresh; a later attempt
     │   │                                             may work (a refusal also marks the connection broken)
-    │   └── ConnectionBroken       409   409  final   CONNECTION_BROKEN: the connection needs new credentials;
-    │                                                 reconnect it
+    │   └── ConnectionBroken       409   409  final   CONNECTION_BROKEN, CREDENTIALS_REJECTED: the connection needs
+    │                                                 new credentials; replace them (a refused refresh marked it
+    │                                                 broken; an API that refused a key or password that cannot be
+    │                                                 refreshed answered with .status, .data)
     ├── ActionError                400   own  retry   ACTION_ERROR: a script's structured answer; read .payload (the
     │                                                 script chooses the run's status, 400–599)
     ├── RunError                   500   500  retry   RUN_ERROR, CHILD_CRASHED: the run's process died; look at the
@@ -368,10 +370,26 @@ class CredentialsError(SpliceError):
 
 
 class ConnectionBroken(CredentialsError):
-    """The connection's credentials were refused: nothing works until someone reconnects it."""
+    """The connection's credentials were refused: nothing works until someone replaces them.
 
-    codes = ("CONNECTION_BROKEN",)
+    ``CONNECTION_BROKEN``: the provider refused a refresh, so the connection is marked
+    ``error`` and its runs fail with this code before calling anything. ``CREDENTIALS_REJECTED``:
+    the API answered 401 to credentials that cannot be refreshed (an API key, a password);
+    ``details`` holds its answer (``status``, ``headers``, ``data``, secrets masked). That
+    does not mark the connection: a 401 is one endpoint's answer to one call (some APIs say 401
+    for a missing permission), not proof the credentials are dead.
+    """
+
+    codes = ("CONNECTION_BROKEN", "CREDENTIALS_REJECTED")
     retryable = False
+
+    @property
+    def status(self) -> int | None:
+        return self.details.get("status")
+
+    @property
+    def data(self) -> Any:
+        return self.details.get("data")
 
 
 class ActionError(SpliceError):

@@ -357,8 +357,35 @@ class Integration:
             known = ", ".join(sorted(self.scripts)) or "none"
             raise NotFound(f"integration {self.name!r} has no script {name!r} (it has: {known})") from None
 
+    def validate_config(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Config about to be stored on a connection: :meth:`resolve_config`, and a key the
+        ``config=`` model does not declare is refused too (``INVALID_CONFIG`` naming it and the
+        declared ones): pydantic would drop it silently, and a misspelt key would leave its
+        setting at the default. A model with ``extra="allow"`` takes any key; an integration
+        without a model takes any key (its placeholders read them).
+        """
+        if config is not None and not isinstance(config, Mapping):
+            raise InvalidInput("config must be a JSON object", code="INVALID_CONFIG")
+        model = self.config_model
+        if model is not None and config and model.model_config.get("extra") != "allow":
+            unknown = sorted(set(config) - _field_names(model))
+            if unknown:
+                declared = sorted(model.model_fields)
+                raise InvalidInput(
+                    f"config for {self.name!r} has no {_listed(unknown)} "
+                    f"(it declares: {', '.join(declared) or 'nothing'})",
+                    code="INVALID_CONFIG",
+                    details={"unknown": unknown, "declared": declared},
+                    hint=f"check the spelling; {model.__name__} in the integration's module lists the config keys",
+                )
+        return self.resolve_config(config)
+
     def resolve_config(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The connection's config vars validated against the schema, with defaults filled."""
+        """The connection's config vars validated against the schema, with defaults filled.
+
+        Keys the model does not declare are dropped: config stored before they were refused
+        (:meth:`validate_config`) still runs.
+        """
         config = dict(config or {})
         if self.config_model is None:
             return config
@@ -381,3 +408,18 @@ class Integration:
             "config": self.config_model.model_json_schema() if self.config_model else None,
             "scripts": [s.describe() for s in self.scripts.values()],
         }
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """The keys a model reads: its field names and their string aliases."""
+    names = set(model.model_fields)
+    for field_info in model.model_fields.values():
+        for alias in (field_info.alias, field_info.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias)
+    return names
+
+
+def _listed(keys: list[str]) -> str:
+    quoted = [repr(k) for k in keys]
+    return ("key " if len(quoted) == 1 else "keys ") + ", ".join(quoted)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from splice._clock import Clock, SystemClock
 from splice._http.transport import AiohttpTransport, Transport
@@ -26,6 +26,7 @@ from splice._runtime.jobs import JobDispatch
 from splice._runtime.kinds import kind_of
 from splice._runtime.request import LogCallback, ProgressCallback, RunRequest, new_run_id
 from splice._runtime.runner import Runner
+from splice._runtime.versions import Versions
 from splice._runtime.webhooks import admit, secret_headers
 from splice.errors import InvalidInput, NotFound, SpliceError
 from splice.integration import Script
@@ -37,6 +38,11 @@ from splice.triggers import Response, WebhookRequest, WebhookResponse
 
 if TYPE_CHECKING:
     from splice._engine.jobs import JobQueue
+
+
+#: how :meth:`Runtime.open` imports the project: ``strict`` fails on a module that does not
+#: import; ``lenient`` keeps what imports and records the failures (for reading what is stored)
+LoadMode = Literal["strict", "lenient"]
 
 
 class Runtime:
@@ -52,32 +58,45 @@ class Runtime:
         transport: Transport | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.project = project
         self.store = store
-        store.state.max_value_bytes = project.config.runtime.max_state_kb * 1024
         self.secrets = secrets
         self.isolation = isolation
         self.clock = clock or SystemClock()
         self.transport = transport or AiohttpTransport.create()
-        self.apis = ApiFactory(project, store, self.transport, self.clock)
-        self.executor = Executor(project, isolation)
-        self.runner = Runner(project, store, self.executor, self.apis)
+        #: the project's current version, and older ones still finishing runs
+        self.versions = Versions(project, isolation, on_load=self._on_load)
+        self._on_load(project)
+        self.apis = ApiFactory(store, self.transport, self.clock)
+        self.runner = Runner(self.versions, store, self.apis)
         self._jobs: JobQueue | None = None
-        self.connections = Connections(project, store, self.apis)
+        self.connections = Connections(self.versions, store, self.apis)
         #: the OAuth connect flow behind ``/connect`` (a customer's browser grants access)
-        self.connect = ConnectFlow(project, store, self.connections, self.apis, secrets, self.clock)
+        self.connect = ConnectFlow(self.versions, store, self.connections, self.apis, secrets, self.clock)
         self.env = EnvVars(store)
         #: access tokens of the REST API, and state by scope: the stores are the API here
         self.tokens = store.tokens
         self.state = store.state
-        self.records = Records(project, store)
+        self.records = Records(self.versions, store)
         self.runs = Runs(store)
         #: list, trigger, pause, resume, reschedule and reset syncs
-        self.syncs = Syncs(project, store, lambda: self.jobs)
+        self.syncs = Syncs(self.versions, store, lambda: self.jobs)
         #: list, create, run and retry flows
-        self.flows = Flows(project, store, self.runner, lambda: self.jobs)
+        self.flows = Flows(self.versions, store, self.runner, lambda: self.jobs)
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
+
+    def _on_load(self, project: Project) -> None:
+        self.store.state.max_value_bytes = project.config.runtime.max_state_kb * 1024
+
+    @property
+    def project(self) -> Project:
+        """The project's current version (``splice serve`` loads it again when its files change)."""
+        return self.versions.project
+
+    @property
+    def executor(self) -> Executor:
+        """Where the current version's scripts run (its zygote in process mode)."""
+        return self.versions.current.executor
 
     @classmethod
     async def open(
@@ -88,15 +107,21 @@ class Runtime:
         database_url: str | None = None,
         transport: Transport | None = None,
         clock: Clock | None = None,
+        load: LoadMode = "strict",
     ) -> Runtime:
         """Load the project (nearest ``splice.toml`` by default) and open its store.
 
         ``transport`` (default: aiohttp) carries every HTTP call of every run and is closed with
         the runtime; ``clock`` (default: the system's) judges token and OAuth-state expiry. Both
         are seams for tests: a replay transport, a clock the test moves.
+
+        ``load="lenient"`` opens the store even when a module of the project does not import:
+        what imported is there, ``rt.project.load_errors`` says what did not, and running a
+        script fails with that error. For tools that read what is stored (logs, runs,
+        connections) while someone fixes the code.
         """
         if not isinstance(project, Project):
-            project = load_project(project)
+            project = load_project(project, lenient=load == "lenient")
         mode = isolation or project.config.runtime.isolation
         if mode not in ("process", "none"):
             raise InvalidInput(f"isolation must be 'process' or 'none', not {mode!r}")
@@ -123,7 +148,7 @@ class Runtime:
     async def close(self) -> None:
         if self._jobs is not None:
             await self._jobs.close()
-        await self.executor.close()
+        await self.versions.close()
         await self.transport.close()
         await self.store.close()
 
@@ -169,7 +194,7 @@ class Runtime:
         the run id and never a traceback. The run's input is the request with secret headers
         masked; its output is the response sent.
         """
-        target = self.project.integration(integration).script(trigger)
+        target = (await self.versions.refresh()).project.integration(integration).script(trigger)
         if target.kind != "trigger":
             raise NotFound(f"{target.qualname} is not a trigger (it is a {target.kind}); webhooks run triggers only")
         conn = await admit(target, request, self.store, self.webhook_body_limit)
@@ -224,7 +249,9 @@ class Runtime:
 
     async def enqueue(self, script: str, *, connection: str | None = None, input: Any = None) -> str:
         """Queue a run of an action (or a sync) to run in the background on a worker; returns the job id."""
-        target = self.project.script(script)
+        project = (await self.versions.refresh()).project
+        project.check_complete()
+        target = project.script(script)
         kind = kind_of(target)
         if not kind.queueable:
             raise InvalidInput(f"{target.qualname} is a {kind.name}; only actions and syncs run as jobs")

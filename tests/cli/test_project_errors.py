@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 from tests.conftest import ProjectFactory
 
-from ._cli import asplice, assert_error, splice
+from splice.demo.server import DemoAPI
+
+from ._cli import asplice, assert_error, init_project, splice
 
 BROKEN_TOML = [
     pytest.param('[project]\nname = "x"\n[runtime\ntime_limit = 5\n', ["is not valid TOML", "line 3"], id="syntax"),
@@ -47,7 +50,7 @@ async def test_an_integrations_module_that_raises_names_file_line_and_exception(
     source = 'VALUE = 1\n\n\ndef helper():\n    raise RuntimeError("boom at import")\n\n\nhelper()\n'
     root = make_project({"broken.py": source})
 
-    result = await asplice("connections", "list", cwd=root)
+    result = await asplice("run", "acme.create_contact", "-c", "c1", "--input", "{}", cwd=root)
 
     line = assert_error(
         result, "integrations/broken.py:5", "failed to import", "RuntimeError: boom at import", hint=None
@@ -92,3 +95,62 @@ def test_project_option_points_at_a_project_from_anywhere(make_project: ProjectF
     assert "no connections yet" in result.stdout
     assert (root / ".splice").is_dir()
     assert not (elsewhere / ".splice").exists()
+
+
+CRM = """
+from pydantic import BaseModel
+from splice import Integration, auth
+
+from integrations.acme import AcmeConfig
+
+crm = Integration("crm", base_url="{config.api_url}/api", auth=auth.ApiKey(), config=AcmeConfig)
+
+
+class Contact(BaseModel):
+    id: str
+    email: str
+
+
+@crm.sync(models=[Contact], every="1h")
+async def contacts(ctx):
+    ctx.log.info("syncing contacts")
+    page = await ctx.api.get("/contacts", query={"limit": 5})
+    await ctx.records.save(page["data"])
+"""
+
+
+def test_read_commands_work_while_a_module_does_not_import(tmp_path: Path, shared_api: DemoAPI) -> None:
+    root = init_project(tmp_path, "my-project", ("crm.py", CRM))
+    config = f"api_url={shared_api.url}"
+    for args in (
+        ["connections", "add", "crm", "c1", "--credential", "api_key=demo-key", "--config", config],
+        ["run", "crm.contacts", "-c", "c1", "-q"],
+    ):
+        assert splice(*args, cwd=root).code == 0
+    broken = root / "integrations" / "crm.py"
+    broken.write_text(CRM + "\n\ndef later(:\n    pass\n")
+    where = f"integrations/crm.py:{broken.read_text().splitlines().index('def later(:') + 1}"
+
+    reads = {
+        "connections list": splice("connections", "list", "--json", cwd=root),
+        "connections show": splice("connections", "show", "crm", "c1", cwd=root),
+        "logs": splice("logs", "--json", cwd=root),
+        "env list": splice("env", "list", cwd=root),
+        "records": splice("records", "crm", "Contact", "-c", "c1", cwd=root),
+        "syncs list": splice("syncs", "list", "--json", cwd=root),
+    }
+
+    for name, result in reads.items():
+        assert result.code == 0, result
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("warning: "), f"{name}\n{result}"
+        assert f"{where} failed to import: SyntaxError" in lines[0], result
+    assert [c["id"] for c in reads["connections list"].json()] == ["c1"]
+    assert reads["connections show"].json()["integration"] == "crm"
+    assert "syncing contacts" in [json.loads(line)["message"] for line in reads["logs"].stdout.splitlines()]
+    assert len(reads["records"].json()["records"]) == 5
+    assert reads["syncs list"].json() == []  # its sync is in the module that does not import
+
+    # commands that run scripts fail as before, with the file and line, and nothing else
+    for args in (["run", "acme.count_contacts", "-c", "c1"], ["syncs", "trigger", "crm.contacts", "-c", "c1"]):
+        assert_error(splice(*args, cwd=root), where, "SyntaxError", hint=None)

@@ -19,7 +19,7 @@ T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def scheduler_of(rt: Runtime) -> Scheduler:
-    return Scheduler(rt.project, rt.store, rt.syncs, rt.flows)
+    return Scheduler(rt.store, rt.syncs, rt.flows)
 
 
 @pytest.fixture
@@ -103,10 +103,7 @@ async def test_broken_connections_are_not_scheduled(rt: Runtime) -> None:
 
 
 async def test_only_one_scheduler_leads(rt: Runtime) -> None:
-    first, second = (
-        scheduler_of(rt),
-        scheduler_of(rt),
-    )
+    first, second = scheduler_of(rt), scheduler_of(rt)
     assert await first.tick(T0)
     await rt.connections.add("acme", "c2", {"api_key": "demo-key"}, config={"api_url": "http://127.0.0.1:1"})
     assert await second.tick(T0) == []

@@ -39,7 +39,7 @@ async def rt(make_project: ProjectFactory) -> AsyncIterator[Runtime]:
 
 
 async def test_a_scheduled_flow_starts_per_connection_and_can_be_paused(rt: Runtime) -> None:
-    scheduler = Scheduler(rt.project, rt.store, rt.syncs, rt.flows)
+    scheduler = Scheduler(rt.store, rt.syncs, rt.flows)
     assert sorted(await scheduler.tick(T0)) == [("acme.nightly", "c1"), ("acme.nightly", "c2")]
     queued = await rt.runs.find(script="nightly")
     assert sorted((r.connection_id, r.status) for r in queued) == [("c1", "queued"), ("c2", "queued")]

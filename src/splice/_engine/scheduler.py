@@ -38,13 +38,17 @@ LEADER_LOCK = "scheduler:leader"
 class Scheduler:
     """Every ``tick`` seconds: when this process leads, enqueue what is due."""
 
-    def __init__(self, project: Project, store: Store, syncs: Syncs, flows: Flows, *, tick: float = 1.0) -> None:
-        self.project = project
+    def __init__(self, store: Store, syncs: Syncs, flows: Flows, *, tick: float = 1.0) -> None:
         self.store = store
         self.syncs = syncs
         self.flows = flows
         self.tick_seconds = tick
         self.owner = f"scheduler-{uuid.uuid4().hex[:12]}"
+
+    @property
+    def project(self) -> Project:
+        """The project's current version (the syncs service follows reloads): its syncs are scheduled."""
+        return self.syncs.project
 
     async def run(self) -> None:
         """Tick until cancelled; a failing tick is logged and the next one tries again."""

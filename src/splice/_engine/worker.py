@@ -53,6 +53,7 @@ async def run_worker(
         # the script runner starts now, not at the first run: its sandbox report is logged at
         # start, and a host that refuses what sandbox = "strict" requires stops the worker here
         await runtime.executor.start()
+        runtime.versions.watch()  # a changed project is loaded again for the runs after it
     except BaseException:
         await runtime.close()
         raise
@@ -71,9 +72,7 @@ async def run_worker(
             concurrency or runtime.project.config.runtime.concurrency,
         )
         if schedule:
-            scheduler = asyncio.create_task(
-                Scheduler(runtime.project, runtime.store, runtime.syncs, runtime.flows, tick=tick).run()
-            )
+            scheduler = asyncio.create_task(Scheduler(runtime.store, runtime.syncs, runtime.flows, tick=tick).run())
         if api is not None:
             settings = runtime.project.config.server
             host, port = api[0] or settings.host, settings.port if api[1] is None else api[1]

@@ -16,6 +16,7 @@ from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+import orjson
 from multidict import CIMultiDict
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_any, stop_before_delay
 
@@ -31,11 +32,20 @@ from splice._http.retry import (
 from splice._http.transport import Transport, TransportError
 from splice.auth import BaseAuth
 from splice.auth._basic import basic_header
-from splice.errors import AccessTokenExpired, ConnectionError, InvalidInput, RateLimitExceeded
+from splice.errors import (
+    AccessTokenExpired,
+    ConnectionBroken,
+    ConnectionError,
+    InvalidInput,
+    RateLimitExceeded,
+    SpliceError,
+)
 
 Refresher = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 RequestLogger = Callable[[str, str, int | None, float, int], None]
 _DROP_HEADERS = frozenset({"set-cookie", "authorization", "proxy-authorization"})
+#: how much of an API's answer an error message quotes (all of it, up to 4 KiB, is in ``details``)
+_QUOTED = 300
 
 
 @dataclass(slots=True)
@@ -71,7 +81,9 @@ class ConnectionApi:
         log_request: RequestLogger | None = None,
         default_timeout: float = 60.0,
         clock: Clock | None = None,
+        rejected_hint: str = "replace the connection's credentials, then test it",
     ) -> None:
+        """``rejected_hint``: what to do when the API refuses credentials that cannot be refreshed."""
         if urlsplit(base_url).scheme not in ("http", "https"):
             raise InvalidInput(f"base URL {base_url!r} must start with http:// or https://", code="INVALID_CONFIG")
         self.transport = transport
@@ -88,6 +100,7 @@ class ConnectionApi:
         self.default_timeout = default_timeout
         #: judges whether the credentials are stale before each call
         self.clock = clock or SystemClock()
+        self.rejected_hint = rejected_hint
         self._secret_params = {"api_key", getattr(auth, "name", "") or ""}
 
     async def call(self, spec: CallSpec) -> Response:
@@ -109,12 +122,7 @@ class ConnectionApi:
             await self._refresh()
             response, chunks = await self._send_with_retries(spec, request, stream)
         if response.status == 401:
-            raise AccessTokenExpired(
-                f"{spec.method} {self.public_url(request)} answered 401 Unauthorized"
-                + (" after refreshing the credentials" if self._can_refresh() else ""),
-                details=self._details(response),
-                hint="check or reconnect the connection's credentials",
-            )
+            raise self._unauthorized(spec, request, response)
         if response.status >= 300:
             raise ConnectionError(
                 f"{spec.method} {self.public_url(request)} answered {response.status}",
@@ -241,6 +249,31 @@ class ConnectionApi:
         assert failure.response is not None
         return ConnectionError(f"{where} answered {failure.response.status}", details=self._details(failure.response))
 
+    def _unauthorized(self, spec: CallSpec, request: Request, response: Response) -> SpliceError:
+        """A 401, by whose credentials were refused and whether a refresh could have helped.
+
+        Credentials that refresh were refreshed and still refused (``ACCESS_TOKEN_EXPIRED``);
+        credentials that cannot (an API key, a password) are simply wrong or revoked:
+        ``CREDENTIALS_REJECTED``, quoting the API's answer, since only new ones will do.
+        """
+        where = f"{spec.method} {self.public_url(request)} answered 401 Unauthorized"
+        details = self._details(response)
+        quoted = _quote(details.get("data"))
+        if spec.basic_auth is not None:
+            return ConnectionError(f"{where} to the auth= the script passed{quoted}", details=details)
+        if self._can_refresh():
+            return AccessTokenExpired(
+                f"{where} after refreshing the credentials{quoted}",
+                details=details,
+                hint="check or reconnect the connection's credentials and scopes",
+            )
+        return ConnectionBroken(
+            f"{where}: the API refused the credentials{quoted}",
+            code="CREDENTIALS_REJECTED",
+            details=details,
+            hint=self.rejected_hint,
+        )
+
     def _can_refresh(self) -> bool:
         return self.auth.refreshable and self.refresher is not None
 
@@ -270,3 +303,12 @@ class ConnectionApi:
             data = data[:4096] + "…"
         headers = {str(k): v for k, v in response.headers.items() if k.lower() not in _DROP_HEADERS}
         return self.redactor.value({"status": response.status, "headers": headers, "data": data})
+
+
+def _quote(data: Any) -> str:
+    """``: <the API's answer>`` on one line, cut to a few hundred characters; "" for no answer."""
+    if data is None or data == "":
+        return ""
+    text = data if isinstance(data, str) else orjson.dumps(data, default=str).decode()
+    text = " ".join(text.split())
+    return ": " + (text if len(text) <= _QUOTED else text[:_QUOTED] + "…")

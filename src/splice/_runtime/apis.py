@@ -20,10 +20,10 @@ from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
 from splice._http.transport import Transport, TransportError
 from splice.auth import ApiKey, BaseAuth
+from splice.config import InternalApiSection
 from splice.errors import ConnectionBroken, CredentialsError
 from splice.errors import ConnectionError as ApiConnectionError
 from splice.integration import Integration
-from splice.project import Project
 from splice.store import Connection, Store
 
 
@@ -33,8 +33,7 @@ class ApiFactory:
     ``clock`` judges whether credentials are stale and stamps the ``expires_at`` of fresh ones.
     """
 
-    def __init__(self, project: Project, store: Store, transport: Transport, clock: Clock | None = None) -> None:
-        self.project = project
+    def __init__(self, store: Store, transport: Transport, clock: Clock | None = None) -> None:
         self.store = store
         self.transport = transport
         self.clock = clock or SystemClock()
@@ -73,6 +72,7 @@ class ApiFactory:
             redactor=redactor,
             log_request=log_request,
             clock=self.clock,
+            rejected_hint=f"replace the credentials of connection {integration.name}/{conn.id}, then test it",
         )
         if auth.needs_refresh(api.credentials, self.clock.time()):
             api.credentials = await refresher(api.credentials)
@@ -107,9 +107,14 @@ class ApiFactory:
             ) from None
 
     def internal_api(
-        self, env: dict[str, str], redactor: Redactor, log_request: RequestLogger, policy: RetryPolicy
+        self,
+        section: InternalApiSection | None,
+        env: dict[str, str],
+        redactor: Redactor,
+        log_request: RequestLogger,
+        policy: RetryPolicy,
     ) -> ConnectionApi | None:
-        section = self.project.config.internal_api
+        """``ctx.internal_api`` as ``[internal_api]`` of the run's project version sets it up."""
         if section is None:
             return None
         auth: BaseAuth = BaseAuth()
@@ -132,6 +137,9 @@ class ApiFactory:
             redactor=redactor,
             log_request=log_request,
             clock=self.clock,
+            rejected_hint=f"set the operator variable {section.bearer_env} to a token your API accepts"
+            if section.bearer_env
+            else "set [internal_api] bearer_env or headers in splice.toml",
         )
 
 

@@ -24,6 +24,7 @@ from splice._runtime.channel import Channel
 from splice._runtime.kinds import kind_of
 from splice._validation import describe_validation, validation_errors
 from splice.context import Context, RunInfo
+from splice.context._config import config_value
 from splice.errors import InvalidInput, LimitExceeded, ScriptError, SpliceError
 from splice.integration import Script
 
@@ -35,7 +36,8 @@ Explain = Callable[[BaseException], SpliceError | None]
 
 
 def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Context:
-    """``ctx`` from the start message; its capabilities are those the parent says the kind grants."""
+    """``ctx`` from the start message; its capabilities are those the parent says the kind grants,
+    its config the integration's config model made again from the JSON the parent sent."""
     run = start["run"]
     info = RunInfo(
         id=run["id"],
@@ -53,7 +55,7 @@ def build_context(start: dict[str, Any], channel: Channel, script: Script) -> Co
         channel,
         run=info,
         credentials=start.get("credentials") or {},
-        config=start.get("config") or {},
+        config=config_value(script.integration.config_model, start.get("config") or {}),
         env=start.get("env") or {},
         kind=script.kind,
         capabilities=frozenset(start.get("capabilities") or ()),
@@ -70,7 +72,10 @@ async def run_script(
 
     ``explain`` (sandboxed children) turns an exception the sandbox caused into a clear error.
     """
-    ctx = build_context(start, channel, script)
+    try:
+        ctx = build_context(start, channel, script)
+    except SpliceError as exc:
+        return {"t": "done", "ok": False, "error": exc.to_dict()}
     token = output.current_sink.set(ctx.log.info)
     try:
         result = await kind_of(script).invoke(script, ctx, start.get("input"))

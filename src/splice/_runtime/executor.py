@@ -15,6 +15,7 @@ from splice._runtime.child import run_script
 from splice._runtime.gateway import RunGateway
 from splice._runtime.request import RunOutcome
 from splice._runtime.spawner import Spawner
+from splice._sandbox import Protections
 from splice.errors import LimitExceeded, RunError, SandboxViolation, TimeLimitExceeded
 from splice.integration import Script
 from splice.project import Project
@@ -23,11 +24,16 @@ logger = logging.getLogger("splice")
 
 
 class Executor:
-    """Runs scripts under a time limit; owns the zygote in process mode."""
+    """Runs scripts under a time limit; owns the zygote in process mode.
 
-    def __init__(self, project: Project, isolation: str) -> None:
+    ``announce``: log what the sandbox grants when the zygote starts (a project version loaded
+    again leaves it to :mod:`~splice._runtime.versions`, which logs it when it changed).
+    """
+
+    def __init__(self, project: Project, isolation: str, *, announce: bool = True) -> None:
         self.project = project
         self.isolation = isolation
+        self.announce = announce
         self._spawner: Spawner | None = None
         self._starting = asyncio.Lock()
 
@@ -70,10 +76,20 @@ class Executor:
                 spawner = Spawner(self.project)
                 await spawner.start()
                 self._spawner = spawner
-                report = spawner.protections
-                logger.log(logging.WARNING if report.missing and report.mode != "off" else logging.INFO,
-                           report.summary())  # fmt: skip
+                if self.announce:
+                    self.announce_protections()
             return self._spawner
+
+    @property
+    def protections(self) -> Protections | None:
+        """What the zygote's sandbox grants; None before it started (or in-process)."""
+        return self._spawner.protections if self._spawner is not None else None
+
+    def announce_protections(self) -> None:
+        report = self.protections
+        if report is not None:
+            logger.log(logging.WARNING if report.missing and report.mode != "off" else logging.INFO,
+                       report.summary())  # fmt: skip
 
     async def _in_child(
         self, gateway: RunGateway, start: dict[str, Any], time_limit: float, limits: dict[str, Any]

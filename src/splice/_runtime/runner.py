@@ -23,12 +23,13 @@ from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
 from splice._runtime.apis import ApiFactory
 from splice._runtime.capabilities import RunScope, handlers
-from splice._runtime.executor import Executor
 from splice._runtime.gateway import RunGateway
 from splice._runtime.kinds import RunKind, kind_of
 from splice._runtime.progress import Progress
 from splice._runtime.records import RecordWriter
 from splice._runtime.request import MAX_NESTING, RunOutcome, RunRequest
+from splice._runtime.versions import Version, Versions
+from splice.config import ProjectConfig, RuntimeSection
 from splice.errors import Cancelled, InternalError, InvalidInput, SpliceError, WorkerLost, error_from_dict
 from splice.integration import Script
 from splice.project import Project
@@ -40,16 +41,22 @@ logger = logging.getLogger("splice")
 class Runner:
     """Runs scripts of one project against one store; shared by every caller of a runtime.
 
-    ``owner`` is stored on every run it starts: a worker sets its executor id, so when it
-    starts again after a crash it can fail the runs it left ``running`` (:meth:`abandon_runs`).
+    Each run uses the project's current version (:mod:`splice._runtime.versions`) when it
+    starts, and keeps it to the end, whatever changes meanwhile. ``owner`` is stored on
+    every run it starts: a worker sets its executor id, so when it starts again after a crash
+    it can fail the runs it left ``running`` (:meth:`abandon_runs`).
     """
 
-    def __init__(self, project: Project, store: Store, executor: Executor, apis: ApiFactory) -> None:
-        self.project = project
+    def __init__(self, versions: Versions, store: Store, apis: ApiFactory) -> None:
+        self.versions = versions
         self.store = store
-        self.executor = executor
         self.apis = apis
         self.owner = local_owner()
+
+    @property
+    def project(self) -> Project:
+        """The current version's project."""
+        return self.versions.project
 
     # --- requests ------------------------------------------------------------------------
 
@@ -58,7 +65,12 @@ class Runner:
     ) -> RunRequest:
         """A request to run ``script`` by name; refuses (before any run is stored) an unknown
         script or connection, a missing connection, an input the script's kind does not take."""
-        target = script if isinstance(script, Script) else self.project.script(script)
+        if isinstance(script, Script):
+            target = script
+        else:
+            project = (await self.versions.refresh()).project
+            project.check_complete()
+            target = project.script(script)
         kind = kind_of(target)
         kind.check_request(target, input)
         self.check_input(f"the input of {target.qualname}", input)
@@ -98,13 +110,17 @@ class Runner:
         A sync already running for the connection raises :class:`~splice.errors.Conflict`
         (``SYNC_RUNNING``) before anything is stored.
         """
-        kind = kind_of(request.script)
-        if kind.background and not request.background:
-            request = replace(request, background=True)
-        async with kind.exclusive(self.store, request.script, request.connection, request.job_id or request.run_id):
-            return await self._run(kind, request)
+        await self.versions.refresh()
+        async with self.versions.use(request.script) as (version, script):
+            if script is not request.script:
+                request = replace(request, script=script)
+            kind = kind_of(script)
+            if kind.background and not request.background:
+                request = replace(request, background=True)
+            async with kind.exclusive(self.store, script, request.connection, request.job_id or request.run_id):
+                return await self._run(version, kind, request)
 
-    async def _run(self, kind: RunKind, request: RunRequest) -> RunRecord:
+    async def _run(self, version: Version, kind: RunKind, request: RunRequest) -> RunRecord:
         redactor = Redactor(request.secrets)
         env: dict[str, str] = {}
         unreadable: SpliceError | None = None
@@ -118,11 +134,14 @@ class Runner:
         try:
             if unreadable is not None:
                 raise unreadable
-            gateway, start = await self._prepare(kind, request, record, redactor, env)
+            config = version.project.config
+            gateway, start = await self._prepare(kind, request, record, redactor, env, config)
             if gateway.scope.records is not None:
                 progress = Progress(self.store, record.id, gateway, request.on_progress)
-            limit = request.time_limit or kind.time_limit(request.script, self.project.config.runtime)
-            outcome = await self.executor.execute(request.script, gateway, start, limit, self._limits(limit))
+            limit = request.time_limit or kind.time_limit(request.script, config.runtime)
+            outcome = await version.executor.execute(
+                request.script, gateway, start, limit, self._limits(limit, config.runtime)
+            )
             outcome = await gateway.finish(outcome)
         except SpliceError as exc:
             outcome = RunOutcome.failed(exc)
@@ -164,11 +183,18 @@ class Runner:
         return env
 
     async def _prepare(
-        self, kind: RunKind, request: RunRequest, record: RunRecord, redactor: Redactor, env: dict[str, str]
+        self,
+        kind: RunKind,
+        request: RunRequest,
+        record: RunRecord,
+        redactor: Redactor,
+        env: dict[str, str],
+        project: ProjectConfig,
     ) -> tuple[RunGateway, dict[str, Any]]:
-        """The run's gateway (its capability handlers) and the start message its script gets."""
+        """The run's gateway (its capability handlers) and the start message its script gets;
+        ``project`` is the settings of the project version the run uses."""
         script, conn = request.script, request.connection
-        settings = self.project.config.runtime
+        settings = project.runtime
         budget = settings.rate_limit_budget_background if request.background else settings.rate_limit_budget_interactive
         policy = RetryPolicy(rate_limit_budget=budget, error_attempts=settings.max_attempts)
 
@@ -187,7 +213,7 @@ class Runner:
             config = script.integration.resolve_config(conn.config)
             scope.api = await self.apis.connection_api(script.integration, conn, redactor, gateway.log_request, policy)
             credentials = scope.api.credentials
-        scope.internal_api = self.apis.internal_api(env, redactor, gateway.log_request, policy)
+        scope.internal_api = self.apis.internal_api(project.internal_api, env, redactor, gateway.log_request, policy)
         start = {
             "t": "start",
             "run": {
@@ -257,8 +283,7 @@ class Runner:
         error = Cancelled("the run was cancelled by its caller")
         await self.store.runs.finish(record.id, "cancelled", error=redactor.value(error.to_dict()), finished_at=_now())
 
-    def _limits(self, time_limit: float) -> dict[str, Any]:
-        settings = self.project.config.runtime
+    def _limits(self, time_limit: float, settings: RuntimeSection) -> dict[str, Any]:
         return {"memory_bytes": settings.memory_limit_mb * 1024 * 1024, "cpu_seconds": int(time_limit) + 2}
 
     # --- jobs (the engine's side) ----------------------------------------------------------

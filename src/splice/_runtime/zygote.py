@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     import splice.context  # noqa: F401 - warm every import a child needs
 
+    _warm_config_classes(project)
     output.install()
     _cache_sources(project)
     # What the zygote imported stays out of every collection: a child's garbage collector
@@ -89,6 +90,15 @@ def _confine(root: Path, secret: list[Path], base: str) -> tuple[Confinement, Pr
             code="SANDBOX_UNAVAILABLE",
             hint='run `splice doctor` to see what this host grants; sandbox = "off" in splice.toml disables it',
         ) from None
+
+
+def _warm_config_classes(project: Project) -> None:
+    """Make each integration's ``ctx.config`` class here, once, rather than in every child."""
+    from splice.context._config import config_class
+
+    for integration in project.integrations.values():
+        if integration.config_model is not None:
+            config_class(integration.config_model)
 
 
 def _cache_sources(project: Project) -> None:

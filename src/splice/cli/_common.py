@@ -1,4 +1,14 @@
-"""What every CLI command shares: the project option, running async code, parsing, errors."""
+"""What every CLI command shares: the project option, running async code, parsing, errors.
+
+How a command loads the project: :func:`with_runtime` opens it leniently unless the command
+says ``load="strict"``. A command that runs scripts (``run``, ``syncs trigger``; ``serve``,
+``worker`` and ``demo`` open their runtime strictly themselves) needs every module and fails,
+naming the file and line, when one does not import. Every other command works with what
+imported and says on stderr, in one warning line, which module failed, so a syntax error does
+not lock anyone out of ``splice logs``, ``runs``, ``connections``, ``env`` or ``records``.
+A command that runs a script on a lenient runtime anyway is refused by the runner with that
+same error.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from splice.errors import InvalidInput, SpliceError
-from splice.runtime import Runtime
+from splice.runtime import LoadMode, Runtime
 
 if TYPE_CHECKING:
     from splice.cli._remote import RemoteRuntime
@@ -86,8 +96,13 @@ def _print_error(message: str, hint: str | None) -> None:
         traceback.print_exc()
 
 
-async def with_runtime(project: Path | None, work: Callable[[Runtime], Awaitable[T]], **options: Any) -> T:
-    runtime = await Runtime.open(project, **options)
+async def with_runtime(
+    project: Path | None, work: Callable[[Runtime], Awaitable[T]], *, load: LoadMode = "lenient", **options: Any
+) -> T:
+    """Open the project's runtime, do ``work``, close it. ``load="strict"`` for commands that run
+    scripts; the others load leniently and warn (one line) about modules that failed."""
+    runtime = await Runtime.open(project, load=load, **options)
+    warn_load_errors(runtime)
     try:
         return await work(runtime)
     finally:
@@ -107,6 +122,18 @@ async def with_reader(
         return await work(remote)
     finally:
         await remote.close()
+
+
+def warn_load_errors(runtime: Runtime) -> None:
+    """One line on stderr naming the modules that did not import (a lenient load)."""
+    failed = runtime.project.load_errors
+    if failed:
+        what = " ".join("; ".join(error.message for error in failed).split())  # one line, whatever the messages hold
+        err.print(
+            f"[yellow]warning:[/] {escape(what)} — showing what the other modules define; "
+            "commands that run scripts fail until it is fixed",
+            highlight=False,
+        )
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:

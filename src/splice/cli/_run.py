@@ -52,5 +52,5 @@ def run(
         return 1
 
     options = {"isolation": "none"} if in_process else {}
-    code = run_async(with_runtime(project, work, **options))
+    code = run_async(with_runtime(project, work, load="strict", **options))
     raise typer.Exit(code)

@@ -107,7 +107,7 @@ def trigger(
             print_json({"job_id": job, **summary})
         return 0 if summary.get("status") == "succeeded" else 1
 
-    raise typer.Exit(run_async(with_runtime(project, work)))
+    raise typer.Exit(run_async(with_runtime(project, work, load="strict")))
 
 
 @app.command()

@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 
+from pydantic import BaseModel
+
 from splice._runtime.capability import ACTIONS, BY_ATTRIBUTE, CHECKPOINT, HTTP, METADATA, RECORDS, STATE
 from splice._runtime.channel import Channel
 from splice.context._actions import Actions
@@ -70,7 +72,7 @@ class Context:
         *,
         run: RunInfo,
         credentials: Mapping[str, Any],
-        config: Mapping[str, Any],
+        config: Any,
         env: Mapping[str, str],
         kind: str,
         capabilities: Collection[str],
@@ -78,13 +80,15 @@ class Context:
         script: Script | None = None,
         scratch_dir: str | Callable[[], str] | None = None,
     ) -> None:
-        """``scratch_dir``: the directory, or a function making it on first use (in-process runs)."""
+        """``config``: the integration's config model instance, or a mapping (see ``_config``);
+        ``scratch_dir``: the directory, or a function making it on first use (in-process runs)."""
         self._channel = channel
         self._kind = kind
         self._scratch = scratch_dir
         self.run = run
         self.credentials = MappingProxyType(dict(credentials))
-        self.config = MappingProxyType(dict(config))
+        #: the integration's ``config=`` model instance (also readable by name), else a read-only dict
+        self.config: Any = config if isinstance(config, BaseModel) else MappingProxyType(dict(config))
         self.env = MappingProxyType(dict(env))
         self.log = Log(channel)
         if HTTP.name in capabilities:

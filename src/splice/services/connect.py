@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from joserfc import jwt
@@ -38,6 +38,9 @@ from splice.integration import Integration
 from splice.project import Project
 from splice.services.connections import Connections
 from splice.store import Connection, SecretBox, Store
+
+if TYPE_CHECKING:
+    from splice._runtime.versions import Versions
 
 #: how long a connect link and a pending authorization stay usable
 DEFAULT_TTL = 600.0
@@ -139,7 +142,7 @@ class ConnectFlow:
 
     def __init__(
         self,
-        project: Project,
+        versions: Versions,
         store: Store,
         connections: Connections,
         apis: ApiFactory,
@@ -150,18 +153,22 @@ class ConnectFlow:
         state_ttl: float = DEFAULT_TTL,
         public_url: str | None = None,
     ) -> None:
-        self.project = project
+        self.versions = versions
         self.store = store
         self.connections = connections
         self.apis = apis
         self.clock = clock
         self.session_ttl = session_ttl
         self.state_ttl = state_ttl
-        self.public_url = public_url or project.config.server.public_url
+        self.public_url = public_url or versions.project.config.server.public_url
         key_id, key = box.derive_key(_KEY_PURPOSE)
         self._kid, self._key = key_id.hex(), OctKey.import_key(key)
         #: every configured key's, so links signed before a key rotation still verify
         self._keys = {kid.hex(): OctKey.import_key(k) for kid, k in box.derived_keys(_KEY_PURPOSE).items()}
+
+    @property
+    def project(self) -> Project:
+        return self.versions.project
 
     def base_url(self, request_base: str) -> str:
         return (self.public_url or request_base).rstrip("/")
@@ -190,6 +197,8 @@ class ConnectFlow:
         base = existing.credentials if existing else {}
         creds = {k: v for k, v in {**base, **dict(credentials or {})}.items() if k not in _TOKEN_FIELDS}
         spec.auth.validate(creds)
+        if config is not None:
+            spec.validate_config(config)
         effective = config if config is not None else existing.config if existing else None
         spec.auth.resolve(spec.resolve_config(effective), creds)  # the authorize URL's placeholders
         kept = dict(config) if config is not None else None

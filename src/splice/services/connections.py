@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice._http.client import CallSpec
 from splice._http.redact import Redactor
@@ -13,14 +13,21 @@ from splice.errors import InvalidInput
 from splice.project import Project
 from splice.store import Connection, Store
 
+if TYPE_CHECKING:
+    from splice._runtime.versions import Versions
+
 
 class Connections:
-    """Connections of one project's integrations; credentials checked against each scheme."""
+    """Connections of one project's integrations; credentials and config checked against each."""
 
-    def __init__(self, project: Project, store: Store, apis: ApiFactory) -> None:
-        self.project = project
+    def __init__(self, versions: Versions, store: Store, apis: ApiFactory) -> None:
+        self.versions = versions
         self.store = store
         self.apis = apis
+
+    @property
+    def project(self) -> Project:
+        return self.versions.project
 
     async def add(
         self,
@@ -31,10 +38,13 @@ class Connections:
         config: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Connection:
-        """Store a new connection after checking its credentials and config against the integration."""
+        """Store a new connection after checking its credentials and config against the integration.
+
+        A config key the integration's ``config=`` model does not declare is refused, naming it.
+        """
         spec = self.project.integration(integration)
         clean = spec.auth.validate(credentials)
-        spec.resolve_config(config)
+        spec.validate_config(config)
         _check_metadata(metadata)
         return await self.store.connections.create(
             integration, connection_id, clean, config=dict(config or {}), metadata=dict(metadata or {})
@@ -58,7 +68,7 @@ class Connections:
         await self.store.connections.get(integration, connection_id)
         clean = spec.auth.validate(credentials) if credentials is not None else None
         if config is not None:
-            spec.resolve_config(config)
+            spec.validate_config(config)
         _check_metadata(metadata)
         if clean is not None:
             await self.store.connections.update_credentials(integration, connection_id, clean)
@@ -69,8 +79,10 @@ class Connections:
         return await self.store.connections.get(integration, connection_id)
 
     async def list(self, integration: str | None = None) -> list[Connection]:
+        """Connections, of one integration or all; an integration that is not loaded because its
+        module failed to import still lists what is stored (:meth:`Project.loaded`)."""
         if integration is not None:
-            self.project.integration(integration)
+            self.project.loaded(integration)
         return await self.store.connections.find(integration)
 
     async def get(self, integration: str, connection_id: str) -> Connection:

@@ -19,6 +19,7 @@ from splice._runtime.flow_runner import FlowAttempt, integrations_of
 from splice._runtime.jobs import FLOW_JOB
 from splice._runtime.request import LogCallback, new_run_id
 from splice._runtime.runner import Runner
+from splice._runtime.versions import Versions
 from splice.errors import Cancelled, Conflict, InvalidInput, NotFound, WorkerLost, error_from_dict
 from splice.flows import Flow
 from splice.flows._check import check_flow
@@ -33,11 +34,16 @@ FLOW_KEY = "flow:"
 class Flows:
     """The flows of a project (declared in code) and those created over the API (stored)."""
 
-    def __init__(self, project: Project, store: Store, runner: Runner, jobs: Callable[[], JobQueue]) -> None:
-        self.project = project
+    def __init__(self, versions: Versions, store: Store, runner: Runner, jobs: Callable[[], JobQueue]) -> None:
+        self.versions = versions
         self.store = store
         self.runner = runner
         self._jobs = jobs
+
+    @property
+    def project(self) -> Project:
+        """The project's current version: its flows are the ones listed and started."""
+        return self.versions.project
 
     # --- the flows ---------------------------------------------------------------------------
 

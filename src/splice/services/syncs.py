@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splice._engine.jobs import JobQueue
 from splice._runtime.kinds import kind_of, sync_lock
@@ -19,6 +19,9 @@ from splice.integration import Script
 from splice.project import Project
 from splice.schedule import Schedule
 from splice.store import Connection, Store, Stream, SyncSchedule
+
+if TYPE_CHECKING:
+    from splice._runtime.versions import Versions
 
 
 def effective_schedule(declared: Schedule | None, row: SyncSchedule | None) -> Schedule | None:
@@ -45,10 +48,15 @@ def next_run(declared: Schedule | None, row: SyncSchedule | None, now: datetime)
 class Syncs:
     """Sync control of one project (``rt.syncs``); ``jobs`` gives the job queue when first needed."""
 
-    def __init__(self, project: Project, store: Store, jobs: Callable[[], JobQueue]) -> None:
-        self.project = project
+    def __init__(self, versions: Versions, store: Store, jobs: Callable[[], JobQueue]) -> None:
+        self.versions = versions
         self.store = store
         self._jobs = jobs
+
+    @property
+    def project(self) -> Project:
+        """The project's current version: its syncs are the ones listed and scheduled."""
+        return self.versions.project
 
     async def list(self, integration: str | None = None) -> list[dict[str, Any]]:
         """Every sync × connection: schedule, paused, last run, next run and record counts per model."""

@@ -1,0 +1,239 @@
+"""Versions of the project a process runs: the current one, and replaced ones still finishing runs.
+
+A long-running process (``splice serve``, ``splice worker``) must not go on running the code
+it started with after the project's files change, and must not break the runs already going
+either. So the project is held as *versions*: each is the project as loaded at one moment,
+with its own :class:`~splice._runtime.executor.Executor` (its own zygote, which imported the
+same files). New runs use the current version; a run keeps the version it started on until it
+ends; a replaced version's executor is closed when its last run ends.
+
+Changes are noticed by a fingerprint of the files (``splice.toml`` and the package's ``.py``
+files: path, mtime, size), taken at most once per ``interval`` when a run starts, and by
+:meth:`Versions.watch` in servers (so ``GET /integrations`` and the log see a change without a
+run). A changed project is loaded again, off the event loop, under the same import guard as at
+start; in process mode its zygote starts at once, so the version is the code both imported
+within moments of each other. A version that does not load is not used: runs go on with the
+last good one, and the failure is logged once per change of the files.
+
+Nothing is stored: a later "deploy" will keep versions in the database and hand this class
+the version to load instead of the files on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from splice._runtime.executor import Executor
+from splice.config import CONFIG_FILE
+from splice.errors import SpliceError
+from splice.integration import Script
+from splice.project import Project, load_project
+
+logger = logging.getLogger("splice")
+
+#: the project's files as (path, mtime in ns, size)
+Fingerprint = frozenset[tuple[str, int, int]]
+
+
+def fingerprint(root: Path, package: str) -> Fingerprint:
+    """``splice.toml`` and every ``.py`` file below the package, by stat only (no reading)."""
+    found: list[tuple[str, int, int]] = []
+    with contextlib.suppress(OSError):
+        st = os.stat(root / CONFIG_FILE)
+        found.append((CONFIG_FILE, st.st_mtime_ns, st.st_size))
+    folders = [str(root / package)]
+    while folders:
+        try:
+            entries = os.scandir(folders.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    st = entry.stat()
+                    found.append((entry.path, st.st_mtime_ns, st.st_size))
+                elif entry.is_dir() and entry.name != "__pycache__" and not entry.name.startswith("."):
+                    folders.append(entry.path)
+    return frozenset(found)
+
+
+@dataclass(eq=False, slots=True)
+class Version:
+    """The project as loaded once, the executor running its scripts, and how many runs use it."""
+
+    number: int
+    project: Project
+    executor: Executor
+    fingerprint: Fingerprint
+    runs: int = 0
+
+    def holds(self, script: Script) -> bool:
+        return self.project.integrations.get(script.integration.name) is script.integration
+
+
+class Versions:
+    """The current version of the project, loaded again when its files change.
+
+    ``on_load`` is called with each new version's project before runs use it.
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        isolation: str,
+        *,
+        interval: float = 1.0,
+        on_load: Callable[[Project], None] | None = None,
+    ) -> None:
+        self.isolation = isolation
+        self.interval = interval
+        self.on_load = on_load
+        self.current = Version(1, project, Executor(project, isolation), _fingerprint(project))
+        #: replaced versions with runs still going
+        self._replaced: list[Version] = []
+        self._checked = time.monotonic()
+        #: files whose load failed: not tried (nor logged) again until they change
+        self._failed: Fingerprint | None = None
+        self._loading: asyncio.Task[Version] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        #: executors of retired versions being closed
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def project(self) -> Project:
+        """The current version's project (no check for changes: see :meth:`refresh`)."""
+        return self.current.project
+
+    async def refresh(self, max_age: float | None = None) -> Version:
+        """The current version, after loading the project again if its files changed.
+
+        The files are looked at when the last look is older than ``max_age`` (default: the
+        interval), so calling this at every run start costs a clock read. While a new version
+        loads, callers wait for it: a run started after a change runs the changed code.
+        """
+        if self._loading is None:
+            now = time.monotonic()
+            if now - self._checked < (self.interval if max_age is None else max_age):
+                return self.current
+            self._checked = now
+            seen = _fingerprint(self.current.project)
+            if seen == self.current.fingerprint or seen == self._failed:
+                return self.current
+            self._loading = asyncio.create_task(self._load(seen))
+        return await asyncio.shield(self._loading)
+
+    async def _load(self, seen: Fingerprint) -> Version:
+        root = self.current.project.root
+        executor: Executor | None = None
+        try:
+            project = await asyncio.to_thread(load_project, root, fresh=True)
+            executor = Executor(project, self.isolation, announce=False)
+            await executor.start()  # its zygote imports the files now, not at some later first run
+            if executor.protections != self.current.executor.protections:
+                executor.announce_protections()  # the sandbox settings changed, or the first zygote is not started
+        except Exception as exc:
+            if executor is not None:
+                await executor.close()
+            self._failed = seen
+            reason = exc.message if isinstance(exc, SpliceError) else f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "the project changed but does not load: %s (runs go on with version %d)",
+                reason,
+                self.current.number,
+                exc_info=None if isinstance(exc, SpliceError) else exc,
+            )
+            return self.current
+        finally:
+            self._loading = None
+        self._replace(Version(self.current.number + 1, project, executor, seen))
+        return self.current
+
+    def _replace(self, new: Version) -> None:
+        old, self.current, self._failed = self.current, new, None
+        if self.on_load is not None:
+            self.on_load(new.project)
+        going = f"; {old.runs} running finish on version {old.number}" if old.runs else ""
+        logger.info("the project changed: version %d loaded, new runs use it%s", new.number, going)
+        fixed = _fixed_at_start(old.project, new.project)
+        if fixed:
+            logger.warning("splice.toml: %s changed; that takes effect when this process restarts", ", ".join(fixed))
+        if old.runs:
+            self._replaced.append(old)
+        else:
+            self._retire(old)
+
+    @contextlib.asynccontextmanager
+    async def use(self, script: Script) -> AsyncIterator[tuple[Version, Script]]:
+        """Hold the version ``script`` belongs to for the length of a run.
+
+        A script of a version already retired (resolved just before a change) is run as the
+        current version's script of the same name, like any run starting now. A version that
+        loaded only in part (:attr:`Project.load_errors`) runs nothing.
+        """
+        version = next((v for v in (self.current, *self._replaced) if v.holds(script)), None)
+        if version is None:
+            version = self.current
+            script = version.project.script(script.qualname)
+        version.project.check_complete()
+        version.runs += 1
+        try:
+            yield version, script
+        finally:
+            version.runs -= 1
+            if version.runs == 0 and version in self._replaced:
+                self._replaced.remove(version)
+                self._retire(version)
+
+    def watch(self) -> None:
+        """Look for changes every interval in the background, not only when runs start."""
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watching())
+
+    async def _watching(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.refresh(max_age=0)
+            except Exception:
+                logger.exception("looking for project changes failed")
+
+    def _retire(self, version: Version) -> None:
+        task = asyncio.create_task(version.executor.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        """Stop watching and close every version's executor (runs still going are the caller's)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        if self._loading is not None:
+            await asyncio.gather(self._loading, return_exceptions=True)
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        for version in (self.current, *self._replaced):
+            await version.executor.close()
+        self._replaced.clear()
+
+
+def _fingerprint(project: Project) -> Fingerprint:
+    return fingerprint(project.root, project.config.project.package)
+
+
+def _fixed_at_start(old: Project, new: Project) -> list[str]:
+    """Settings of splice.toml that shape the running process, which a reload cannot change."""
+    before, after = old.config, new.config
+    changed = {
+        "the database": old.database_url != new.database_url,
+        "[server]": before.server != after.server,
+        "[runtime] concurrency": before.runtime.concurrency != after.runtime.concurrency,
+        "[runtime] isolation": before.runtime.isolation != after.runtime.isolation,
+    }
+    return [name for name, differs in changed.items() if differs]
