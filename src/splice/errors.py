@@ -32,7 +32,8 @@ classes and to every code raised in ``src/``::
     │       │                                         INVALID_SCHEDULE, INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR,
     │       │                                         INVALID_CHECKPOINT, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED,
     │       │                                         CONNECT_NOT_SUPPORTED, INVALID_SECRET_KEY, INSECURE_KEY_FILE,
-    │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE: fix the value the message names
+    │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, AMBIGUOUS_ID: fix the value the
+    │       │                                         message names (a short run id: give more of it)
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       └── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │                                                 caller's, so a run that cannot parse it answers 400 too)
@@ -262,6 +263,7 @@ class InvalidInput(UsageError):
         "INSECURE_KEY_FILE",
         "INPUT_TOO_LARGE",
         "STATE_TOO_LARGE",
+        "AMBIGUOUS_ID",
     )
     http_status = 422
 
