@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from splice.cli import _connections, _env, _syncs, _tokens
+from splice.cli import _connections, _env, _runs, _syncs, _tokens
 from splice.cli._common import report
 from splice.cli._demo import demo
 from splice.cli._doctor import doctor
@@ -32,6 +32,7 @@ app.command()(logs)
 app.command()(records)
 app.command()(doctor)
 app.add_typer(_connections.app, name="connections")
+app.add_typer(_runs.app, name="runs")
 app.add_typer(_env.app, name="env")
 app.add_typer(_syncs.app, name="syncs")
 app.add_typer(_tokens.app, name="tokens")
