@@ -9,9 +9,10 @@ classes and to every code raised in ``src/``::
 
     class                          HTTP  run  engine  codes: what the caller should do
     SpliceError                    500   500  retry   SPLICE_ERROR, WEBHOOK_SECRET_MISSING, SANDBOX_UNAVAILABLE,
-    │                                                 MIGRATION_FAILED, DECRYPT_FAILED, SERVER_ERROR: splice's
-    │                                                 setup is wrong (a secret, the sandbox, the database, a key,
-    │                                                 --server); the operator fixes what the message names
+    │                                                 MIGRATION_FAILED, DECRYPT_FAILED, SERVER_ERROR, CANNOT_LISTEN:
+    │                                                 splice's setup is wrong (a secret, the sandbox, the database,
+    │                                                 a key, --server, a port in use); the operator fixes what the
+    │                                                 message names
     ├── UsageError                 400   500  final   USAGE_ERROR, INVALID_STATE, INVALID_SESSION, OAUTH_PROVIDER_ERROR:
     │   │                                             fix the request and send it again (a used, expired or refused
     │   │                                             connect link or OAuth state: start connecting again)
@@ -138,6 +139,7 @@ class SpliceError(Exception):
         "MIGRATION_FAILED",
         "DECRYPT_FAILED",
         "SERVER_ERROR",
+        "CANNOT_LISTEN",
     )
     #: the first of ``codes``: what ``code`` is when none is given
     default_code: ClassVar[str] = "SPLICE_ERROR"

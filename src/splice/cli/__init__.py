@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from splice.cli import _connections, _env, _runs, _syncs, _tokens
@@ -23,6 +26,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"splice {version('splice')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print splice's version and exit.")
+    ] = False,
+) -> None:
+    """splice: run integration scripts in the context of your customers' connections."""
+
+
 app.command()(init)
 app.command()(demo)
 app.command()(serve)

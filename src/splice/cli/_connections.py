@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from splice.cli._common import (
@@ -12,6 +13,7 @@ from splice.cli._common import (
     ProjectOption,
     ServerOption,
     TokenOption,
+    fail,
     out,
     parse_json,
     parse_pairs,
@@ -28,20 +30,27 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Customers' credentials for an integration.", no_args_is_help=True)
 
+# no short flag for --credential: -c is --connection in every command that takes one
+CredentialOption = Annotated[
+    list[str] | None, typer.Option("--credential", help="NAME=VALUE (VALUE may be @file); repeat for each field.")
+]
+CredentialsJsonOption = Annotated[
+    str | None, typer.Option("--credentials-json", help="All credentials as JSON, @file or - for stdin.")
+]
+ConfigOption = Annotated[list[str] | None, typer.Option("--config", help="Config var NAME=VALUE.")]
+ConfigJsonOption = Annotated[str | None, typer.Option("--config-json", help="Config vars as JSON.")]
+MetadataJsonOption = Annotated[str | None, typer.Option("--metadata-json", help="Free-form metadata as JSON.")]
+
 
 @app.command("add")
 def add(
     integration: Annotated[str, typer.Argument(help="Integration name, e.g. acme.")],
     connection_id: Annotated[str, typer.Argument(help="Your id for this connection, e.g. the customer's id.")],
-    credential: Annotated[
-        list[str] | None, typer.Option("--credential", "-c", help="NAME=VALUE (VALUE may be @file).")
-    ] = None,
-    credentials_json: Annotated[
-        str | None, typer.Option("--credentials-json", help="All credentials as JSON, @file or - for stdin.")
-    ] = None,
-    config: Annotated[list[str] | None, typer.Option("--config", help="Config var NAME=VALUE.")] = None,
-    config_json: Annotated[str | None, typer.Option("--config-json", help="Config vars as JSON.")] = None,
-    metadata_json: Annotated[str | None, typer.Option("--metadata-json", help="Free-form metadata as JSON.")] = None,
+    credential: CredentialOption = None,
+    credentials_json: CredentialsJsonOption = None,
+    config: ConfigOption = None,
+    config_json: ConfigJsonOption = None,
+    metadata_json: MetadataJsonOption = None,
     project: ProjectOption = None,
 ) -> None:
     """Store a new connection (credentials are encrypted at rest)."""
@@ -118,7 +127,9 @@ def test(integration: str, connection_id: str, project: ProjectOption = None) ->
 
     async def work(rt: Runtime) -> None:
         result = await rt.connections.test(integration, connection_id)
-        out.print(f"[green]ok[/] {result['checked']}", highlight=False)
+        if not result["ok"]:
+            fail(f"the test of connection {connection_id} failed: {result['checked']}")
+        out.print(f"[green]ok[/] {escape(result['checked'])}", highlight=False)
 
     run_async(with_runtime(project, work))
 
