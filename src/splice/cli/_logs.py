@@ -38,7 +38,8 @@ def logs(
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Search log lines of runs, each run's end among them (with --server: the runs the token may see)."""
+    """Search log lines of runs, each run's end among them (with --server: of the runs the token may see,
+    --limit up to 1000)."""
     integration, script_name = split_script(script)
     filters = {
         "run_id": run,
@@ -88,8 +89,8 @@ class RunEnds:
         self.filters = filters
         self.level = LEVELS.index(filters["level"] or "debug")
         #: a status per query when only some end at the level asked for (``find`` takes one status)
-        shown = [status for status, level in END_LEVEL.items() if LEVELS.index(level) >= self.level]
-        self.statuses: list[str | None] = [None] if len(shown) == len(END_LEVEL) else list(shown)
+        kept = [status for status, level in END_LEVEL.items() if LEVELS.index(level) >= self.level]
+        self.statuses: list[str | None] = [None] if len(kept) == len(END_LEVEL) else list(kept)
         self.shown: set[str] = set()
 
     async def new(self, limit: int) -> list[RunRecord]:

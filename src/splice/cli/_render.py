@@ -40,7 +40,8 @@ def end_text(run: RunRecord) -> str:
     if run.status == "succeeded":
         return f"{head} in {took(run)}"
     error = run.error or {}
-    return f"{head} [{error.get('code')}] {error.get('message')}"
+    message, *more = str(error.get("message")).splitlines() or [""]
+    return f"{head} [{error.get('code')}] {message}" + (" …" if more else "")  # one line, as every log line
 
 
 def end_line(console: Console, run: RunRecord) -> None:
@@ -49,6 +50,17 @@ def end_line(console: Console, run: RunRecord) -> None:
     style = _STATUS_STYLE.get(run.status, "")
     text = f"[{style}]{escape(end_text(run))}[/]" if style else escape(end_text(run))
     _line(console, run.finished_at or run.created_at, level, f"[dim]{short_id(run.id)}[/] ", text)
+
+
+def status_text(run: RunRecord) -> str:
+    """``failed ACTION_ERROR``, ``succeeded``, ``running (attempt 2)``: styled."""
+    text = run.status
+    if run.error and run.status != "succeeded":
+        text += f" {run.error.get('code')}"
+    if run.attempt > 1:
+        text += f" (attempt {run.attempt})"
+    style = _STATUS_STYLE.get(run.status)
+    return f"[{style}]{escape(text)}[/]" if style else escape(text)
 
 
 def took(run: RunRecord) -> str:

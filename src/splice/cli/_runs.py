@@ -21,7 +21,7 @@ from splice.cli._common import (
     with_reader,
 )
 from splice.cli._logs import parse_since, split_script
-from splice.cli._render import progress_text, run_json, table, took
+from splice.cli._render import progress_text, run_json, status_text, table, took
 from splice.errors import ActionError, error_from_dict
 from splice.store import RunRecord, short_id
 
@@ -101,15 +101,12 @@ def show(
         fail("pass a run id, or --job JOB", "`splice runs list` shows the runs and their ids")
 
     async def work(rt: Reader) -> None:
-        attempts: list[RunRecord] = []
-        if job is not None:
-            attempts = await rt.runs.attempts(job)
-            record = attempts[0]
-        else:
-            assert run is not None
+        if run is not None:
             record = await rt.runs.get(run)
-            if record.job_id is not None:
-                attempts = await rt.runs.attempts(record.job_id)
+            attempts = [] if record.job_id is None else await rt.runs.attempts(record.job_id)
+        else:
+            attempts = await rt.runs.attempts(str(job))
+            record = attempts[0]  # the latest
         children = await rt.runs.find(parent_id=record.id, limit=MAX_CHILDREN)
         if as_json:
             shown = [run_json(attempt) for attempt in attempts]
@@ -136,24 +133,12 @@ def runs_table(runs: list[RunRecord], mark: str | None = None) -> Table:
     return table(out, ["run", "script", "connection", "status", "started (UTC)", "took"], rows, names=3)
 
 
-def status_text(run: RunRecord) -> str:
-    """``failed ACTION_ERROR``, ``succeeded``, ``running (attempt 2)``: styled."""
-    style = {"succeeded": "green", "failed": "red", "timed_out": "red", "cancelled": "yellow"}.get(run.status, "")
-    text = run.status
-    if run.error and run.status != "succeeded":
-        text += f" {run.error.get('code')}"
-    if run.attempt > 1:
-        text += f" (attempt {run.attempt})"
-    return f"[{style}]{escape(text)}[/]" if style else escape(text)
-
-
 def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
 def _show(run: RunRecord, attempts: list[RunRecord], children: list[RunRecord]) -> None:
-    field = _fields(run)
-    for label, value in field:
+    for label, value in _fields(run):
         out.print(f"[bold]{label:<11}[/]{value}", highlight=False)
     if run.progress:
         out.print(f"[bold]{'progress':<11}[/]{progress_text(run.progress)}", highlight=False)
