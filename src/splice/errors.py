@@ -9,9 +9,10 @@ classes and to every code raised in ``src/``::
 
     class                          HTTP  run  engine  codes: what the caller should do
     SpliceError                    500   500  retry   SPLICE_ERROR, WEBHOOK_SECRET_MISSING, SANDBOX_UNAVAILABLE,
-    │                                                 MIGRATION_FAILED, DECRYPT_FAILED, SERVER_ERROR: splice's
-    │                                                 setup is wrong (a secret, the sandbox, the database, a key,
-    │                                                 --server); the operator fixes what the message names
+    │                                                 MIGRATION_FAILED, DECRYPT_FAILED, SERVER_ERROR, CANNOT_LISTEN:
+    │                                                 splice's setup is wrong (a secret, the sandbox, the database,
+    │                                                 a key, --server, a port in use); the operator fixes what the
+    │                                                 message names
     ├── UsageError                 400   500  final   USAGE_ERROR, INVALID_STATE, INVALID_SESSION, OAUTH_PROVIDER_ERROR:
     │   │                                             fix the request and send it again (a used, expired or refused
     │   │                                             connect link or OAuth state: start connecting again)
@@ -35,7 +36,8 @@ classes and to every code raised in ``src/``::
     │       │                                         CONNECT_NOT_SUPPORTED, INVALID_SECRET_KEY, INSECURE_KEY_FILE,
     │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, INVALID_FLOW,
     │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
-    │       │                                         STEP_RESULT_TOO_LARGE: fix the value the message names
+    │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID: fix the value the message
+    │       │                                         names (a short run id: give more of it)
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │       │                                         caller's, so a run that cannot parse it answers 400 too)
@@ -149,6 +151,7 @@ class SpliceError(Exception):
         "MIGRATION_FAILED",
         "DECRYPT_FAILED",
         "SERVER_ERROR",
+        "CANNOT_LISTEN",
     )
     #: the first of ``codes``: what ``code`` is when none is given
     default_code: ClassVar[str] = "SPLICE_ERROR"
@@ -294,6 +297,7 @@ class InvalidInput(UsageError):
         "EXPRESSION_FAILED",
         "FLOW_CYCLE",
         "STEP_RESULT_TOO_LARGE",
+        "AMBIGUOUS_ID",
     )
     http_status = 422
 

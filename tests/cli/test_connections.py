@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from splice.demo.server import DemoAPI
+from splice.runtime import Runtime
 
 from ._cli import Result, add_acme, assert_error, init_project, splice
 
@@ -191,3 +193,88 @@ def test_delete_asks_first(project: SimpleNamespace) -> None:
     confirmed = splice("connections", "delete", "acme", "keep-me", cwd=project.root, input="y\n")
     assert confirmed.code == 0, confirmed
     assert "deleted connection keep-me of acme" in confirmed.stdout
+
+
+def mark_broken(root: Path, connection_id: str) -> None:
+    """What a refused refresh leaves behind: the connection's status ``error`` (set through the store)."""
+
+    async def mark() -> None:
+        async with await Runtime.open(root) as rt:
+            await rt.store.connections.set_status("acme", connection_id, "error", {"code": "REFRESH_FAILED"})
+
+    asyncio.run(mark())
+
+
+def test_update_replaces_broken_credentials_tests_them_and_clears_the_error(project: SimpleNamespace) -> None:
+    add_acme(project.root, "broken", project.url, api_key="wrong-key-4711")
+    mark_broken(project.root, "broken")
+    assert connections(project.root, "show", "acme", "broken").json()["status"] == "error"
+
+    result = connections(project.root, "update", "acme", "broken", "--credential", "api_key=demo-key")
+
+    assert result.code == 0, result
+    assert result.stdout.splitlines() == [
+        "updated credentials of connection broken of acme",
+        "tested ok GET /whoami → 200",
+    ]
+    shown = connections(project.root, "show", "acme", "broken").json()
+    assert shown["status"] == "ok" and shown["status_error"] is None
+    assert "demo-key" not in result.stdout + result.stderr
+
+
+def test_update_whose_test_fails_keeps_the_new_values_and_says_so(project: SimpleNamespace) -> None:
+    add_acme(project.root, "rekeyed", project.url)
+
+    result = connections(
+        project.root, "update", "acme", "rekeyed", "--credential", "api_key=typo-4711", "--metadata-json", '{"a": 1}'
+    )
+
+    error = assert_error(result, "connection rekeyed was updated, but its test failed:", "401", only=False)
+    assert "typo-4711" not in result.stdout + result.stderr
+    assert result.stdout.strip() == "updated credentials and metadata of connection rekeyed of acme"
+    assert any(
+        line.startswith("hint: the new credentials and metadata are stored") for line in result.stderr.splitlines()
+    )
+    assert "splice connections update acme rekeyed" in result.stderr, error
+    assert connections(project.root, "show", "acme", "rekeyed").json()["metadata"] == {"a": 1}
+    assert connections(project.root, "test", "acme", "rekeyed").code == 1  # the new key is the one stored
+
+
+def test_update_config_from_json_and_pairs(project: SimpleNamespace) -> None:
+    add_acme(project.root, "moved", "http://127.0.0.1:9")
+    assert connections(project.root, "test", "acme", "moved").code == 1
+
+    result = splice(
+        "connections", "update", "acme", "moved", "--config-json", "-", cwd=project.root,
+        input=json.dumps({"api_url": project.url}),
+    )  # fmt: skip
+
+    assert result.code == 0, result
+    assert "tested ok GET /whoami → 200" in result.stdout
+    assert connections(project.root, "show", "acme", "moved").json()["config"] == {"api_url": project.url}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        pytest.param([], ["nothing to update"], id="nothing"),
+        pytest.param(["--credential", "api_kee=x"], ["credentials need api_key"], id="missing-field"),
+        pytest.param(["--credentials-json", "[1]"], ["--credentials-json must be a JSON object"], id="array"),
+        pytest.param(["--metadata-json", "[1]"], ["metadata must be a JSON object"], id="metadata"),
+    ],
+)
+def test_update_with_bad_values_changes_nothing(
+    project: SimpleNamespace, args: list[str], fragments: list[str]
+) -> None:
+    before = connections(project.root, "show", "acme", "c1").json()
+
+    assert_error(connections(project.root, "update", "acme", "c1", *args), *fragments, hint=None)
+
+    assert connections(project.root, "show", "acme", "c1").json() == before
+    assert connections(project.root, "test", "acme", "c1").code == 0
+
+
+def test_update_of_a_missing_connection_is_not_found(project: SimpleNamespace) -> None:
+    result = connections(project.root, "update", "acme", "nobody", "--credential", "api_key=demo-key")
+
+    assert_error(result, "connection 'nobody'", "not found", hint=None)

@@ -215,10 +215,11 @@ def test_follow_prints_new_lines_as_runs_write_them_until_ctrl_c(project: Simple
     with follow(project) as follower:
         assert follower.wait_for("created contact"), follower.text  # the lines already stored
 
-        ran = splice("run", "acme.count_contacts", "-c", "c1", "-q", cwd=project.root)
+        ran = splice("run", "acme.count_contacts", "-c", "c1", cwd=project.root)
         assert ran.code == 0, ran
 
         assert follower.wait_for(f" {ran.run_id[-8:]} info    GET "), follower.text
+        assert follower.wait_for(f" {ran.run_id[-8:]} info    run {ran.run_id[-8:]} succeeded in "), follower.text
         code, stderr = follower.interrupt()
 
     assert code == 130, stderr
@@ -228,7 +229,7 @@ def test_follow_prints_new_lines_as_runs_write_them_until_ctrl_c(project: Simple
 
 def test_follow_json_prints_new_lines_as_they_come(project: SimpleNamespace) -> None:
     with follow(project, "--json") as follower:
-        ran = splice("run", "acme.count_contacts", "-c", "c1", "-q", cwd=project.root)
+        ran = splice("run", "acme.count_contacts", "-c", "c1", cwd=project.root)
         assert ran.code == 0, ran
 
         seen = follower.wait_for(f'"run_id":"{ran.run_id}"', timeout=3)

@@ -53,6 +53,10 @@ def test_a_sync_run_reports_what_it_stored(project: SimpleNamespace) -> None:
     assert json.loads(project.run.stdout)["records"]["Contact"]["added"] == 60
 
 
+def test_a_quiet_sync_run_prints_only_its_output(project: SimpleNamespace) -> None:
+    assert project.run.stderr == ""  # -q: no progress lines, no log lines, no "succeeded" line
+
+
 def test_records_pages_with_a_cursor(project: SimpleNamespace) -> None:
     seen: list[str] = []
     cursor: str | None = None

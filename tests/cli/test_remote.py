@@ -26,7 +26,7 @@ from tests.server.conftest import PROJECT
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
 from splice.server import ApiServer, create_app
-from splice.store import TokenScope
+from splice.store import RunRecord, TokenScope
 
 from ._cli import SPLICE, Result, asplice, assert_error, clean_env
 
@@ -104,6 +104,14 @@ async def test_remote_reads_print_what_local_reads_print(server: Remote) -> None
         ["logs", "--json", "--run", server.runs["c1"], "--since", "1h"],
         ["records", "acme", "Contact", "-c", "c1", "--ids", "c0002,c0003"],
         ["records", "acme", "Contact", "-c", "c1", "--filter", "added,updated", "--modified-after", "1h", "-n", "7"],
+        ["runs", "list", "--json"],
+        ["runs", "list"],
+        ["runs", "list", "--json", "-c", "c2", "--script", "acme.echo", "--status", "succeeded", "--since", "1h"],
+        ["runs", "list", "--json", "--kind", "sync"],
+        ["runs", "list", "--json", "--limit", "1", "--before", server.runs["c2"][-8:]],
+        ["runs", "show", server.runs["c1"]],
+        ["runs", "show", server.runs["c1"][-8:], "--json"],
+        ["logs", "--run", server.runs["c2"][-8:]],
     ):
         local, remote = ok(await server.local(*args)), ok(await server.remote(*args))
         assert remote.stdout == local.stdout, f"{local}\n{remote}"
@@ -184,6 +192,9 @@ async def test_a_scoped_token_sees_only_its_connections(server: Remote) -> None:
     page = ok(await server.remote("records", "acme", "Contact", "-c", "c1", "-n", "5", token=scoped)).json()
     assert len(page["records"]) == 5
 
+    runs = ok(await server.remote("runs", "list", "--json", token=scoped)).json()
+    assert runs and {run["connection_id"] for run in runs} == {"c1"}
+    assert_error(await server.remote("runs", "show", server.runs["c2"][-8:], token=scoped), "not found", hint=None)
     assert_error(await server.remote("connections", "show", "acme", "c2", token=scoped), "not found", hint=None)
     assert_error(await server.remote("records", "acme", "Contact", "-c", "c2", token=scoped), "not found", hint=None)
     assert ok(await server.remote("logs", "-c", "c2", token=scoped)).stdout == ""
@@ -263,3 +274,20 @@ async def test_help_recommends_the_token_variable(tmp_path: Path) -> None:
     result = await asplice("connections", "list", "--help", cwd=tmp_path)
     assert result.code == 0, result
     assert "--server" in result.stdout and "SPLICE_TOKEN" in result.stdout and "ps" in result.stdout
+
+
+async def test_a_short_id_is_resolved_among_the_runs_a_token_may_see(server: Remote) -> None:
+    """Two runs whose ids end alike, of two tenants: ambiguous to a full token, one run to a tenant's."""
+    alike = {"c1": "run_00000000000010000adeadbeef", "c2": "run_00000000000010000bdeadbeef"}
+    for connection, run_id in alike.items():
+        record = RunRecord(run_id, "action", "acme", "echo", connection_id=connection, status="succeeded")
+        record.finished_at, record.duration_ms = record.created_at, 5.0
+        await server.runtime.store.runs.create(record)
+
+    error = assert_error(await server.remote("runs", "show", "deadbeef"), "run id 'deadbeef' is ambiguous", hint=None)
+    assert alike["c1"] in error and alike["c2"] in error
+    tenant = await server.token(connections=["c1"], read_only=True)
+    shown = ok(await server.remote("runs", "show", "deadbeef", "--json", token=tenant)).json()
+    assert shown["id"] == alike["c1"]
+    lines = ok(await server.remote("logs", "--run", "deadbeef", token=tenant)).stdout
+    assert "run adeadbeef succeeded" not in lines  # a run stored without finishing: no end to show

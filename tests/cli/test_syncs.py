@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.cli._cli import assert_error, splice
+from tests.cli._cli import assert_error, clean_env, splice
 from tests.engine._project import syncs
 
 
@@ -16,7 +16,7 @@ def make_root(folder: Path) -> Path:
     (root / "integrations" / "__init__.py").write_text("")
     (root / "integrations" / "acme.py").write_text(syncs())
     added = splice(
-        "connections", "add", "acme", "c1", "-c", "api_key=demo-key", "--config", "api_url=http://127.0.0.1:9",
+        "connections", "add", "acme", "c1", "--credential", "api_key=demo-key", "--config", "api_url=http://127.0.0.1:9",
         cwd=root,
     )  # fmt: skip
     assert added.code == 0, added
@@ -114,3 +114,49 @@ def test_run_background_queues_an_action_and_refuses_bad_input(root: Path) -> No
     assert queued.code == 0, queued
     assert queued.json()["job_id"] and "queued acme.ping" in queued.stderr
     assert_error(splice("run", "acme.ping", "-c", "c9", "--background", cwd=root), "c9", hint=None)
+
+
+JSONCRM = """
+from pydantic import BaseModel
+from splice import Integration, auth
+
+jsoncrm = Integration("jsoncrm", base_url="{config.api_url}", auth=auth.ApiKey())
+
+
+class Contact(BaseModel):
+    id: str
+
+
+@jsoncrm.sync(models=[Contact], every="15m")
+async def contacts(ctx):
+    pass
+
+
+@jsoncrm.sync(models=[Contact], cron="*/5 * * * *")
+async def companies(ctx):
+    pass
+
+
+@jsoncrm.sync(models=[Contact], every="1h")
+async def contacts_with_their_companies_and_deals(ctx):  # too long to stay whole in 80 columns
+    pass
+"""
+
+
+def test_list_keeps_sync_and_connection_names_whole_in_80_columns(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    (root / "integrations" / "jsoncrm.py").write_text(JSONCRM)
+    added = splice(
+        "connections", "add", "jsoncrm", "customer-0042", "--credential", "api_key=k", "--config", "api_url=http://x",
+        cwd=root,
+    )  # fmt: skip
+    assert added.code == 0, added
+
+    result = splice("syncs", "list", "jsoncrm", cwd=root, env=clean_env(COLUMNS="80"))
+
+    assert result.code == 0, result
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), result
+    assert "…" not in result.stdout, result  # the longest name folds onto more lines: nothing is cut
+    for sync in ("jsoncrm.contacts", "jsoncrm.companies"):
+        assert any(line.startswith(f"{sync} ") and " customer-0042 " in line for line in lines), result

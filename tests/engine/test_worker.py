@@ -179,7 +179,7 @@ async def test_serve_with_a_bad_project_says_what_is_wrong(tmp_path: Path) -> No
 async def test_splice_run_of_a_sync_prints_its_progress(project: Path, api: DemoAPI) -> None:
     async with await Runtime.open(project) as rt:
         await connect(rt, api)
-    ran = await asplice("run", "acme.items", "-c", "c1", "-q", cwd=project)
+    ran = await asplice("run", "acme.items", "-c", "c1", cwd=project)
     assert ran.code == 0, ran
     assert ran.json()["records"]["Item"]["added"] == 3000
     progress = [line for line in ran.stderr.splitlines() if line.startswith("progress")]

@@ -120,6 +120,63 @@ async def test_find_filters_and_pages_newest_first(store: Store) -> None:
     assert await store.runs.find(integration="nobody") == []
 
 
+async def test_find_by_kind_and_since(store: Store) -> None:
+    for i, (id, kind) in enumerate([("r1", "action"), ("r2", "sync"), ("r3", "action")]):
+        await store.runs.create(_run(id, kind=kind, created_at=T0 + timedelta(minutes=i)))
+    assert [r.id for r in await store.runs.find(kind="action")] == ["r3", "r1"]
+    assert [r.id for r in await store.runs.find(since=T0 + timedelta(minutes=1))] == ["r3", "r2"]
+    assert [r.id for r in await store.runs.find(kind="sync", since=T0 + timedelta(minutes=2))] == []
+
+
+#: ids as ``new_run_id`` makes them: time, then randomness; two of them end alike
+A, B, C = "run_0000000000001aaaa1f8e45bb", "run_0000000000002bbbb1f8e45bb", "run_0000000000003cccc0c7d93c7"
+
+
+async def _alike(store: Store) -> None:
+    for i, (id, conn) in enumerate([(A, "c1"), (B, "c2"), (C, "c1")]):
+        await store.runs.create(_run(id, connection_id=conn, parent_id=A if id == C else None,
+                                     created_at=T0 + timedelta(minutes=i)))  # fmt: skip
+        await store.runs.add_logs(id, [LogLine(T0, "info", f"line of {id[-4:]}")])
+
+
+async def test_a_short_id_names_the_one_run_whose_id_ends_with_it(store: Store) -> None:
+    await _alike(store)
+    assert (await store.runs.get("0c7d93c7")).id == C
+    assert (await store.runs.get("0C7D93C7")).id == C
+    assert await store.runs.resolve("a1f8e45bb") == A
+    assert await store.runs.resolve(C) == C
+    assert [log.message for log in await store.runs.search_logs(run_id="0c7d93c7")] == ["line of 93c7"]
+    assert [r.id for r in await store.runs.find(parent_id="a1f8e45bb")] == [C]
+    assert [r.id for r in await store.runs.find(before_id="0c7d93c7")] == [B, A]
+
+
+async def test_a_short_id_naming_no_run_is_not_found_and_several_is_ambiguous(store: Store) -> None:
+    await _alike(store)
+    with pytest.raises(NotFound, match="'0badf00d' not found"):
+        await store.runs.get("0badf00d")
+    assert await store.runs.search_logs(run_id="0badf00d") == []
+    assert await store.runs.find(before_id="0badf00d") == []
+    with pytest.raises(InvalidInput, match="ambiguous") as raised:
+        await store.runs.resolve("1f8e45bb")
+    assert raised.value.code == "AMBIGUOUS_ID"
+    assert raised.value.details == {"id": "1f8e45bb", "candidates": [B, A]}
+    assert A in raised.value.message and B in raised.value.message
+    with pytest.raises(InvalidInput, match="ambiguous"):
+        await store.runs.search_logs(run_id="1f8e45bb")
+
+
+async def test_a_short_id_is_resolved_among_the_runs_a_caller_may_see(store: Store) -> None:
+    await _alike(store)
+    assert (await store.runs.get("1f8e45bb", connection_ids=["c2"])).id == B
+    assert await store.runs.resolve("1f8e45bb", integrations=["acme"], connection_ids=["c1"]) == A
+    with pytest.raises(NotFound):
+        await store.runs.get("1f8e45bb", integrations=["zeta"])
+    with pytest.raises(NotFound):  # a whole id outside the scope is not found either
+        await store.runs.get(B, connection_ids=["c1"])
+    lines = await store.runs.search_logs(run_id="1f8e45bb", connection_ids=["c2"])
+    assert [log.run_id for log in lines] == [B]
+
+
 async def test_delete_cascades_to_logs(store: Store) -> None:
     await store.runs.create(_run("r1"))
     await store.runs.add_logs("r1", [LogLine(T0, "info", "hello")])

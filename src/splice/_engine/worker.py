@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import signal
@@ -20,10 +21,32 @@ from pathlib import Path
 
 from splice._engine import _dbos
 from splice._engine.scheduler import Scheduler
+from splice.errors import SpliceError
 from splice.runtime import Runtime
 from splice.server import ApiServer, create_app
 
 logger = logging.getLogger("splice.worker")
+
+
+def _listen(runtime: Runtime, host: str | None, port: int | None) -> ApiServer:
+    """The REST API's server with its port bound; a port that cannot be had names the options."""
+    settings = runtime.project.config.server
+    host, port = host or settings.host, settings.port if port is None else port
+    try:
+        return ApiServer(create_app(runtime), host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise SpliceError(
+                f"cannot listen on {host}:{port}: the port is already in use",
+                code="CANNOT_LISTEN",
+                hint="another process listens there (a `splice serve`?): pass --port N, or set [server] port "
+                "in splice.toml (--port 0 picks a free port)",
+            ) from None
+        raise SpliceError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            code="CANNOT_LISTEN",
+            hint="pass another --host or --port, or set [server] host and port in splice.toml",
+        ) from None
 
 
 def default_executor_id(role: str) -> str:
@@ -46,7 +69,11 @@ async def run_worker(
     when ``api`` is given as (host, port), either None for the project's ``[server]`` setting."""
     runtime = await Runtime.open(project, isolation=isolation)
     runtime.runner.owner = executor_id
+    server: ApiServer | None = None
     try:
+        # the port first: a second `splice serve` on the same port stops here, before it
+        # touches the runs and jobs of the first
+        server = _listen(runtime, *api) if api is not None else None
         lost = await runtime.runner.abandon_runs()
         if lost:
             logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", lost)
@@ -55,6 +82,8 @@ async def run_worker(
         await runtime.executor.start()
         runtime.versions.watch()  # a changed project is loaded again for the runs after it
     except BaseException:
+        if server is not None:
+            server.socket.close()
         await runtime.close()
         raise
     stop = asyncio.Event()
@@ -62,7 +91,6 @@ async def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     scheduler: asyncio.Task[None] | None = None
-    server: ApiServer | None = None
     serving: asyncio.Task[None] | None = None
     try:
         await _dbos.launch(
@@ -73,10 +101,7 @@ async def run_worker(
         )
         if schedule:
             scheduler = asyncio.create_task(Scheduler(runtime.store, runtime.syncs, runtime.flows, tick=tick).run())
-        if api is not None:
-            settings = runtime.project.config.server
-            host, port = api[0] or settings.host, settings.port if api[1] is None else api[1]
-            server = ApiServer(create_app(runtime), host, port)
+        if server is not None:
             serving = asyncio.create_task(server.run_forever())
             while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
                 await asyncio.sleep(0.01)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
-from splice.cli import _connections, _env, _flows, _syncs, _tokens
+from splice.cli import _connections, _env, _flows, _runs, _syncs, _tokens
 from splice.cli._common import report
 from splice.cli._demo import demo
 from splice.cli._doctor import doctor
@@ -23,6 +26,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"splice {version('splice')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print splice's version and exit.")
+    ] = False,
+) -> None:
+    """splice: run integration scripts in the context of your customers' connections."""
+
+
 app.command()(init)
 app.command()(demo)
 app.command()(serve)
@@ -32,6 +52,7 @@ app.command()(logs)
 app.command()(records)
 app.command()(doctor)
 app.add_typer(_connections.app, name="connections")
+app.add_typer(_runs.app, name="runs")
 app.add_typer(_env.app, name="env")
 app.add_typer(_syncs.app, name="syncs")
 app.add_typer(_flows.app, name="flows")

@@ -1,9 +1,9 @@
 """The read commands against a running ``splice serve`` (``--server URL``) instead of a local project.
 
 :class:`RemoteRuntime` has the few reading services of :class:`~splice.runtime.Runtime` that
-``connections list|show``, ``syncs list``, ``records`` and ``logs`` call (``rt.connections``,
-``rt.syncs``, ``rt.records``, ``rt.runs``), implemented over the REST API with a bearer token,
-and returning objects those commands print exactly as they print local ones. A failed request
+``connections list|show``, ``syncs list``, ``records``, ``logs`` and ``runs list|show`` call
+(``rt.connections``, ``rt.syncs``, ``rt.records``, ``rt.runs``), implemented over the REST API
+with a bearer token, and returning objects those commands print exactly as they print local ones. A failed request
 raises a :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}``
 envelope, so it ends as the same ``error:`` / ``hint:`` lines.
 """
@@ -20,14 +20,17 @@ import orjson
 from yarl import URL
 
 from splice import errors
-from splice.store import LogRecord, RecordPage
+from splice.store import LogRecord, RecordPage, RunRecord
 
 #: seconds a request may take before the command gives up
 TIMEOUT = 60.0
 #: what ``GET /logs`` returns at most per request
 MAX_LOG_LINES = 1000
+#: what ``GET /runs`` returns at most per request
+MAX_RUNS = 500
 NEW_TOKEN = "create one where the server's project is with `splice tokens create NAME`"
 _RECORD_TIMES = ("first_seen_at", "last_modified_at", "deleted_at")
+_RUN_TIMES = ("created_at", "started_at", "finished_at")
 _SYNC_KEYS = frozenset(("sync", "connection", "schedule", "overridden", "paused", "connection_status", "last_run",
                         "next_run", "records"))  # fmt: skip
 
@@ -131,10 +134,62 @@ class RemoteRecords:
 
 
 class RemoteRuns:
-    """``rt.runs`` for a remote server: log lines."""
+    """``rt.runs`` for a remote server: runs and log lines."""
 
     def __init__(self, remote: RemoteRuntime) -> None:
         self._remote = remote
+
+    async def get(self, run_id: str) -> RunRecord:
+        """``GET /runs/{id}``: the server resolves a short id as a local store does."""
+        data = await self._remote.get(("runs", run_id))
+        with self._remote._parsing():
+            return _run(data)
+
+    async def find(
+        self,
+        *,
+        integration: str | None = None,
+        script: str | None = None,
+        connection_id: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        job_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        before_id: str | None = None,
+    ) -> list[RunRecord]:
+        if limit > MAX_RUNS:
+            raise errors.InvalidInput(
+                f"a server returns at most {MAX_RUNS} runs per request; --limit {limit} is more",
+                hint=f"pass --limit {MAX_RUNS} or less and page on with --before",
+            )
+        rows = await self._remote.get(
+            ("runs",),
+            integration=integration,
+            script=script,
+            connection_id=connection_id,
+            status=status,
+            kind=kind,
+            job_id=job_id,
+            parent_id=parent_id,
+            since=since,
+            limit=limit,
+            before=before_id,
+        )
+        with self._remote._parsing():
+            return [_run(row) for row in rows]
+
+    async def attempts(self, job_id: str) -> list[RunRecord]:
+        """Every run of a job, newest first; :class:`~splice.errors.NotFound` as a local one says it."""
+        runs = await self.find(job_id=job_id, limit=MAX_RUNS)
+        if not runs:
+            raise errors.NotFound(
+                f"no run of job {job_id!r} yet",
+                details={"job_id": job_id},
+                hint="a queued job's first run starts when the server's worker picks it up; check the job id",
+            )
+        return runs
 
     async def logs(
         self,
@@ -284,6 +339,13 @@ def _param(value: Any) -> str:
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _run(data: dict[str, Any]) -> RunRecord:
+    """A run as ``GET /runs`` has it, as the local store's record (its ``owner`` is not shown)."""
+    times = {name: _time(data[name]) if data[name] is not None else None for name in _RUN_TIMES}
+    fields = {name: data[name] for name in RunRecord.__slots__ if name != "owner" and name not in times}
+    return RunRecord(**fields, **times)
 
 
 def _reason(exc: BaseException) -> str:

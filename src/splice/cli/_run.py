@@ -21,7 +21,9 @@ def run(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0.001, help="Seconds before the run is stopped.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print log lines.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the output (and errors): no log lines, no progress.")
+    ] = False,
     background: Annotated[
         bool, typer.Option("--background", help="Queue it for a worker (splice serve / worker); print the job id.")
     ] = False,
@@ -34,7 +36,12 @@ def run(
         if background:
             job = await rt.enqueue(script, connection=connection, input=payload)
             print_json({"job_id": job})
-            err.print(f"queued {script}: job {job}; a running `splice serve` or `splice worker` runs it")
+            if not quiet:
+                err.print(
+                    f"queued {script}: job {job}; a running `splice serve` or `splice worker` runs it "
+                    f"(`splice runs show --job {job}` shows how it went)",
+                    highlight=False,
+                )
             return 0
         record = await rt.run(
             script,
@@ -42,11 +49,12 @@ def run(
             input=payload,
             time_limit=time_limit,
             on_log=None if quiet else (lambda line: log_line(err, line)),
-            on_progress=lambda progress: progress_line(err, progress),
+            on_progress=None if quiet else (lambda progress: progress_line(err, progress)),
         )
         if record.status == "succeeded":
             print_json(record.output)
-            err.print(f"[green]run {record.id} succeeded[/] in {record.duration_ms:.0f} ms", highlight=False)
+            if not quiet:
+                err.print(f"[green]run {record.id} succeeded[/] in {record.duration_ms:.0f} ms", highlight=False)
             return 0
         run_error(err, record)
         return 1

@@ -20,7 +20,7 @@ IdOption = Annotated[
     ),
 ]
 ConcurrencyOption = Annotated[
-    int | None, typer.Option("--concurrency", min=1, max=64, help="Runs at once (default: [runtime] concurrency).")
+    int | None, typer.Option("--concurrency", min=1, max=64, help="Runs at once (default: \\[runtime] concurrency).")
 ]
 InProcessOption = Annotated[bool, typer.Option("--in-process", help="Run scripts in this process (no isolation).")]
 
@@ -30,9 +30,9 @@ def serve(
     id: IdOption = None,
     concurrency: ConcurrencyOption = None,
     in_process: InProcessOption = False,
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: [server] host).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: \\[server] host).")] = None,
     port: Annotated[
-        int | None, typer.Option("--port", min=0, max=65535, help="Port (default: [server] port, 8080).")
+        int | None, typer.Option("--port", min=0, max=65535, help="Port (default: \\[server] port, 8080).")
     ] = None,
 ) -> None:
     """Run splice: the REST API, the scheduler and a worker in one process (Ctrl-C stops it)."""

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from splice.cli._common import (
     JsonOption,
@@ -21,7 +20,7 @@ from splice.cli._common import (
     with_reader,
     with_runtime,
 )
-from splice.cli._render import progress_line
+from splice.cli._render import progress_line, table
 from splice.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -51,12 +50,16 @@ def list_(
         if as_json:
             print_json(rows)
             return
-        table = Table("sync", "connection", "schedule", "last run", "next run", "records (live / deleted)")
+        if not rows:
+            out.print("no syncs with connections yet — declare one with @integration.sync")
+            return
+        cells = []
         for row in rows:
             counts = ", ".join(f"{m} {c['live']:,} / {c['deleted']:,}" for m, c in row["records"].items())
             schedule = (row["schedule"] or "manual") + (" (override)" if row["overridden"] else "")
-            table.add_row(row["sync"], row["connection"], schedule, _last_run(row), _next_run(row), counts)
-        out.print(table if rows else "no syncs with connections yet — declare one with @integration.sync")
+            cells.append([row["sync"], row["connection"], schedule, _last_run(row), _next_run(row), counts])
+        headers = ["sync", "connection", "schedule", "last run", "next run", "records (live / deleted)"]
+        out.print(table(out, headers, cells))
 
     run_async(with_reader(project, server, token, work))
 

@@ -16,7 +16,7 @@ from splice.store._flows import FlowStore, StoredFlow
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._record_codec import Stream
 from splice.store._records import RecordPage, SaveResult
-from splice.store._runs import LogLine, LogRecord, RunRecord
+from splice.store._runs import LogLine, LogRecord, RunRecord, short_id
 from splice.store._schedules import ScheduleStore, SyncSchedule
 from splice.store._store import Store, open_store
 from splice.store._tokens import AccessToken, TokenScope, TokenStore
@@ -42,4 +42,5 @@ __all__ = [
     "TokenStore",
     "WebhookDeliveryStore",
     "open_store",
+    "short_id",
 ]

@@ -7,16 +7,24 @@ background job executing it, so when a worker dies its job's runs that were stil
 to ``run_logs`` in batches (one ``executemany`` per batch), with the run's integration,
 script and connection copied onto each line so ``splice logs`` can search without a join.
 Log ``seq`` numbers only grow, so a follower polls with ``after_seq=<last seen>``.
+
+Wherever a run id is taken, its short form is too: the last :data:`SHORT_ID_LENGTH` characters
+that ``splice logs`` and ``splice runs list`` print. A run id is ``run_`` + 13 hex digits of
+time + 12 random ones, so the end (random) tells runs apart where the start (the time) would
+not. :meth:`RunStore.resolve` turns a short id into the one run it names; this is the only
+place that happens, so the CLI, the Python API and the REST API agree on what it means.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from splice.errors import AlreadyExists, InvalidInput, NotFound
 from splice.store._engine import Database
@@ -27,6 +35,12 @@ RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancel
 FINISHED_STATUSES = ("succeeded", "failed", "timed_out", "cancelled")
 _UNFINISHED = ("queued", "running")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+#: how many of a run id's last characters the CLI prints, and every run id option accepts
+SHORT_ID_LENGTH = 8
+#: a short run id: hex digits, from 4 up to the 25 of a whole id, without the ``run_``
+_SHORT_ID = re.compile(r"[0-9a-fA-F]{4,25}")
+#: how many runs an ambiguous short id names in its error
+_CANDIDATES = 5
 _R = runs.c
 _L = run_logs.c
 _INSERT = runs.insert()
@@ -112,8 +126,30 @@ def _already_exists(exc: Exception, params: dict[str, Any]) -> Exception | None:
 
 
 def _not_found(run_id: str) -> NotFound:
-    return NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="splice run --help",
+    return NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="`splice runs list` shows the runs",
                     hints={"rest": "GET /runs lists them"})  # fmt: skip
+
+
+def short_id(run_id: str) -> str:
+    """The run id as the CLI prints it: its last :data:`SHORT_ID_LENGTH` characters."""
+    return run_id[-SHORT_ID_LENGTH:]
+
+
+def is_short_id(run_id: str) -> bool:
+    """Whether ``run_id`` may be the end of a run id rather than a whole one."""
+    return _SHORT_ID.fullmatch(run_id) is not None
+
+
+def _ambiguous(run_id: str, rows: list[sa.Row[Any]]) -> InvalidInput:
+    named = rows[:_CANDIDATES]
+    count = f"more than {len(named)}" if len(rows) > len(named) else str(len(named))
+    shown = "; ".join(f"{row.id} ({row.integration}.{row.script}, {row.created_at:%Y-%m-%d %H:%M:%S})" for row in named)
+    return InvalidInput(
+        f"run id {run_id!r} is ambiguous: the ids of {count} runs end with it: {shown}",
+        code="AMBIGUOUS_ID",
+        details={"id": run_id, "candidates": [row.id for row in named]},
+        hint="give more of the id's last characters, or the whole id",
+    )
 
 
 def _min_level(level: str) -> tuple[str, ...]:
@@ -132,6 +168,13 @@ def _any_of(
             match = column.in_(names)
             query = query.where(sa.or_(match, column.is_(None)) if len(names) < len(values) else match)
     return query
+
+
+def _visible(
+    integrations: Collection[str] | None, connection_ids: Collection[str | None] | None
+) -> tuple[tuple[sa.Column[Any], Collection[str | None] | None], ...]:
+    """The runs a caller may see, as :func:`_any_of` filters."""
+    return ((_R.integration, integrations), (_R.connection_id, connection_ids))
 
 
 class RunStore:
@@ -286,13 +329,63 @@ class RunStore:
                 )
         return len(rows)
 
-    async def get(self, id: str) -> RunRecord:
+    async def get(
+        self,
+        id: str,
+        *,
+        integrations: Collection[str] | None = None,
+        connection_ids: Collection[str | None] | None = None,
+    ) -> RunRecord:
+        """The run ``id`` names, whole or short (see :meth:`resolve`); ``integrations`` /
+        ``connection_ids`` as for :meth:`find`: a run outside them is not found."""
         check_text(id, "run_id")
         async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(runs).where(_R.id == id))).first()
+            full = await self._resolve(conn, id, integrations, connection_ids)
+            query = _any_of(sa.select(runs).where(_R.id == full), _visible(integrations, connection_ids))
+            row = None if full is None else (await conn.execute(query)).first()
         if row is None:
             raise _not_found(id)
         return RunRecord(**row._mapping)
+
+    async def resolve(
+        self,
+        id: str,
+        *,
+        integrations: Collection[str] | None = None,
+        connection_ids: Collection[str | None] | None = None,
+    ) -> str:
+        """The whole id of the run ``id`` names: a stored id as it is, else the one run whose id
+        ends with it (a short id, as the CLI prints it). None is :class:`NotFound`, several is
+        ``AMBIGUOUS_ID`` naming them; ``integrations`` / ``connection_ids`` limit both to runs
+        a caller may see, so an error never names another tenant's run."""
+        check_text(id, "run_id")
+        async with self._db.read() as conn:
+            full = await self._resolve(conn, id, integrations, connection_ids)
+        if full is None:
+            raise _not_found(id)
+        return full
+
+    async def _resolve(
+        self,
+        conn: AsyncConnection,
+        id: str,
+        integrations: Collection[str] | None,
+        connection_ids: Collection[str | None] | None,
+    ) -> str | None:
+        """:meth:`resolve` inside a transaction; ``None`` when nothing matches."""
+        scope = _visible(integrations, connection_ids)
+        exact = _any_of(sa.select(_R.id).where(_R.id == id), scope)
+        if not is_short_id(id) or (await conn.execute(exact)).first() is not None:
+            return id
+        # a suffix cannot use the primary key's index: a scan, paid only for ids that are not whole
+        query = sa.select(_R.id, _R.integration, _R.script, _R.created_at).where(
+            _R.id.endswith(id.lower(), autoescape=True)
+        )
+        query = _any_of(query.order_by(_R.created_at.desc(), _R.id.desc()).limit(_CANDIDATES + 1), scope)
+        rows = list((await conn.execute(query)).all())
+        if len(rows) > 1:
+            raise _ambiguous(id, rows)
+        return rows[0].id if rows else None
 
     async def find(
         self,
@@ -301,8 +394,10 @@ class RunStore:
         script: str | None = None,
         connection_id: str | None = None,
         status: str | None = None,
+        kind: str | None = None,
         job_id: str | None = None,
         parent_id: str | None = None,
+        since: datetime | None = None,
         integrations: Collection[str] | None = None,
         connection_ids: Collection[str | None] | None = None,
         limit: int = 50,
@@ -310,28 +405,39 @@ class RunStore:
     ) -> list[RunRecord]:
         """Runs newest first; pass the last id seen as ``before_id`` for the next page.
 
-        ``integrations`` / ``connection_ids`` keep runs of any of those (``None`` among the
-        connection ids keeps runs without a connection), so a server can narrow a page to what
-        an access token may see and still fill it.
+        ``since`` keeps runs created at or after it. ``integrations`` / ``connection_ids`` keep
+        runs of any of those (``None`` among the connection ids keeps runs without a
+        connection), so a server can narrow a page to what an access token may see and still
+        fill it. ``parent_id`` and ``before_id`` may be short ids (:meth:`resolve`).
         """
         query = sa.select(runs).order_by(_R.created_at.desc(), _R.id.desc()).limit(limit)
         check_text(before_id, "before")
-        for column, value in (
-            (_R.integration, integration),
-            (_R.script, script),
-            (_R.connection_id, connection_id),
-            (_R.status, status),
-            (_R.job_id, job_id),
-            (_R.parent_id, parent_id),
-        ):
-            check_text(value, column.name)
-            if value is not None:
-                query = query.where(column == value)
-        query = _any_of(query, ((_R.integration, integrations), (_R.connection_id, connection_ids)))
-        if before_id is not None:
-            pivot = sa.select(_R.created_at).where(_R.id == before_id).scalar_subquery()
-            query = query.where(sa.or_(_R.created_at < pivot, sa.and_(_R.created_at == pivot, _R.id < before_id)))
+        check_text(parent_id, "parent_id")
+        seen = (integrations, connection_ids)
         async with self._db.read() as conn:
+            # a short id that names no run finds nothing, as a whole one does
+            if parent_id is not None and (parent_id := await self._resolve(conn, parent_id, *seen)) is None:
+                return []
+            if before_id is not None and (before_id := await self._resolve(conn, before_id, *seen)) is None:
+                return []
+            for column, value in (
+                (_R.integration, integration),
+                (_R.script, script),
+                (_R.connection_id, connection_id),
+                (_R.status, status),
+                (_R.kind, kind),
+                (_R.job_id, job_id),
+                (_R.parent_id, parent_id),
+            ):
+                check_text(value, column.name)
+                if value is not None:
+                    query = query.where(column == value)
+            if since is not None:
+                query = query.where(_R.created_at >= since)
+            query = _any_of(query, _visible(*seen))
+            if before_id is not None:
+                pivot = sa.select(_R.created_at).where(_R.id == before_id).scalar_subquery()
+                query = query.where(sa.or_(_R.created_at < pivot, sa.and_(_R.created_at == pivot, _R.id < before_id)))
             rows = (await conn.execute(query)).all()
         return [RunRecord(**row._mapping) for row in rows]
 
@@ -379,11 +485,12 @@ class RunStore:
         """Log lines oldest first; ``level`` is a minimum, ``text`` a case-insensitive substring.
 
         ``latest=True`` returns the newest ``limit`` matches (still oldest first), as ``tail`` does.
+        ``run_id`` may be a short id (:meth:`resolve`).
         ``since`` and ``until`` are inclusive; ``integrations`` / ``connection_ids`` as for :meth:`find`.
         """
         query = sa.select(run_logs).order_by(_L.seq.desc() if latest else _L.seq).limit(limit)
+        check_text(run_id, "run_id")
         for column, value in (
-            (_L.run_id, run_id),
             (_L.integration, integration),
             (_L.script, script),
             (_L.connection_id, connection_id),
@@ -403,6 +510,10 @@ class RunStore:
         if after_seq is not None:
             query = query.where(_L.seq > after_seq)
         async with self._db.read() as conn:
+            if run_id is not None:
+                if (run_id := await self._resolve(conn, run_id, integrations, connection_ids)) is None:
+                    return []  # a short id that names no run, like a whole one
+                query = query.where(_L.run_id == run_id)
             rows = (await conn.execute(query)).all()
         if latest:
             rows.reverse()

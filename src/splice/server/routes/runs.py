@@ -109,6 +109,8 @@ async def list_runs(
     script: ScriptQuery = None,
     connection_id: NameQuery = None,
     status: RunStatus | None = None,
+    kind: Annotated[str | None, Query(min_length=1, max_length=32, description="action, sync, trigger…")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; runs created at or after it")] = None,
     job_id: NameQuery = None,
     parent_id: Annotated[
         str | None, Query(min_length=1, max_length=128, description="only the runs this run started")
@@ -132,6 +134,8 @@ async def list_runs(
         script=names[1],
         connection_id=connection_id,
         status=status,
+        kind=kind,
+        since=since,
         job_id=job_id,
         parent_id=parent_id,
         limit=limit,
@@ -143,9 +147,12 @@ async def list_runs(
 
 @router.get("/{run_id}", summary="Get a run")
 async def get_run(run_id: RunId, rt: RuntimeDep, caller: CallerDep) -> RunOut:
-    """One run with its input, output or error and progress; its steps are `GET /runs?parent_id=`."""
+    """One run with its input, output or error and progress; its steps are `GET /runs?parent_id=`.
+
+    `run_id` may be short: the last characters of an id (8 in the CLI's listings), when they
+    name one run the token may see (422 `AMBIGUOUS_ID` naming them when several do)."""
     try:
-        record: RunRecord | None = await rt.runs.get(run_id)
+        record: RunRecord | None = await rt.runs.get(run_id, **scope_filters(caller))
     except NotFound:
         record = None
     limited = caller.token.scope.connections is not None and record is not None and record.connection_id is None

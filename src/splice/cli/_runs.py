@@ -1,0 +1,197 @@
+"""``splice runs list|show``: what ran, how it ended and why, locally or on a server (``--server``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import orjson
+import typer
+from rich.markup import escape
+
+from splice.cli._common import (
+    JsonOption,
+    ProjectOption,
+    ServerOption,
+    TokenOption,
+    err,
+    fail,
+    out,
+    print_json,
+    run_async,
+    with_reader,
+)
+from splice.cli._logs import parse_since, split_script
+from splice.cli._render import progress_text, run_json, status_text, table, took
+from splice.errors import ActionError, error_from_dict
+from splice.store import RunRecord, short_id
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from rich.table import Table
+
+    from splice.cli._common import Reader
+
+app = typer.Typer(help="Runs of actions, syncs and triggers: what ran, how it ended and why.", no_args_is_help=True)
+
+Status = Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled"]
+Kind = Literal["action", "sync", "trigger"]
+#: child runs ``runs show`` lists at most (a script may trigger many actions)
+MAX_CHILDREN = 100
+
+
+@app.command("list")
+def list_(
+    script: Annotated[str | None, typer.Option("--script", "-s", help="Only this script (integration.script).")] = None,
+    connection: Annotated[str | None, typer.Option("--connection", "-c", help="Only this connection.")] = None,
+    status: Annotated[Status | None, typer.Option("--status", help="Only runs with this status.")] = None,
+    kind: Annotated[Kind | None, typer.Option("--kind", help="Only actions, syncs or triggers.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Runs created since: ISO time or a duration like 15m, 2h, 1d.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500, help="How many runs (newest first).")] = 20,
+    before: Annotated[
+        str | None, typer.Option("--before", metavar="RUN", help="The next page: runs older than this run id.")
+    ] = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List runs newest first: script, connection, status (and error code), when, how long."""
+    integration, script_name = split_script(script)
+    filters = {
+        "integration": integration,
+        "script": script_name,
+        "connection_id": connection,
+        "status": status,
+        "kind": kind,
+        "since": parse_since(since, "--since"),
+        "before_id": before,
+    }
+
+    async def work(rt: Reader) -> None:
+        runs = await rt.runs.find(**filters, limit=limit)
+        if as_json:
+            print_json([run_json(run) for run in runs])
+            return
+        if not runs:
+            out.print("no runs match" if any(filters.values()) else "no runs yet — start one with `splice run`")
+            return
+        out.print(runs_table(runs))
+        if len(runs) == limit:
+            err.print(f"[dim]older runs: add --before {short_id(runs[-1].id)}[/]", highlight=False)
+
+    run_async(with_reader(project, server, token, work))
+
+
+@app.command("show")
+def show(
+    run: Annotated[str | None, typer.Argument(help="A run id, whole or its last 8 characters as listed.")] = None,
+    job: Annotated[
+        str | None, typer.Option("--job", "-j", help="A job id (splice run --background): its latest attempt.")
+    ] = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show one run: status, error and traceback, input, output, times, the job's attempts, child runs."""
+    if (run is None) == (job is None):
+        fail("pass a run id, or --job JOB", "`splice runs list` shows the runs and their ids")
+
+    async def work(rt: Reader) -> None:
+        if run is not None:
+            record = await rt.runs.get(run)
+            attempts = [] if record.job_id is None else await rt.runs.attempts(record.job_id)
+        else:
+            attempts = await rt.runs.attempts(str(job))
+            record = attempts[0]  # the latest
+        children = await rt.runs.find(parent_id=record.id, limit=MAX_CHILDREN)
+        if as_json:
+            shown = [run_json(attempt) for attempt in attempts]
+            print_json({**run_json(record), "attempts": shown, "children": [run_json(c) for c in children]})
+            return
+        _show(record, attempts, children)
+
+    run_async(with_reader(project, server, token, work))
+
+
+def runs_table(runs: list[RunRecord], mark: str | None = None) -> Table:
+    """One row a run; the run ``mark`` names gets a ``←``. Ids and names are never cut short."""
+    rows = [
+        [
+            short_id(run.id) + (" ←" if run.id == mark else ""),
+            f"{run.integration}.{run.script}",
+            run.connection_id or "—",
+            status_text(run),
+            _when(run.started_at or run.created_at),
+            took(run),
+        ]
+        for run in runs
+    ]
+    return table(out, ["run", "script", "connection", "status", "started (UTC)", "took"], rows, names=3)
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
+def _show(run: RunRecord, attempts: list[RunRecord], children: list[RunRecord]) -> None:
+    for label, value in _fields(run):
+        out.print(f"[bold]{label:<11}[/]{value}", highlight=False)
+    if run.progress:
+        out.print(f"[bold]{'progress':<11}[/]{progress_text(run.progress)}", highlight=False)
+    for label, value in (("input", run.input), ("output", run.output)):
+        if value is not None:
+            _block(label, _json(value))
+    if run.error:
+        _error(run.error)
+    if len(attempts) > 1:
+        out.print(f"[bold]attempts of job {escape(run.job_id or '')}[/] (newest first)", highlight=False)
+        out.print(runs_table(attempts, mark=run.id))
+    if children:
+        more = f" (the first {MAX_CHILDREN})" if len(children) == MAX_CHILDREN else ""
+        out.print(f"[bold]runs it started[/]{more}", highlight=False)
+        out.print(runs_table(children))
+
+
+def _fields(run: RunRecord) -> list[tuple[str, str]]:
+    rows = [
+        ("run", f"{escape(run.id)} ({short_id(run.id)})"),
+        ("script", escape(f"{run.integration}.{run.script} ({run.kind})")),
+        ("connection", escape(run.connection_id or "—")),
+        ("status", status_text(run)),
+    ]
+    if run.job_id:
+        rows.append(("job", escape(f"{run.job_id}, attempt {run.attempt}")))
+    if run.parent_id:
+        rows.append(("started by", escape(f"{run.parent_id} ({short_id(run.parent_id)})")))
+    rows.append(("created", _when(run.created_at) + " UTC"))
+    if run.started_at:
+        rows.append(("started", _when(run.started_at) + " UTC"))
+    if run.finished_at:
+        rows.append(("finished", f"{_when(run.finished_at)} UTC, took {took(run)}"))
+    return rows
+
+
+def _error(error: dict[str, Any]) -> None:
+    """The error's code and message, an ActionError's payload, the script's traceback, the hint."""
+    headline = f"[{error.get('code')}] {error.get('message')}"
+    out.print(f"[bold]{'error':<11}[/][red]{escape(headline)}[/]", highlight=False)
+    details = error.get("details") or {}
+    if isinstance(error_from_dict(error), ActionError):
+        _block("payload", _json(details.get("payload")))
+    if details.get("traceback"):
+        _block("traceback", str(details["traceback"]).rstrip())
+    if error.get("hint"):
+        out.print(f"[bold]{'hint':<11}[/]{escape(str(error['hint']))}", highlight=False)
+
+
+def _block(label: str, text: str) -> None:
+    out.print(f"[bold]{label}[/]", highlight=False)
+    out.print(escape("\n".join("  " + line for line in text.splitlines())), highlight=False)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
