@@ -13,7 +13,7 @@ def test_public_api_is_curated_and_sorted() -> None:
     expected = [
         "AccessToken", "Connection", "FlowStore", "LogLine", "LogRecord", "OAuthStateStore", "RecordPage",
         "RunRecord", "SaveResult", "ScheduleStore", "SecretBox", "Store", "StoredFlow", "Stream", "SyncSchedule",
-        "TokenScope", "TokenStore", "WebhookDeliveryStore", "open_store",
+        "TokenScope", "TokenStore", "WebhookDeliveryStore", "open_store", "short_id",
     ]  # fmt: skip
     assert splice.store.__all__ == expected
     assert all(hasattr(splice.store, name) for name in expected)
