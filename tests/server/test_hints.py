@@ -19,7 +19,7 @@ import splice
 SRC = Path(splice.__file__).resolve().parent
 CLI_FLAG = re.compile(r"(?<![\w-])--[a-z]")
 #: hints with a --flag that only the CLI can meet: finding the project is the CLI's (a server has one)
-CLI_ONLY = {"config.py"}
+CLI_ONLY = {"config.py", "_engine/worker.py"}  # the serve / worker process: never a REST answer
 
 
 async def _error(response: Any, status: int, code: str) -> dict[str, Any]:

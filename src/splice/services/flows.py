@@ -279,7 +279,8 @@ class Flows:
                 if integration.auth.fields:
                     raise InvalidInput(
                         f"flow {flow.id} uses {integration.name}, which needs a connection",
-                        hint="run the flow for a connection (-c ID / connection_id)",
+                        hint="run the flow for a connection: splice flows run FLOW -c ID",
+                        hints={"rest": 'send "connection_id"'},
                     )
                 found[integration.name] = None
                 continue

@@ -46,6 +46,10 @@ class Runs:
                 details={"job_id": job_id},
                 hint="a queued job's first run starts when `splice serve` or `splice worker` picks it up; "
                 "check the job id that `splice run --background` printed",
+                hints={
+                    "rest": "a queued job's first run starts when a worker picks it up; check the job_id "
+                    'that POST /actions answered with "wait": false'
+                },
             )
         return runs
 
