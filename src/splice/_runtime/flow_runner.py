@@ -178,7 +178,7 @@ class FlowAttempt:
         return await self._child(replace(request, time_limit=step.time_limit), step, key, attempt)
 
     async def _child(self, request: RunRequest, step: Step, key: str, attempt: int) -> Any:
-        request = replace(request, parent_id=self.record.id, job_id=self.record.job_id, attempt=attempt,
+        request = replace(request, parent_id=self.record.id, attempt=attempt,
                           background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
         run = await self.runner.run(request)
         if run.status != "succeeded":
@@ -253,7 +253,7 @@ class FlowAttempt:
             id=new_run_id(), kind=step.type, integration=self.flow.integration, script=self.flow.name,
             connection_id=self.record.connection_id, status="succeeded", input=input, output=output,
             attempt=attempt, parent_id=self.record.id, created_at=now, started_at=now, finished_at=now,
-            duration_ms=0.0, job_id=self.record.job_id, owner=self.runner.owner, step=key,
+            duration_ms=0.0, owner=self.runner.owner, step=key,
         )  # fmt: skip
         await self.runner.store.runs.create(record)
 

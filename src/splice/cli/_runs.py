@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Runs of actions, syncs and triggers: what ran, how it ended and why.", no_args_is_help=True)
 
 Status = Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled"]
-Kind = Literal["action", "sync", "trigger"]
+Kind = Literal["action", "sync", "trigger", "flow", "step", "branch", "for_each"]
 #: child runs ``runs show`` lists at most (a script may trigger many actions)
 MAX_CHILDREN = 100
 
@@ -45,7 +45,10 @@ def list_(
     script: Annotated[str | None, typer.Option("--script", "-s", help="Only this script (integration.script).")] = None,
     connection: Annotated[str | None, typer.Option("--connection", "-c", help="Only this connection.")] = None,
     status: Annotated[Status | None, typer.Option("--status", help="Only runs with this status.")] = None,
-    kind: Annotated[Kind | None, typer.Option("--kind", help="Only actions, syncs or triggers.")] = None,
+    kind: Annotated[
+        Kind | None,
+        typer.Option("--kind", help="Only this kind: action, sync, trigger, flow; a flow's step, branch, for_each."),
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Runs created since: ISO time or a duration like 15m, 2h, 1d.")
     ] = None,
@@ -150,10 +153,48 @@ def _show(run: RunRecord, attempts: list[RunRecord], children: list[RunRecord]) 
     if len(attempts) > 1:
         out.print(f"[bold]attempts of job {escape(run.job_id or '')}[/] (newest first)", highlight=False)
         out.print(runs_table(attempts, mark=run.id))
-    if children:
+    if children and run.kind == "flow":
+        out.print("[bold]steps[/] (in order; a loop's iterations under it)", highlight=False)
+        for line in step_tree(children):
+            out.print(line, highlight=False)
+    elif children:
         more = f" (the first {MAX_CHILDREN})" if len(children) == MAX_CHILDREN else ""
         out.print(f"[bold]runs it started[/]{more}", highlight=False)
         out.print(runs_table(children))
+
+
+def step_tree(steps: list[RunRecord]) -> list[str]:
+    """A flow run's step runs as a tree: each step in document order, a branch's or a loop's
+    steps indented under it (``[2]`` for a loop's third item), every attempt of a step shown."""
+    order: dict[str, int] = {}
+    for child in sorted(steps, key=lambda r: r.created_at):
+        order.setdefault(_top(child.step or ""), len(order))
+
+    def position(child: RunRecord) -> tuple[int, int, str, datetime]:
+        key = child.step or ""
+        nested = key != _top(key)
+        return order[_top(key)], int(nested), key, child.created_at
+
+    lines = []
+    for child in sorted(steps, key=position):
+        key = child.step or "?"
+        depth = key.count("/")
+        name = key.rsplit("/", 1)[-1]
+        if depth:
+            name = key.split("/")[0].removeprefix(_top(key)) + " " + name
+        result = ""
+        if child.kind in ("branch", "for_each") and child.status == "succeeded":
+            output = child.output
+            result = f"  → case {output.get('case')}" if child.kind == "branch" else f"  → {len(output or [])} items"
+        label = f"{'  ' * depth}{name}"
+        lines.append(f"  {status_text(child):<12} {escape(label):<34} {child.kind:<9} {took(child):>8}  "
+                     f"{short_id(child.id)}{result}")  # fmt: skip
+    return lines
+
+
+def _top(key: str) -> str:
+    """The top-level step a key belongs to: ``"Each order[2]/Check order"`` → ``"Each order"``."""
+    return key.split("/")[0].split("[")[0]
 
 
 def _fields(run: RunRecord) -> list[tuple[str, str]]:

@@ -284,12 +284,15 @@ class RunStore:
                 raise _not_found(run_id)
 
     async def interrupt(self, job_id: str, error: dict[str, Any], *, finished_at: datetime | None = None) -> int:
-        """Fail every run of ``job_id`` still ``running``, with ``error``; returns how many.
+        """Fail every run of ``job_id`` still ``running`` (and the runs they started: a flow run's
+        steps), with ``error``; returns how many.
 
         For a job that is being recovered after its worker died: its runs will never finish
         on their own.
         """
-        return await self._fail_unfinished(sa.and_(_R.job_id == job_id, _R.status == "running"), error, finished_at)
+        of_job = sa.select(_R.id).where(_R.job_id == job_id).scalar_subquery()
+        which = sa.or_(_R.job_id == job_id, _R.parent_id.in_(of_job))
+        return await self._fail_unfinished(sa.and_(which, _R.status == "running"), error, finished_at)
 
     async def abandon(self, owner: str, error: dict[str, Any], *, finished_at: datetime | None = None) -> int:
         """Fail every unfinished run ``owner`` started, with ``error``; returns how many.
