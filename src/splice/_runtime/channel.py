@@ -64,6 +64,8 @@ class SocketChannel:
         self._pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
         self._streams: dict[int, asyncio.Queue[tuple[dict[str, Any], bytes]]] = {}
         self._reader_task: asyncio.Task[None] | None = None
+        #: a session child's next run (``start``), or its end (``exit``, or None when the parent left)
+        self._commands: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
     def start(self) -> None:
         self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
@@ -72,6 +74,9 @@ class SocketChannel:
         try:
             while True:
                 header, blob = await wire.read_frame(self.reader)
+                if header.get("t") in ("start", "exit"):
+                    self._commands.put_nowait(header)
+                    continue
                 rid = header.get("id")
                 queue = self._streams.get(rid) if isinstance(rid, int) else None
                 if queue is not None and header.get("t") in ("chunk", "end"):
@@ -81,6 +86,7 @@ class SocketChannel:
                 if future is not None and not future.done():
                     future.set_result((header, blob))
         except (EOFError, wire.WireError, ConnectionResetError):
+            self._commands.put_nowait(None)
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(InternalError("the parent process went away", code="PARENT_GONE"))
@@ -124,6 +130,16 @@ class SocketChannel:
 
     def emit(self, message: dict[str, Any]) -> None:
         self.writer.write(wire.encode(message))
+
+    async def next_run(self) -> dict[str, Any] | None:
+        """A session child's next ``start`` message; None when the parent ends the session."""
+        command = await self._commands.get()
+        return command if command is not None and command.get("t") == "start" else None
+
+    async def report(self, message: dict[str, Any], blob: bytes = b"") -> None:
+        """Send a run's ``done`` and keep the channel open for the next run (a session)."""
+        self.writer.write(wire.encode(message, blob))
+        await self.writer.drain()
 
     async def finish(self, message: dict[str, Any], blob: bytes = b"") -> None:
         """Send the final message and wait until every byte has reached the parent.

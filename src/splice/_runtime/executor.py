@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import signal
 import tempfile
 from typing import Any
 
@@ -13,10 +12,11 @@ from splice._runtime import output
 from splice._runtime.channel import LocalChannel
 from splice._runtime.child import run_script
 from splice._runtime.gateway import RunGateway
+from splice._runtime.outcomes import crashed, timed_out
 from splice._runtime.request import RunOutcome
+from splice._runtime.sessions import ChildSession
 from splice._runtime.spawner import Spawner
 from splice._sandbox import Protections
-from splice.errors import LimitExceeded, RunError, SandboxViolation, TimeLimitExceeded
 from splice.integration import Script
 from splice.project import Project
 
@@ -38,11 +38,22 @@ class Executor:
         self._starting = asyncio.Lock()
 
     async def execute(
-        self, script: Script, gateway: RunGateway, start: dict[str, Any], time_limit: float, limits: dict[str, Any]
+        self,
+        script: Script,
+        gateway: RunGateway,
+        start: dict[str, Any],
+        time_limit: float,
+        limits: dict[str, Any],
+        session: ChildSession | None = None,
     ) -> RunOutcome:
-        """Run the script; how it ended comes back (output, or an error naming why)."""
+        """Run the script; how it ended comes back (output, or an error naming why).
+
+        ``session``: run it in that session's child, kept for the next run (a flow's steps).
+        """
         if self.isolation == "none":
             return await self._in_process(script, gateway, start, time_limit)
+        if session is not None:
+            return await session.execute(self, gateway, start, time_limit, limits)
         return await self._in_child(gateway, start, time_limit, limits)
 
     async def _in_process(
@@ -60,7 +71,7 @@ class Executor:
         try:
             return RunOutcome.from_message(await asyncio.wait_for(run_script(start, channel, script), time_limit))
         except TimeoutError:
-            return _timed_out(time_limit)
+            return timed_out(time_limit)
         finally:
             for path in made:
                 shutil.rmtree(path, ignore_errors=True)
@@ -102,7 +113,7 @@ class Executor:
         except TimeoutError:
             spawner.kill(pid)
             await spawner.wait_exit(pid)
-            return _timed_out(time_limit)
+            return timed_out(time_limit)
         except asyncio.CancelledError:
             spawner.kill(pid)
             spawner.release(pid)
@@ -110,38 +121,9 @@ class Executor:
         if gateway.done is not None:
             spawner.release(pid)
             return RunOutcome.from_message(gateway.done)
-        return _crashed(await spawner.wait_exit(pid))
+        return crashed(await spawner.wait_exit(pid))
 
     async def close(self) -> None:
         if self._spawner is not None:
             await self._spawner.close()
             self._spawner = None
-
-
-def _timed_out(limit: float) -> RunOutcome:
-    error = TimeLimitExceeded(
-        f"the run was stopped after its time limit of {limit:g}s",
-        details={"time_limit": limit},
-        hint="raise time_limit= on the script or runtime.time_limit in splice.toml",
-    )
-    return RunOutcome.failed(error)
-
-
-def _crashed(exit_report: dict[str, Any]) -> RunOutcome:
-    sig = exit_report.get("signal")
-    if sig == signal.SIGXCPU:
-        error = TimeLimitExceeded("the run used up its CPU-time limit")
-    elif sig == signal.SIGXFSZ:
-        error = LimitExceeded("the run wrote a file past its size limit", code="FILE_SIZE_LIMIT_EXCEEDED")
-    elif sig == signal.SIGSYS:
-        error = SandboxViolation("the sandbox killed the run for a forbidden system call (signal 31)")
-    elif sig == signal.SIGKILL:
-        error = LimitExceeded(
-            "the run's process was killed (signal 9), most likely for using too much memory",
-            code="MEMORY_LIMIT_EXCEEDED",
-            hint="raise runtime.memory_limit_mb in splice.toml",
-        )
-    else:
-        how = f"signal {sig}" if sig else f"exit code {exit_report.get('code')}"
-        error = RunError(f"the run's process died without a result ({how})", code="CHILD_CRASHED")
-    return RunOutcome.failed(error)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from splice import _json
 from splice._runtime.request import LogCallback, RunRequest, new_run_id
+from splice._runtime.sessions import SessionPool
 from splice.errors import InvalidInput, RateLimitExceeded, SpliceError, error_from_dict
 from splice.flows import ActionStep, BranchStep, CodeStep, Flow, ForEachStep, Step, _expr, camel_case, snake_case, walk
 from splice.flows._check import step_action, step_function
@@ -100,6 +101,9 @@ class FlowAttempt:
         self.payload = (record.input or {}).get("payload")
         self.done = _Done()
         self.last: Any = None
+        settings = runner.project.config.runtime
+        #: children kept between this run's code steps, one per connection (and per loop lane)
+        self.sessions = SessionPool(cpu_seconds=int(settings.sync_time_limit) + 2)
 
     async def run(self) -> tuple[Any, dict[str, Any] | None]:
         """The flow's result (its last top-level step's) or the error that failed it."""
@@ -112,6 +116,8 @@ class FlowAttempt:
             error = failure.to_dict()
             await self._on_error(scope, error)
             return None, error
+        finally:
+            await self.sessions.close()
         return self.last, None
 
     async def _on_error(self, scope: Scope, error: dict[str, Any]) -> None:
@@ -168,7 +174,7 @@ class FlowAttempt:
         if scope.error is not None:
             shown["error"] = scope.error
         request = RunRequest(script=script, connection=self._connection(script.integration), input=given,
-                             shown_input=shown, time_limit=step.time_limit)  # fmt: skip
+                             shown_input=shown, time_limit=step.time_limit, sessions=self.sessions)  # fmt: skip
         return await self._child(request, step, key, attempt)
 
     async def _action(self, step: ActionStep, scope: Scope, key: str, attempt: int) -> Any:

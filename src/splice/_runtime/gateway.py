@@ -164,8 +164,11 @@ class RunGateway:
 
     # --- the child's socket ------------------------------------------------------------
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, start: dict[str, Any]) -> None:
-        """Send ``start``, then answer the child's calls until it reports done or goes away."""
+    async def serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, start: dict[str, Any], *, keep: bool = False
+    ) -> None:
+        """Send ``start``, then answer the child's calls until it reports done or goes away;
+        ``keep`` leaves the socket open for the session child's next run."""
         writer.write(wire.encode(start))
         tasks: set[asyncio.Task[None]] = set()
         try:
@@ -187,8 +190,9 @@ class RunGateway:
         finally:
             for task in tasks:
                 task.cancel()
-            with contextlib.suppress(Exception):
-                writer.close()
+            if not keep or self.done is None:
+                with contextlib.suppress(Exception):
+                    writer.close()
 
     async def _answer(self, writer: asyncio.StreamWriter, header: dict[str, Any], blob: bytes) -> None:
         rid = header.get("id")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from splice.errors import SpliceError, TimeLimitExceeded, error_from_dict
 
 if TYPE_CHECKING:
+    from splice._runtime.sessions import SessionPool
     from splice.integration import Script
     from splice.store import Connection, LogLine
 
@@ -56,6 +57,8 @@ class RunRequest:
     flow: str | None = None
     step: str | None = None
     secrets: tuple[str, ...] = ()
+    #: a flow run's children kept between its code steps (see :mod:`splice._runtime.sessions`)
+    sessions: SessionPool | None = None
     on_log: LogCallback | None = None
     on_progress: ProgressCallback | None = None
 

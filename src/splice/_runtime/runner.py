@@ -139,9 +139,13 @@ class Runner:
             if gateway.scope.records is not None:
                 progress = Progress(self.store, record.id, gateway, request.on_progress)
             limit = request.time_limit or kind.time_limit(request.script, config.runtime)
-            outcome = await version.executor.execute(
-                request.script, gateway, start, limit, self._limits(limit, config.runtime)
-            )
+            limits = self._limits(limit, config.runtime)
+            if request.sessions is None:
+                outcome = await version.executor.execute(request.script, gateway, start, limit, limits)
+            else:
+                conn_id = request.connection.id if request.connection else None
+                with request.sessions.session(version.executor, conn_id) as session:
+                    outcome = await version.executor.execute(request.script, gateway, start, limit, limits, session)
             outcome = await gateway.finish(outcome)
         except SpliceError as exc:
             outcome = RunOutcome.failed(exc)

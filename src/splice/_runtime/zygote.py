@@ -284,25 +284,45 @@ def _child(ctrl: socket.socket, link: socket.socket, project: Project, confineme
 async def _child_async(
     fd: int, project: Project, scratch: str, explain: Explainer | None, failure: SpliceError | None
 ) -> int:
+    """Run the run ``start`` names; with ``"session": true`` in it, then wait for the next run of
+    the same session (a flow run's code steps on one connection), until the parent says ``exit``."""
     sock = socket.socket(fileno=fd)
     reader, writer = await asyncio.open_connection(sock=sock)
+    start: dict[str, Any] | None
     start, _ = await wire.read_frame(reader)
     channel = SocketChannel(reader, writer)
     channel.start()
+    while start is not None:
+        done = await _one_run(start, channel, project, scratch, explain, failure)
+        output = done.pop("output", None)
+        blob = orjson.dumps(output) if done.get("ok") else b""
+        if not start.get("session"):
+            await channel.finish(done, blob)
+            break
+        await channel.report(done, blob)
+        start = await channel.next_run()
+    # Straight out: asyncio.run's teardown would wait for whatever the script left running.
+    sys.stdout.flush()
+    os._exit(0)
+
+
+async def _one_run(
+    start: dict[str, Any],
+    channel: SocketChannel,
+    project: Project,
+    scratch: str,
+    explain: Explainer | None,
+    failure: SpliceError | None,
+) -> dict[str, Any]:
     run = start["run"]
     start["scratch_dir"] = scratch
     try:
         if failure is not None:
             raise failure
         script = project.integration(run["integration"]).script(run["script"])
-        done = await run_script(start, channel, script, explain=explain)
+        return await run_script(start, channel, script, explain=explain)
     except SpliceError as exc:
-        done = {"t": "done", "ok": False, "error": exc.to_dict()}
-    output = done.pop("output", None)
-    await channel.finish(done, orjson.dumps(output) if done.get("ok") else b"")
-    # Straight out: asyncio.run's teardown would wait for whatever the script left running.
-    sys.stdout.flush()
-    os._exit(0)
+        return {"t": "done", "ok": False, "error": exc.to_dict()}
 
 
 if __name__ == "__main__":
