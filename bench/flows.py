@@ -17,6 +17,7 @@ p50 over ``--n`` runs after ``--warmup``; ratios to splice on SQLite. Goal (issu
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -123,17 +124,26 @@ print(json.dumps(out))
 """
 
 
+#: step-to-step gaps (one step's end to the next one's start, its checkpoint commit included), ms
+TRANSITIONS: dict[str, list[float]] = {}
+
+
 async def splice_runs(root: Path, n: int, warmup: int, database_url: str | None, isolation: str) -> list[float]:
     async with await Runtime.open(root, isolation=isolation, database_url=database_url) as rt:
         for _ in range(warmup):
             await rt.flows.run("bench.forty")
-        xs = []
+        xs, gaps = [], []
         for _ in range(n):
             started = time.perf_counter()
             run = await rt.flows.run("bench.forty")
             xs.append(time.perf_counter() - started)
             if run.status != "succeeded":
                 raise RuntimeError(f"flow run {run.status}: {run.error}")
+            steps = sorted(await rt.runs.find(parent_id=run.id, limit=100), key=lambda r: r.created_at)
+            for before, after in itertools.pairwise(steps):
+                assert before.finished_at is not None
+                gaps.append((after.created_at - before.finished_at).total_seconds() * 1000)
+        TRANSITIONS[f"{'PostgreSQL' if database_url else 'SQLite'}, {isolation}"] = gaps
         return xs
 
 

@@ -255,3 +255,19 @@ async def test_bad_runs_are_refused_before_anything_is_stored(rt: Runtime) -> No
     with pytest.raises(Conflict, match="declared in the project's code"):
         await rt.flows.replace("acme.onboard", {"integration": "acme", "name": "onboard", "steps": []})
     assert await rt.runs.find(integration="acme") == []
+
+
+async def test_a_queued_run_whose_connection_went_away_ends_failed_not_running(rt: Runtime) -> None:
+    await rt.connections.add("acme", "gone", {"api_key": "demo-key"}, config={"api_url": "http://127.0.0.1:9"})
+    queued = await rt.flows.run("acme.onboard", connection="gone", payload={"id": "1"}, background=True)
+    assert queued.status == "queued" and queued.job_id
+    await rt.connections.delete("acme", "gone")
+    ended = await rt.flows.execute(queued.id, job_id=queued.job_id)
+    assert ended.status == "failed" and ended.error["code"] == "NOT_FOUND"
+    assert "acme has no connection 'gone'" in ended.error["message"]
+
+
+async def test_a_flow_that_would_start_itself_again_is_cut(rt: Runtime) -> None:
+    with pytest.raises(InvalidInput, match="would start itself again") as cut:
+        await rt.flows.run("acme.onboard", connection="c1", chain=("acme.gated", "acme.onboard"))
+    assert cut.value.code == "FLOW_CYCLE"

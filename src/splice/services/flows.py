@@ -10,6 +10,7 @@ remembered by version, so a retry can run the version a run started with.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -20,12 +21,22 @@ from splice._runtime.jobs import FLOW_JOB
 from splice._runtime.request import LogCallback, new_run_id
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
-from splice.errors import Cancelled, Conflict, InvalidInput, NotFound, WorkerLost, error_from_dict
+from splice.errors import (
+    Cancelled,
+    Conflict,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    SpliceError,
+    WorkerLost,
+    error_from_dict,
+)
 from splice.flows import Flow
 from splice.flows._check import check_flow
 from splice.project import Project
 from splice.store import Connection, RunRecord, Store
 
+logger = logging.getLogger("splice.flows")
 _POLL = 0.05
 #: a scheduled flow's row in ``sync_schedules`` (beside the syncs'): ``flow:<name>``
 FLOW_KEY = "flow:"
@@ -192,14 +203,18 @@ class Flows:
         record.owner = self.runner.owner
         record.started_at = record.started_at if record.attempt > 1 else _now()
         await self.store.runs.restart(record)
-        connections = await self._connections(flow, record)
-        attempt = FlowAttempt(self.runner, flow, record, connections, on_log=on_log)
         try:
-            output, error = await attempt.run()
+            connections = await self._connections(flow, record)
+            output, error = await FlowAttempt(self.runner, flow, record, connections, on_log=on_log).run()
         except asyncio.CancelledError:
             cancelled = Cancelled("the flow run was cancelled by its caller").to_dict()
             await asyncio.shield(self._end(record, None, cancelled, "cancelled"))
             raise
+        except SpliceError as exc:  # e.g. a connection deleted while the run was queued
+            output, error = None, exc.to_dict()
+        except Exception as exc:
+            logger.error("flow run %s failed inside splice", record.id, exc_info=exc)
+            output, error = None, InternalError(f"splice failed while running this flow: {exc!r}").to_dict()
         return await self._end(record, output, error, "failed" if error else "succeeded")
 
     # --- schedules ---------------------------------------------------------------------------
