@@ -220,8 +220,7 @@ class Runtime:
         The payload is what the trigger returned as ``payload`` (Prismatic's shape), else the
         request's JSON body.
         """
-        bound = [f for f in await self.flows.list() if f.trigger.type == "webhook"
-                 and f.integration == trigger.integration.name and f.trigger.trigger == trigger.name]  # fmt: skip
+        bound = await self.flows.bound(trigger.integration.name, trigger.name)
         if not bound:
             return None
         output = record.output or {}

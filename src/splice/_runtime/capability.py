@@ -54,6 +54,10 @@ CAPABILITIES = {c.name: c for c in (HTTP, STATE, METADATA, RECORDS, CHECKPOINT, 
 BY_ATTRIBUTE = {attribute: c for c in CAPABILITIES.values() for attribute in c.attributes}
 
 
+#: operations that change nothing outside the run: a run that made only these may be done again
+READS = frozenset({STATE.op("get"), STATE.op("keys"), METADATA.op("get"), CHECKPOINT.op("get")})
+
+
 def split_op(op: str) -> tuple[Capability, str]:
     """``"state.get"`` → (STATE, "get"); an unknown capability or verb is refused."""
     name, _, verb = op.partition(".")

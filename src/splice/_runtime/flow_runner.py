@@ -104,6 +104,9 @@ class FlowAttempt:
         settings = runner.project.config.runtime
         #: children kept between this run's code steps, one per connection (and per loop lane)
         self.sessions = SessionPool(cpu_seconds=int(settings.sync_time_limit) + 2)
+        #: step rows written without waiting (see :attr:`RunRequest.deferred`); all committed
+        #: before the attempt ends
+        self.pending: list[asyncio.Future[None]] = []
 
     async def run(self) -> tuple[Any, dict[str, Any] | None]:
         """The flow's result (its last top-level step's) or the error that failed it."""
@@ -118,6 +121,7 @@ class FlowAttempt:
             return None, error
         finally:
             await self.sessions.close()
+            await asyncio.gather(*self.pending)
         return self.last, None
 
     async def _on_error(self, scope: Scope, error: dict[str, Any]) -> None:
@@ -184,7 +188,7 @@ class FlowAttempt:
         return await self._child(replace(request, time_limit=step.time_limit), step, key, attempt)
 
     async def _child(self, request: RunRequest, step: Step, key: str, attempt: int) -> Any:
-        request = replace(request, parent_id=self.record.id, attempt=attempt,
+        request = replace(request, parent_id=self.record.id, attempt=attempt, deferred=self.pending,
                           background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
         run = await self.runner.run(request)
         if run.status != "succeeded":
@@ -261,7 +265,7 @@ class FlowAttempt:
             attempt=attempt, parent_id=self.record.id, created_at=now, started_at=now, finished_at=now,
             duration_ms=0.0, owner=self.runner.owner, step=key,
         )  # fmt: skip
-        await self.runner.store.runs.create(record)
+        self.pending.append(self.runner.store.runs.create_later(record))
 
     async def _finished_steps(self) -> _Done:
         done = _Done()

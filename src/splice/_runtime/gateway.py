@@ -22,7 +22,7 @@ import orjson
 from splice._runtime import wire
 from splice._runtime.capabilities import Handler, RunScope
 from splice._runtime.capabilities.http import number
-from splice._runtime.capability import HTTP, split_op
+from splice._runtime.capability import HTTP, READS, split_op
 from splice._runtime.request import RunOutcome
 from splice.errors import InternalError, SpliceError
 from splice.store import LogLine
@@ -55,7 +55,10 @@ class RunGateway:
     #: HTTP attempts made so far, and those answered with success (a sync's progress: its pages)
     requests: int = 0
     pages: int = 0
+    #: operations that may have changed something outside the run (an HTTP call, a state write…)
+    effects: int = 0
     _writing: asyncio.Future[None] | None = None
+    _created: asyncio.Future[None] | None = None
 
     @property
     def run_id(self) -> str:
@@ -90,6 +93,12 @@ class RunGateway:
         if len(self.logs) >= LOG_BATCH:
             self._write(self.logs)
             self.logs = []
+
+    def after(self, created: asyncio.Future[None] | None) -> None:
+        """Store no log line, and make no call that may change something, before ``created`` (the
+        run's row, when it is written without waiting): a crash never hides a step that had effects."""
+        if created is not None:
+            self._writing = self._created = created
 
     def _write(self, batch: list[LogLine]) -> None:
         """Store a batch while the run goes on, after the batches before it (order is kept)."""
@@ -148,13 +157,22 @@ class RunGateway:
         handler = self.handlers.get(capability.name)
         if handler is None:
             raise capability.refuse(self.kind)
+        if op not in READS:
+            await self._effect()
         return await handler.call(verb, args, blob)
 
     async def handle_stream(self, args: dict[str, Any], blob: bytes) -> tuple[dict[str, Any], AsyncIterator[bytes]]:
         handler = self.handlers.get(HTTP.name)
         if handler is None:
             raise HTTP.refuse(self.kind)
+        await self._effect()
         return await handler.stream(args, blob)  # type: ignore[attr-defined]
+
+    async def _effect(self) -> None:
+        self.effects += 1
+        if self._created is not None:
+            await self._created
+            self._created = None
 
     async def finish(self, outcome: RunOutcome) -> RunOutcome:
         """Let each capability see the outcome before it is stored (a sync's records are written)."""

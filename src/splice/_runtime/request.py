@@ -8,6 +8,7 @@ holding a real :class:`~splice.errors.SpliceError`, not the ``done`` message a c
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -59,6 +60,9 @@ class RunRequest:
     secrets: tuple[str, ...] = ()
     #: a flow run's children kept between its code steps (see :mod:`splice._runtime.sessions`)
     sessions: SessionPool | None = None
+    #: a flow run's writes not waited for: the run row, and the result of a run that changed
+    #: nothing outside itself (its checkpoint may be lost in a crash: it is run again, harmlessly)
+    deferred: list[asyncio.Future[None]] | None = None
     on_log: LogCallback | None = None
     on_progress: ProgressCallback | None = None
 

@@ -128,7 +128,7 @@ class Runner:
             env = await self._secrets(redactor, request.connection)
         except SpliceError as exc:  # the secrets cannot be read (a changed key): the run fails, stored
             unreadable = exc
-        record = await self._create(request, redactor)
+        record, created = await self._create(request, redactor)
         gateway: RunGateway | None = None
         progress: Progress | None = None
         try:
@@ -136,6 +136,7 @@ class Runner:
                 raise unreadable
             config = version.project.config
             gateway, start = await self._prepare(kind, request, record, redactor, env, config)
+            gateway.after(created)
             if gateway.scope.records is not None:
                 progress = Progress(self.store, record.id, gateway, request.on_progress)
             limit = request.time_limit or kind.time_limit(request.script, config.runtime)
@@ -150,13 +151,14 @@ class Runner:
         except SpliceError as exc:
             outcome = RunOutcome.failed(exc)
         except asyncio.CancelledError:
-            await asyncio.shield(self._cancelled(record, gateway, progress, redactor))
+            await asyncio.shield(self._cancelled(record, created, gateway, progress, redactor))
             raise
         except Exception as exc:
             outcome = RunOutcome.failed(_internal_error(record, exc))
-        return await self._settle(record, outcome, gateway, progress, redactor)
+        return await self._settle(record, outcome, gateway, progress, redactor, request.deferred)
 
-    async def _create(self, request: RunRequest, redactor: Redactor) -> RunRecord:
+    async def _create(self, request: RunRequest, redactor: Redactor) -> tuple[RunRecord, asyncio.Future[None] | None]:
+        """The run's row, stored; for a deferred run, being stored (the future says when)."""
         now = _now()
         script = request.script
         record = RunRecord(
@@ -175,7 +177,11 @@ class Runner:
             owner=self.owner,
             step=request.step,
         )
-        return await self.store.runs.create(record)
+        if request.deferred is None:
+            return await self.store.runs.create(record), None
+        created = self.store.runs.create_later(record)
+        request.deferred.append(created)
+        return record, created
 
     async def _secrets(self, redactor: Redactor, conn: Connection | None) -> dict[str, str]:
         """Teach ``redactor`` the run's secrets (operator variables, the connection's credentials);
@@ -256,8 +262,13 @@ class Runner:
         gateway: RunGateway | None,
         progress: Progress | None,
         redactor: Redactor,
+        deferred: list[asyncio.Future[None]] | None = None,
     ) -> RunRecord:
-        """Store the outcome, every field masked; a failure here still ends the run (``INTERNAL_ERROR``)."""
+        """Store the outcome, every field masked; a failure here still ends the run (``INTERNAL_ERROR``).
+
+        ``deferred``: a run that did nothing outside itself (no HTTP, no writes) is stored without
+        waiting; its future goes there (see :attr:`RunRequest.deferred`).
+        """
         try:
             if progress is not None:
                 record.progress = await progress.stop()
@@ -270,6 +281,9 @@ class Runner:
                 assert outcome.error is not None
                 record.error = redactor.value(outcome.error.to_dict())
             record.finished_at = _now()
+            if deferred is not None and gateway is not None and gateway.effects == 0:
+                deferred.append(self.store.runs.complete_later(record))
+                return record
             return await self.store.runs.complete(record)
         except Exception as exc:
             record.output, record.status = None, "failed"
@@ -277,9 +291,16 @@ class Runner:
             return await self.store.runs.complete(record)
 
     async def _cancelled(
-        self, record: RunRecord, gateway: RunGateway | None, progress: Progress | None, redactor: Redactor
+        self,
+        record: RunRecord,
+        created: asyncio.Future[None] | None,
+        gateway: RunGateway | None,
+        progress: Progress | None,
+        redactor: Redactor,
     ) -> None:
         """A caller that gave up (Ctrl-C, a closed request) leaves a run marked cancelled, not running."""
+        if created is not None:
+            await created
         if progress is not None:
             await progress.stop()
         if gateway is not None:

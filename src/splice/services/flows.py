@@ -38,6 +38,8 @@ from splice.store import Connection, RunRecord, Store
 
 logger = logging.getLogger("splice.flows")
 _POLL = 0.05
+#: seconds the API-created flows are kept before they are read again
+STORED_TTL = 1.0
 #: a scheduled flow's row in ``sync_schedules`` (beside the syncs'): ``flow:<name>``
 FLOW_KEY = "flow:"
 
@@ -50,6 +52,7 @@ class Flows:
         self.store = store
         self.runner = runner
         self._jobs = jobs
+        self._cache: tuple[float, list[Flow]] | None = None
 
     @property
     def project(self) -> Project:
@@ -59,8 +62,21 @@ class Flows:
     # --- the flows ---------------------------------------------------------------------------
 
     async def list(self) -> list[Flow]:
-        stored = [Flow.from_document(s.document) for s in await self.store.flows.list()]
-        return [*self.project.flows(), *stored]
+        return [*self.project.flows(), *await self._stored()]
+
+    async def bound(self, integration: str, trigger: str) -> list[Flow]:
+        """The flows a webhook trigger's payload starts (asked on every webhook: kept for a second)."""
+        return [f for f in await self.list() if f.trigger.type == "webhook" and f.integration == integration
+                and f.trigger.trigger == trigger]  # fmt: skip
+
+    async def _stored(self) -> list[Flow]:
+        """The API-created flows, read again at most once a second (and after a change made here):
+        a flow created on another server starts its webhooks' runs within a second."""
+        now = asyncio.get_running_loop().time()
+        if self._cache is None or now - self._cache[0] > STORED_TTL:
+            flows = [Flow.from_document(s.document) for s in await self.store.flows.list()]
+            self._cache = (now, flows)
+        return self._cache[1]
 
     async def get(self, flow_id: str) -> Flow:
         try:
@@ -78,6 +94,7 @@ class Flows:
         self._refuse_code_flow(f"{document.get('integration')}.{document.get('name')}")
         flow = self._checked(document)
         await self.store.flows.create(flow.document())
+        self._cache = None
         return flow
 
     async def replace(self, flow_id: str, document: Mapping[str, Any]) -> Flow:
@@ -86,11 +103,13 @@ class Flows:
         if flow.id != flow_id:
             raise InvalidInput(f"the document's id {flow.id!r} is not {flow_id!r}", code="INVALID_FLOW")
         await self.store.flows.replace(flow.document())
+        self._cache = None
         return flow
 
     async def delete(self, flow_id: str) -> None:
         self._refuse_code_flow(flow_id)
         await self.store.flows.delete(flow_id)
+        self._cache = None
 
     def _checked(self, document: Mapping[str, Any]) -> Flow:
         flow = Flow.from_document(document, source="api")

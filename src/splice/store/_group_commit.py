@@ -41,12 +41,16 @@ class GroupCommit:
         ``statement`` should be built once and reused: writes are grouped by statement
         identity into one ``executemany`` each, in the order the statements first arrived.
         """
+        await asyncio.shield(self.submit(statement, params))
+
+    def submit(self, statement: Any, params: dict[str, Any]) -> asyncio.Future[None]:
+        """Like :meth:`write`, without waiting: the future is done once the write is committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._waiting.append((statement, params, future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="splice-group-commit")
-        await asyncio.shield(future)
+        return future
 
     async def drain(self) -> None:
         """Wait until everything submitted so far is written (before closing the database)."""

@@ -17,6 +17,7 @@ place that happens, so the CLI, the Python API and the REST API agree on what it
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -186,11 +187,16 @@ class RunStore:
 
     async def create(self, record: RunRecord) -> RunRecord:
         """Store a new run (committed with other runs' writes of the moment: see ``_group_commit``)."""
+        await asyncio.shield(self.create_later(record))
+        return record
+
+    def create_later(self, record: RunRecord) -> asyncio.Future[None]:
+        """:meth:`create` without waiting: the future is done once the row is committed (a flow's
+        step rows go out with the next ones: its checkpoint, see ``splice._runtime.flow_runner``)."""
         _check_status(record.status, RUN_STATUSES)
         for name in ("input", "output", "error", "progress"):
             check_json(getattr(record, name), f"run {name}", name)
-        await self._group.write(_INSERT, {name: getattr(record, name) for name in RunRecord.__slots__})
-        return record
+        return self._group.submit(_INSERT, {name: getattr(record, name) for name in RunRecord.__slots__})
 
     async def complete(self, record: RunRecord) -> RunRecord:
         """Store the outcome of ``record``, a run this process created and has just finished.
@@ -198,6 +204,11 @@ class RunStore:
         The writer of a run already holds it, so unlike :meth:`finish` nothing is read back;
         ``finished_at`` defaults to now, ``duration_ms`` is measured from ``started_at``.
         """
+        await asyncio.shield(self.complete_later(record))
+        return record
+
+    def complete_later(self, record: RunRecord) -> asyncio.Future[None]:
+        """:meth:`complete` without waiting: the future is done once the outcome is committed."""
         _check_status(record.status, FINISHED_STATUSES)
         check_json(record.output, "run output", "output")
         check_json(record.error, "run error", "error")
@@ -205,8 +216,7 @@ class RunStore:
         if record.started_at is not None:
             record.duration_ms = (record.finished_at - record.started_at).total_seconds() * 1000.0
         params = {f"b_{name}": getattr(record, name) for name in _COMPLETED}
-        await self._group.write(_COMPLETE, {**params, "b_id": record.id})
-        return record
+        return self._group.submit(_COMPLETE, {**params, "b_id": record.id})
 
     async def restart(self, record: RunRecord) -> None:
         """Mark a queued or interrupted run running again (a flow run's next attempt), as ``record`` says."""
