@@ -12,13 +12,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from splice.errors import SpliceError, TimeLimitExceeded, error_from_dict
 
 if TYPE_CHECKING:
-    from splice._runtime.sessions import SessionPool
     from splice.integration import Script
     from splice.store import Connection, LogLine
 
@@ -26,6 +26,13 @@ LogCallback = Callable[["LogLine"], None]
 ProgressCallback = Callable[[dict[str, Any]], None]
 #: how deep ``ctx.trigger_action`` may nest before it is refused (a loop, most likely)
 MAX_NESTING = 8
+
+
+class Sessions(Protocol):
+    """Children kept between a flow run's code steps (:class:`splice._runtime.sessions.SessionPool`;
+    named here by what the runner calls, so this module needs nothing of the executor's)."""
+
+    def session(self, executor: Any, connection: str | None) -> AbstractContextManager[Any]: ...
 
 
 def new_run_id() -> str:
@@ -59,7 +66,7 @@ class RunRequest:
     step: str | None = None
     secrets: tuple[str, ...] = ()
     #: a flow run's children kept between its code steps (see :mod:`splice._runtime.sessions`)
-    sessions: SessionPool | None = None
+    sessions: Sessions | None = None
     #: a flow run's writes not waited for: the run row, and the result of a run that changed
     #: nothing outside itself (its checkpoint may be lost in a crash: it is run again, harmlessly)
     deferred: list[asyncio.Future[None]] | None = None
