@@ -29,6 +29,7 @@ from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice._runtime.webhooks import admit, secret_headers
 from splice.errors import InvalidInput, NotFound, SpliceError
+from splice.flows import _chain
 from splice.integration import Script
 from splice.project import Project, load_project
 from splice.services import Connections, EnvVars, Flows, Records, Runs, Syncs
@@ -81,7 +82,7 @@ class Runtime:
         #: list, trigger, pause, resume, reschedule and reset syncs
         self.syncs = Syncs(self.versions, store, lambda: self.jobs)
         #: list, create, run and retry flows
-        self.flows = Flows(self.versions, store, self.runner, lambda: self.jobs)
+        self.flows = Flows(self.versions, store, self.runner, lambda: self.jobs, secrets)
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
 
@@ -223,11 +224,14 @@ class Runtime:
         bound = await self.flows.bound(trigger.integration.name, trigger.name)
         if not bound:
             return None
+        chain = _chain.opened(self.secrets, request.headers)
+        for flow in bound:
+            _chain.refuse_cycle(flow.id, chain)
         output = record.output or {}
         payload = output["payload"] if "payload" in output else _json_or_none(request)
         waited: RunRecord | None = None
         for flow in bound:
-            run = await self.flows.run(flow.id, connection=connection, payload=payload, background=True)
+            run = await self.flows.run(flow.id, connection=connection, payload=payload, background=True, chain=chain)
             if flow.trigger.respond == "flow" and waited is None:
                 waited = run
         if waited is None:

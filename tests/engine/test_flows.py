@@ -25,7 +25,7 @@ from splice.store import RunRecord
 FLOWS = """
 import asyncio
 from splice import Integration, auth, expr, step
-from splice.triggers import Body, HmacSignature
+from splice.triggers import Body, HmacSignature, Query
 
 acme = Integration("acme", base_url="{config.api_url}/api", auth=auth.ApiKey())
 
@@ -63,9 +63,24 @@ async def ask(ctx, request):
     return {"payload": request.json()}
 
 
+me = Integration("me", base_url="{config.url}")
+
+
+@me.trigger(connection_from=Query("conn", trusted=True))
+async def bounce(ctx, request):
+    return {"payload": request.json(), "response": {"status": 202, "body": "bounced"}}
+
+
+@me.step()
+async def call_back(ctx, step_results):
+    answer = await ctx.api.request("POST", "/webhooks/me/bounce?conn=m1", data={"hops": step_results.trigger["hops"] + 1})
+    return {"status": answer.status}
+
+
 acme.flow("twenty", steps=[step.code(f"Step {n:02d}", effect) for n in range(1, 21)])
 acme.flow("loop", steps=[step.for_each("Each", items=expr("trigger.payload.items"), concurrency=2,
                                        steps=[step.code("Item", slow_item)])])
+me.flow("ping_pong", trigger="bounce", steps=[step.code("Call back", call_back)])
 hooks.flow("on_event", trigger="events", steps=[step.code("Double", double)])
 hooks.flow("answer", trigger="ask", respond="flow", steps=[step.code("Double", double)])
 """
@@ -204,3 +219,30 @@ async def test_flows_over_rest_and_webhooks(project: Path, api: DemoAPI, start_w
 
         (flow_run,) = await until(on_event_ran, f"the webhook's flow to run\n{serve.output()}")
         assert flow_run.output == {"doubled": 10} and flow_run.connection_id is None
+
+
+async def test_a_flow_that_starts_itself_through_a_webhook_is_cut(
+    project: Path, api: DemoAPI, start_worker: StartWorker
+) -> None:
+    """The flow's step calls the webhook that starts the same flow: without the chain its
+    requests carry, every run would start the next one, forever."""
+    async with await Runtime.open(project) as rt:
+        serve = await asyncio.to_thread(start_worker, project, "serve", "srv1")
+        await rt.connections.add("me", "m1", {}, config={"url": serve.api_url})
+        async with aiohttp.ClientSession(serve.api_url) as anyone:
+            forged = {"Splice-Flow-Chain": "not-a-sealed-chain"}
+            async with anyone.post("/webhooks/me/bounce?conn=m1", json={"hops": 0}, headers=forged) as answer:
+                assert answer.status == 202 and await answer.text() == "bounced"
+
+        async def ended() -> list[RunRecord]:
+            runs = await rt.runs.find(script="ping_pong")
+            return runs if runs and all(r.status in ("succeeded", "failed") for r in runs) else []
+
+        (run,) = await until(ended, f"the flow run to end\n{serve.output()}")
+        assert run.status == "failed", run
+        assert "answered 422" in run.error["message"] and "FLOW_CYCLE" in str(run.error["details"]), run.error
+        assert "flow me.ping_pong would start itself again (me.ping_pong → me.ping_pong)" in str(run.error["details"])
+        await asyncio.sleep(1.0)
+        assert len(await rt.runs.find(script="ping_pong")) == 1, "a second run was started"
+        (trigger_runs) = await rt.runs.find(script="bounce")
+        assert len(trigger_runs) == 2

@@ -91,9 +91,12 @@ class FlowAttempt:
         record: RunRecord,
         connections: Mapping[str, Connection | None],
         *,
+        api_headers: Mapping[str, str] | None = None,
         on_log: LogCallback | None = None,
     ) -> None:
         self.runner = runner
+        #: added to every request its steps send (the chain of flows that led here)
+        self.api_headers = api_headers
         self.flow = flow
         self.record = record
         self.connections = connections
@@ -189,6 +192,7 @@ class FlowAttempt:
 
     async def _child(self, request: RunRequest, step: Step, key: str, attempt: int) -> Any:
         request = replace(request, parent_id=self.record.id, attempt=attempt, deferred=self.pending,
+                          api_headers=self.api_headers,
                           background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
         run = await self.runner.run(request)
         if run.status != "succeeded":

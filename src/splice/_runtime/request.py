@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,6 +67,9 @@ class RunRequest:
     secrets: tuple[str, ...] = ()
     #: a flow run's children kept between its code steps (see :mod:`splice._runtime.sessions`)
     sessions: Sessions | None = None
+    #: headers added to every request the run's ``ctx.api`` and ``ctx.internal_api`` send (a
+    #: flow step's :data:`splice.flows._chain.HEADER`)
+    api_headers: Mapping[str, str] | None = None
     #: a flow run's writes not waited for: the run row, and the result of a run that changed
     #: nothing outside itself (its checkpoint may be lost in a crash: it is run again, harmlessly)
     deferred: list[asyncio.Future[None]] | None = None
@@ -93,6 +96,7 @@ class RunRequest:
             parent_id=self.run_id,
             background=self.background,
             depth=self.depth + 1,
+            api_headers=self.api_headers,
             on_log=self.on_log,
         )
 

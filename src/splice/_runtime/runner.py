@@ -224,6 +224,9 @@ class Runner:
             scope.api = await self.apis.connection_api(script.integration, conn, redactor, gateway.log_request, policy)
             credentials = scope.api.credentials
         scope.internal_api = self.apis.internal_api(project.internal_api, env, redactor, gateway.log_request, policy)
+        for api in (scope.api, scope.internal_api):
+            if api is not None and request.api_headers:
+                api.default_headers.update(request.api_headers)
         start = {
             "t": "start",
             "run": {

@@ -31,10 +31,10 @@ from splice.errors import (
     WorkerLost,
     error_from_dict,
 )
-from splice.flows import Flow
+from splice.flows import Flow, _chain
 from splice.flows._check import check_flow
 from splice.project import Project
-from splice.store import Connection, RunRecord, Store
+from splice.store import Connection, RunRecord, SecretBox, Store
 
 logger = logging.getLogger("splice.flows")
 _POLL = 0.05
@@ -47,9 +47,12 @@ FLOW_KEY = "flow:"
 class Flows:
     """The flows of a project (declared in code) and those created over the API (stored)."""
 
-    def __init__(self, versions: Versions, store: Store, runner: Runner, jobs: Callable[[], JobQueue]) -> None:
+    def __init__(
+        self, versions: Versions, store: Store, runner: Runner, jobs: Callable[[], JobQueue], secrets: SecretBox
+    ) -> None:
         self.versions = versions
         self.store = store
+        self.secrets = secrets
         self.runner = runner
         self._jobs = jobs
         self._cache: tuple[float, list[Flow]] | None = None
@@ -142,12 +145,7 @@ class Flows:
         (``background=True``: the queued run comes back; ``rt.flows.wait(run.id)`` waits).
         """
         flow = await self.get(flow_id)
-        if flow.id in chain:
-            raise InvalidInput(
-                f"flow {flow.id} would start itself again ({' → '.join((*chain, flow.id))})",
-                code="FLOW_CYCLE",
-                hint="flows that start each other must end somewhere: break the cycle",
-            )
+        _chain.refuse_cycle(flow.id, chain)
         record = await self._create(flow, connection, payload, dict(connections or {}), chain=(*chain, flow.id))
         if background:
             return await self._enqueue(flow, record)
@@ -224,7 +222,9 @@ class Flows:
         await self.store.runs.restart(record)
         try:
             connections = await self._connections(flow, record)
-            output, error = await FlowAttempt(self.runner, flow, record, connections, on_log=on_log).run()
+            headers = {_chain.HEADER: _chain.seal(self.secrets, tuple((record.input or {}).get("chain") or (flow.id,)))}
+            attempt = FlowAttempt(self.runner, flow, record, connections, api_headers=headers, on_log=on_log)
+            output, error = await attempt.run()
         except asyncio.CancelledError:
             cancelled = Cancelled("the flow run was cancelled by its caller").to_dict()
             await asyncio.shield(self._end(record, None, cancelled, "cancelled"))
