@@ -28,6 +28,7 @@ from splice._runtime.kinds import RunKind, kind_of
 from splice._runtime.progress import Progress
 from splice._runtime.records import RecordWriter
 from splice._runtime.request import MAX_NESTING, RunOutcome, RunRequest
+from splice._runtime.spawner import alive
 from splice._runtime.versions import Version, Versions
 from splice.config import ProjectConfig, RuntimeSection
 from splice.errors import Cancelled, InternalError, InvalidInput, SpliceError, WorkerLost, error_from_dict
@@ -348,7 +349,7 @@ class Runner:
         host = socket.gethostname()
         for owner in await self.store.runs.unfinished_owners():
             name, _, pid = owner.rpartition(":")
-            if name == host and pid.isdigit() and owner != local_owner() and not _alive(int(pid)):
+            if name == host and pid.isdigit() and owner != local_owner() and not alive(int(pid)):
                 count += await self.store.runs.abandon(owner, lost)
         return count
 
@@ -360,16 +361,6 @@ def _now() -> datetime:
 def local_owner() -> str:
     """``host:pid``: the owner of runs started by a process that is not a named worker."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _internal_error(record: RunRecord, exc: Exception) -> InternalError:

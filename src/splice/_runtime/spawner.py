@@ -35,12 +35,13 @@ def _remove_abandoned_sandbox_dirs() -> None:
     base = Path(tempfile.gettempdir())
     for path in base.glob(f"{_SANDBOX_PREFIX}*-*"):
         pid = path.name[len(_SANDBOX_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (owned by us or not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
