@@ -73,7 +73,8 @@ async def bounce(ctx, request):
 
 @me.step()
 async def call_back(ctx, step_results):
-    answer = await ctx.api.request("POST", "/webhooks/me/bounce?conn=m1", data={"hops": step_results.trigger["hops"] + 1})
+    hops = step_results.trigger["hops"] + 1
+    answer = await ctx.api.request("POST", "/webhooks/me/bounce?conn=m1", data={"hops": hops})
     return {"status": answer.status}
 
 
