@@ -31,7 +31,7 @@ from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 from splice.triggers._routing import check_signed_routing
 
-ScriptKind = Literal["action", "sync", "trigger", "step"]
+ScriptKind = Literal["action", "sync", "trigger", "step", "export", "import"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 

@@ -12,8 +12,9 @@ from splice.store._schema import connections, env_vars
 def test_public_api_is_curated_and_sorted() -> None:
     expected = [
         "AccessToken", "Connection", "FlowStore", "LogLine", "LogRecord", "OAuthStateStore", "RecordPage",
-        "RunRecord", "SaveResult", "ScheduleStore", "SecretBox", "Store", "StoredFlow", "Stream", "SyncSchedule",
-        "TokenScope", "TokenStore", "WebhookDeliveryStore", "open_store", "short_id",
+        "ResourceStore", "RunError", "RunErrorStore", "RunRecord", "SaveResult", "ScheduleStore", "SecretBox",
+        "Store", "StoredFlow", "StoredResource", "Stream", "SyncSchedule", "TokenScope", "TokenStore",
+        "WebhookDeliveryStore", "open_store", "short_id",
     ]  # fmt: skip
     assert splice.store.__all__ == expected
     assert all(hasattr(splice.store, name) for name in expected)

@@ -166,7 +166,32 @@ class StepKind(RunKind):
         return await script.fn(ctx, results)
 
 
-KINDS: dict[str, RunKind] = {kind.name: kind for kind in (ActionKind(), SyncKind(), TriggerKind(), StepKind())}
+class ResourceKind(RunKind):
+    """An export's or an import's run: splice's own pipeline (paging, templates, mapping) and the
+    resource's hooks, in the sandboxed child like any script. Its input carries the resource's
+    document, so a virtual run (``run_virtual``) needs nothing stored."""
+
+    queueable = False
+
+    def check_request(self, script: Script, raw: Any) -> None:
+        if not isinstance(raw, dict) or not isinstance(raw.get(self.name), dict):
+            raise InvalidInput(
+                f"{script.qualname} is an {self.name}; run it with rt.{self.name}s.run(...)",
+                hint=f"splice {self.name}s run NAME -c CONNECTION",
+            )
+
+
+class ExportKind(ResourceKind):
+    name = "export"
+
+
+class ImportKind(ResourceKind):
+    name = "import"
+
+
+KINDS: dict[str, RunKind] = {
+    kind.name: kind for kind in (ActionKind(), SyncKind(), TriggerKind(), StepKind(), ExportKind(), ImportKind())
+}
 
 
 def kind_of(script: Script) -> RunKind:

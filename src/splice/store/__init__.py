@@ -16,6 +16,8 @@ from splice.store._flows import FlowStore, StoredFlow
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._record_codec import Stream
 from splice.store._records import RecordPage, SaveResult
+from splice.store._resources import ResourceStore, StoredResource
+from splice.store._run_errors import RunError, RunErrorStore
 from splice.store._runs import LogLine, LogRecord, RunRecord, short_id
 from splice.store._schedules import ScheduleStore, SyncSchedule
 from splice.store._store import Store, open_store
@@ -30,12 +32,16 @@ __all__ = [
     "LogRecord",
     "OAuthStateStore",
     "RecordPage",
+    "ResourceStore",
+    "RunError",
+    "RunErrorStore",
     "RunRecord",
     "SaveResult",
     "ScheduleStore",
     "SecretBox",
     "Store",
     "StoredFlow",
+    "StoredResource",
     "Stream",
     "SyncSchedule",
     "TokenScope",

@@ -40,7 +40,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 _JSON_OPTIONS = _json.OPTIONS
 #: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
@@ -284,6 +284,40 @@ flow_versions = sa.Table(
     sa.Column("version", sa.String(32), primary_key=True),
     sa.Column("document", json_type(), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: exports, imports and other platform resources created over the REST API or ``ctx.engine``
+#: (code-declared ones live in the project), one document per (type, id)
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("type", sa.String(32), primary_key=True),
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("integration", sa.String(128), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("document", json_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "type", "external_id"),
+)
+
+#: records an export or import run could not process, each with what retrying it needs
+run_errors = sa.Table(
+    "run_errors",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("error", json_type(), nullable=False),
+    #: what the failing stage received: retrying the record re-enters that stage with it
+    sa.Column("retry_data", json_type(), nullable=True),
+    #: open, retried (a retry succeeded) or failed_again (a retry's own error row says why)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retried_at", UTCDateTime, nullable=True),
+    sa.Index(None, "run_id", "created_at"),
 )
 
 run_logs = sa.Table(

@@ -16,6 +16,8 @@ from splice.store._flows import FlowStore
 from splice.store._locks import LockStore
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._records import RecordStore
+from splice.store._resources import ResourceStore
+from splice.store._run_errors import RunErrorStore
 from splice.store._runs import RunStore
 from splice.store._schedules import ScheduleStore
 from splice.store._state import StateStore
@@ -27,8 +29,9 @@ class Store:
     """Everything splice keeps in its database, as sub-stores.
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
-    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries`` and
-    ``flows``. Get one with
+    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries``,
+    ``flows``, ``resources`` (exports, imports, … created over the API) and ``run_errors``
+    (records a run could not process). Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``. ``clock`` decides when
     OAuth states and webhook deliveries expire and when a token was last used.
     """
@@ -49,6 +52,8 @@ class Store:
         self.oauth_states = OAuthStateStore(db, secrets, clock)
         self.webhook_deliveries = WebhookDeliveryStore(db, clock)
         self.flows = FlowStore(db, clock)
+        self.resources = ResourceStore(db, clock)
+        self.run_errors = RunErrorStore(db, clock)
 
     @property
     def url(self) -> str:
