@@ -132,3 +132,12 @@ async def test_bad_options_are_clear_errors(runtime: Runtime) -> None:
     assert "response_type must be" in out["message"]
     out = await call_error(runtime, "/whoami", auth=["only-user"])
     assert "auth must be a (username, password) pair" in out["message"]
+
+
+async def test_raise_for_status_false_returns_a_4xx_and_a_401_still_raises(runtime: Runtime) -> None:
+    full = await call(runtime, "/status/404", raise_for_status=False, return_full_response=True)
+    assert full["status"] == 404
+    refused = await call(runtime, "/status/422", raise_for_status=False, return_full_response=True)
+    assert refused["status"] == 422
+    assert (await call_error(runtime, "/status/404"))["status"] == 404  # the default still raises
+    assert (await call_error(runtime, "/status/401", raise_for_status=False))["code"] == "ACCESS_TOKEN_EXPIRED"

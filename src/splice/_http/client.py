@@ -61,6 +61,9 @@ class CallSpec:
     basic_auth: tuple[str, str] | None = None
     timeout: float | None = None
     retries: int | None = None
+    #: False: a 4xx or 5xx (after retries) is returned, not raised — an export's 404 may be its
+    #: last page, an import's 422 one record's error. A 401 still refreshes and then raises.
+    raise_for_status: bool = True
 
 
 class ConnectionApi:
@@ -123,7 +126,7 @@ class ConnectionApi:
             response, chunks = await self._send_with_retries(spec, request, stream)
         if response.status == 401:
             raise self._unauthorized(spec, request, response)
-        if response.status >= 300:
+        if response.status >= 300 and spec.raise_for_status:
             raise ConnectionError(
                 f"{spec.method} {self.public_url(request)} answered {response.status}",
                 details=self._details(response),

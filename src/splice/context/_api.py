@@ -75,11 +75,18 @@ class ApiClient:
         response_type: ResponseType = "json",
         timeout: float | None = None,
         retries: int | None = None,
+        raise_for_status: bool = True,
     ) -> Any:
-        """Any HTTP method; returns the parsed body (or a :class:`FullResponse`)."""
+        """Any HTTP method; returns the parsed body (or a :class:`FullResponse`).
+
+        ``raise_for_status=False`` returns a 4xx or 5xx answer (after the retries a 429 or 5xx
+        gets) instead of raising; use it with ``return_full_response=True`` to read its status.
+        """
         if response_type not in ("json", "bytes", "text", "stream"):
             raise InvalidInput(f"response_type must be json, bytes, text or stream, not {response_type!r}")
         args, body = self._spec(method, path, query, data, headers, base_uri, auth, timeout, retries)
+        if not raise_for_status:
+            args["raise_for_status"] = False
         if response_type == "stream":
             head, chunks = await self._channel.stream(args, body)
             if return_full_response:

@@ -53,6 +53,7 @@ def _spec(args: dict[str, Any], blob: bytes) -> CallSpec:
         basic_auth=(str(auth[0]), str(auth[1])) if auth else None,
         timeout=number(args.get("timeout")),
         retries=_retries(args.get("retries")),
+        raise_for_status=args.get("raise_for_status", True) is not False,
     )
 
 
