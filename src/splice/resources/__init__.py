@@ -22,7 +22,6 @@ from splice.resources._hooks import (
 from splice.resources._http import Http, HttpAnswer
 from splice.resources._import import IgnoreExisting, Import
 from splice.resources._importer import (
-    STAGES,
     ImportResult,
     Lookups,
     StaticLookups,
@@ -30,7 +29,6 @@ from splice.resources._importer import (
     run_mapping,
 )
 from splice.resources._mapping import Field, Lookup, Mapping
-from splice.resources._paging import METHODS as PAGING_METHODS
 from splice.resources._paging import Paging
 from splice.resources._pipeline import ExportPage, export_page, export_pages, run_virtual_with_paging
 
@@ -47,7 +45,6 @@ __all__ = [
     "Lookup",
     "Lookups",
     "Mapping",
-    "PAGING_METHODS",
     "Paging",
     "PostMapOptions",
     "PostMapResult",
@@ -58,7 +55,6 @@ __all__ = [
     "PreSavePageResult",
     "RecordError",
     "ResponseData",
-    "STAGES",
     "StaticLookups",
     "export_page",
     "export_pages",
