@@ -255,9 +255,14 @@ class _Compiled:
             self.key = Expression(lookup.key_expr, where, f"{at}.lookup.key_expr", compiler)
 
     def value(self, record: Any, key: Any, entries: Entries[str, Entries[str, str]], settings: Any) -> Any:
-        value = self.extract(record, settings) if self.extract is not None else self._looked_up(key, entries)
-        if value is None:
-            return self.field.default
+        if self.extract is None:  # a lookup's miss policy already chose its value, null included
+            value = self._looked_up(key, entries)
+            if value is None:
+                return None
+        else:
+            value = self.extract(record, settings)
+            if value is None:
+                return self.field.default
         return value if self.coerce is None else self._coerced(value)
 
     def _looked_up(self, key: Any, entries: Entries[str, Entries[str, str]]) -> Any:
