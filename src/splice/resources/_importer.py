@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from splice.errors import ApiError, InvalidInput, UsageError
 from splice.resources import _hooks, _templates
 from splice.resources._check import MISSING, as_text, get_path, record_error, shown
@@ -269,9 +271,10 @@ class _Run:
         try:
             path = _templates.render(import_.path, context, where, "path")
             headers = {k: _templates.render(v, context, where, f"headers.{k}") for k, v in import_.headers.items()}
-            default = "{{ records }}" if batched else "{{ record }}"
-            raw = import_.body if import_.body is not None else default
-            body = encode_body(raw, context, where, "body", import_.sends_json)
+            if import_.body is None:  # the mapped record (the batch) as JSON
+                body = orjson.dumps(records if batched else records[0])
+            else:
+                body = encode_body(import_.body, context, where, "body", import_.sends_json)
         except InvalidInput as exc:
             for item in batch:
                 item.fail("submit", [record_error(exc, "import", field=exc.details.get("field"))], item.pair())
