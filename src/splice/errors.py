@@ -36,8 +36,9 @@ classes and to every code raised in ``src/``::
     │       │                                         CONNECT_NOT_SUPPORTED, INVALID_SECRET_KEY, INSECURE_KEY_FILE,
     │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, INVALID_FLOW,
     │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
-    │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID: fix the value the message
-    │       │                                         names (a short run id: give more of it)
+    │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID, INVALID_RESOURCE: fix the
+    │       │                                         value the message names (a short run id: give more of it; an
+    │       │                                         export's or import's field)
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │       │                                         caller's, so a run that cannot parse it answers 400 too)
@@ -50,8 +51,9 @@ classes and to every code raised in ``src/``::
     │   ├── RateLimitExceeded      502   502  retry   RATE_LIMIT_EXCEEDED: slow down; try after the wait it asked for
     │   ├── ConnectionError        502   502  retry   CONNECTION_ERROR, HOST_NOT_ALLOWED, NETWORK_ERROR: the call
     │   │                                             failed (a status, the network, a host not in allowed_hosts)
-    │   └── PaginationError        502   502  retry   PAGINATION_ERROR: the API's pages do not line up (a cursor
-    │                                                 repeated); check the paginator
+    │   └── PaginationError        502   502  retry   PAGINATION_ERROR, PAGING_LOOP: the API's pages do not line up
+    │                                                 (a cursor, next URL or body repeated, or more pages than an
+    │                                                 export's max_pages); check the paginator or the paging
     ├── CredentialsError           409   409  retry   REFRESH_FAILED: the provider failed a refresh; a later attempt
     │   │                                             may work (a refusal also marks the connection broken)
     │   └── ConnectionBroken       409   409  final   CONNECTION_BROKEN, CREDENTIALS_REJECTED: the connection needs
@@ -62,8 +64,9 @@ classes and to every code raised in ``src/``::
     │                                                 script chooses the run's status, 400–599)
     ├── RunError                   500   500  retry   RUN_ERROR, CHILD_CRASHED: the run's process died; look at the
     │   │                                             run (a job tries again)
-    │   ├── ScriptError            500   500  retry   SCRIPT_ERROR, INVALID_OUTPUT: the script raised or returned
-    │   │                                             something invalid; fix it (the traceback is on the run)
+    │   ├── ScriptError            500   500  retry   SCRIPT_ERROR, INVALID_OUTPUT, HOOK_CONTRACT: the script (or an
+    │   │                                             export's or import's hook) raised or returned something
+    │   │                                             invalid; fix it (the traceback is on the run)
     │   ├── LimitExceeded          500   500  final   LIMIT_EXCEEDED, MEMORY_LIMIT_EXCEEDED, OUTPUT_TOO_LARGE,
     │   │   │                                         PROCESS_LIMIT_EXCEEDED, FILE_SIZE_LIMIT_EXCEEDED: the run
     │   │   │                                         passed a limit; raise it or do less
@@ -298,6 +301,7 @@ class InvalidInput(UsageError):
         "FLOW_CYCLE",
         "STEP_RESULT_TOO_LARGE",
         "AMBIGUOUS_ID",
+        "INVALID_RESOURCE",
     )
     http_status = 422
 
@@ -359,7 +363,7 @@ class ConnectionError(ApiError):
 
 
 class PaginationError(ApiError):
-    codes = ("PAGINATION_ERROR",)
+    codes = ("PAGINATION_ERROR", "PAGING_LOOP")
 
 
 class CredentialsError(SpliceError):
@@ -440,7 +444,7 @@ class RunError(SpliceError):
 class ScriptError(RunError):
     """The script raised; ``details`` has ``type``, ``message`` and ``traceback``."""
 
-    codes = ("SCRIPT_ERROR", "INVALID_OUTPUT")
+    codes = ("SCRIPT_ERROR", "INVALID_OUTPUT", "HOOK_CONTRACT")
 
 
 class LimitExceeded(RunError):

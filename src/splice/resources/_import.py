@@ -1,0 +1,139 @@
+"""An import: Celigo's declarative HTTP destination, as a frozen value with its JSON form.
+
+Per record (``batch_size=1``) the ``path``, ``headers`` and ``body`` templates see ``record``,
+the mapped record (the body defaults to it, as JSON); per batch (``batch_size > 1``) they see
+``records``, and ``response_records_path`` finds each record's answer in the response. A record
+whose ``ignore_existing`` key is in a lookup cache is ignored, not sent.
+
+>>> Import(name="contacts", integration="acme", path="/contacts", response_id_path="id",
+...        mapping=Mapping(fields=(Field(generate="email", extract="Email"),)))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from splice.resources import _templates
+from splice.resources._check import Where
+from splice.resources._export import BODY_FORMATS, HTTP_METHODS
+from splice.resources._mapping import Expression, Mapping, compile_jsonata
+
+IMPORT_HOOKS = ("post_map", "post_submit", "pre_map")
+MAX_BATCH_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreExisting:
+    """Skip a record whose ``key`` (a JSONata expression over the mapped record) is in ``lookup``."""
+
+    lookup: str
+    key: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lookup": self.lookup, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Import:
+    """A declarative HTTP destination; run it with :func:`~splice.resources.import_records`."""
+
+    name: str
+    integration: str
+    path: str
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    body_format: str | None = None
+    batch_size: int = 1
+    response_id_path: str | None = None
+    response_records_path: str | None = None
+    success_path: str | None = None
+    success_values: tuple[str, ...] = ()
+    mapping: Mapping | None = None
+    ignore_existing: IgnoreExisting | None = None
+    hooks: dict[str, str] = field(default_factory=dict)
+    external_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    @property
+    def where(self) -> Where:
+        return Where("import", self.name)
+
+    @property
+    def sends_json(self) -> bool:
+        """JSON unless declared ``text`` or given a string body template without ``body_format``."""
+        if self.body_format is not None:
+            return self.body_format == "json"
+        return not isinstance(self.body, str)
+
+    def check(self) -> None:
+        where = self.where
+        where.string(self.name, "name")
+        where.string(self.integration, "integration")
+        where.choice(self.method, "method", HTTP_METHODS, "HTTP method")
+        where.string(self.path, "path")
+        where.string_map(self.headers, "headers")
+        where.string_map(self.hooks, "hooks")
+        where.json_value(self.body, "body")
+        if self.body_format is not None:
+            where.choice(self.body_format, "body_format", BODY_FORMATS, "body format")
+        where.integer(self.batch_size, "batch_size", 1, MAX_BATCH_SIZE)
+        for name in ("response_id_path", "response_records_path", "success_path", "external_id"):
+            where.optional_string(getattr(self, name), name)
+        where.strings(self.success_values, "success_values")
+        for hook in self.hooks:
+            where.choice(hook, f"hooks.{hook}", IMPORT_HOOKS, "import hook")
+        if self.mapping is not None:
+            if not isinstance(self.mapping, Mapping):
+                raise where.invalid("mapping", f"must be a Mapping, not {type(self.mapping).__name__}")
+            self.mapping.check(where)
+        if self.ignore_existing is not None:
+            where.string(self.ignore_existing.lookup, "ignore_existing.lookup")
+            Expression(self.ignore_existing.key, where, "ignore_existing.key", compile_jsonata)
+        _templates.check(self.path, where, "path")
+        _templates.check(self.headers, where, "headers")
+        _templates.check(self.body, where, "body")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "integration": self.integration, "method": self.method,
+                                "path": self.path}  # fmt: skip
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value == _DEFAULTS[name]:
+                continue
+            if isinstance(value, Mapping | IgnoreExisting):
+                value = value.to_json()
+            data[name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Import:
+        where = Where("import", data.get("name") if isinstance(data, dict) else None)
+        where.only(data, "", _KEYS)
+        values = dict(data)
+        for name in ("name", "integration", "path"):
+            if name not in values:
+                raise where.invalid(name, "is required")
+        if values.get("mapping") is not None:
+            values["mapping"] = Mapping.from_json(values["mapping"], where)
+        if values.get("ignore_existing") is not None:
+            ignore = where.only(values["ignore_existing"], "ignore_existing", {"lookup", "key"})
+            values["ignore_existing"] = IgnoreExisting(
+                where.string(ignore.get("lookup"), "ignore_existing.lookup"),
+                where.string(ignore.get("key"), "ignore_existing.key"),
+            )
+        if "success_values" in values:
+            values["success_values"] = where.strings(values["success_values"], "success_values")
+        return cls(**values)
+
+
+_OPTIONAL = [
+    "headers", "body", "body_format", "batch_size", "response_id_path", "response_records_path", "success_path",
+    "success_values", "mapping", "ignore_existing", "hooks", "external_id",
+]  # fmt: skip
+_DEFAULTS: dict[str, Any] = {name: ({} if name in ("headers", "hooks") else None) for name in _OPTIONAL}
+_DEFAULTS.update(batch_size=1, success_values=())
+_KEYS = {"name", "integration", "method", "path", *_OPTIONAL}
