@@ -27,6 +27,7 @@ from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.flows import Flow, FlowTrigger, Step
 from splice.flows.step import STEP_ATTRIBUTE
 from splice.paginate import BasePaginator
+from splice.resources import Export, Import
 from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 from splice.triggers._routing import check_signed_routing
@@ -137,6 +138,10 @@ class Integration:
         self.scripts: dict[str, Script] = {}
         #: flows declared on this integration (they may use others' steps and actions)
         self.flows: dict[str, Flow] = {}
+        #: Celigo's platform resources declared in code, and the hook functions they name
+        self.exports: dict[str, Export] = {}
+        self.imports: dict[str, Import] = {}
+        self.hooks: dict[str, Callable[..., Any]] = {}
 
     def __repr__(self) -> str:
         return f"Integration({self.name!r}, base_url={self.base_url!r})"
@@ -335,6 +340,73 @@ class Integration:
         self.flows[name] = flow
         return flow
 
+    def hook(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+        """Declare a hook of an export or import, with Celigo's argument and return shapes
+        (``splice.resources.PreMapOptions`` … say them): ``def fn(options) -> result``, sync or
+        async. Name it in the resource: ``hooks={"pre_map": clean}``. It runs in the sandboxed
+        child that runs the resource's page, never in the worker.
+
+        >>> @acme.hook()
+        ... def clean(options):
+        ...     return [{"data": {**r, "email": r["email"].lower()}} for r in options["data"]]
+        """
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            hook_name = name or func.__name__
+            if not _NAME.match(hook_name):
+                raise ProjectError(f"hook name {hook_name!r} must be lower-case letters, digits and _")
+            if hook_name in self.hooks:
+                raise ProjectError(f"hook {self.name}.{hook_name} is declared twice")
+            self.hooks[hook_name] = func
+            setattr(func, HOOK_ATTRIBUTE, f"{self.name}.{hook_name}")
+            return func
+
+        return register(fn) if fn is not None else register
+
+    def export(self, name: str, *, path: str, hooks: Mapping[str, Any] | None = None, **fields: Any) -> Export:
+        """Declare an export: Celigo's declarative HTTP source (``splice.resources.Export``'s fields:
+        ``records_path``, ``paging``, ``query``, ``delta``, …). Read-only over the API; run it with
+        ``rt.exports.run("acme.contacts", connection=...)`` or as a flow's ``step.export``."""
+        value = _declared(Export, self, name, path=path, hooks=self._hook_names(name, hooks), **fields)
+        if name in self.exports:
+            raise ProjectError(f"export {self.name}.{name} is declared twice")
+        self.exports[name] = value
+        return value
+
+    def import_(self, name: str, *, path: str, hooks: Mapping[str, Any] | None = None, **fields: Any) -> Import:
+        """Declare an import: Celigo's declarative HTTP destination (``splice.resources.Import``'s
+        fields: ``mapping``, ``batch_size``, ``response_id_path``, …)."""
+        value = _declared(Import, self, name, path=path, hooks=self._hook_names(name, hooks), **fields)
+        if name in self.imports:
+            raise ProjectError(f"import {self.name}.{name} is declared twice")
+        self.imports[name] = value
+        return value
+
+    def _hook_names(self, resource: str, hooks: Mapping[str, Any] | None) -> dict[str, str]:
+        """``{"pre_map": fn}`` → ``{"pre_map": "acme.fn"}``: a hook is one of this integration's."""
+        names: dict[str, str] = {}
+        for stage, hook in (hooks or {}).items():
+            qualname = getattr(hook, HOOK_ATTRIBUTE, None) if callable(hook) else hook
+            if not isinstance(qualname, str):
+                raise ProjectError(f"{self.name}.{resource}: hooks[{stage!r}] must be a function declared with "
+                                   f"@{self.name}.hook() or its name")  # fmt: skip
+            owner, dot, short = qualname.rpartition(".")
+            if dot and owner != self.name:
+                raise ProjectError(f"{self.name}.{resource}: hook {qualname!r} is another integration's; "
+                                   f"a resource's hooks are its own integration's")  # fmt: skip
+            names[stage] = f"{self.name}.{short}"
+        return names
+
+    def hook_function(self, qualname: str) -> Callable[..., Any]:
+        """The function a resource's hook names (``"acme.clean"``)."""
+        short = qualname.rpartition(".")[2]
+        try:
+            return self.hooks[short]
+        except KeyError:
+            known = ", ".join(sorted(self.hooks)) or "none"
+            raise NotFound(f"integration {self.name!r} has no hook {short!r} (it has: {known})",
+                           hint=f"declare it with @{self.name}.hook()") from None  # fmt: skip
+
     def _add(self, script: Script) -> None:
         if not inspect.iscoroutinefunction(script.fn):
             raise ProjectError(f"script {script.qualname} must be an 'async def' function")
@@ -408,6 +480,20 @@ class Integration:
             "config": self.config_model.model_json_schema() if self.config_model else None,
             "scripts": [s.describe() for s in self.scripts.values()],
         }
+
+
+#: set on a function declared with ``@integration.hook()``: its qualified name
+HOOK_ATTRIBUTE = "__splice_hook__"
+
+
+def _declared(cls: type[Any], integration: Integration, name: str, **fields: Any) -> Any:
+    """A resource value declared in code; a bad field is a :class:`ProjectError` naming it."""
+    try:
+        return cls(name=name, integration=integration.name, **fields)
+    except InvalidInput as exc:
+        raise ProjectError(exc.message) from None
+    except TypeError as exc:
+        raise ProjectError(f"{cls.__name__.lower()} {integration.name}.{name}: {exc}") from None
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:

@@ -34,6 +34,7 @@ from splice.integration import Script
 from splice.project import Project, load_project
 from splice.services import Connections, EnvVars, Flows, Records, Runs, Syncs
 from splice.services.connect import ConnectFlow
+from splice.services.transfers import Exports, Imports
 from splice.store import RunRecord, SecretBox, Store, open_store
 from splice.triggers import Response, WebhookRequest, WebhookResponse
 
@@ -83,6 +84,9 @@ class Runtime:
         self.syncs = Syncs(self.versions, store, lambda: self.jobs)
         #: list, create, run and retry flows
         self.flows = Flows(self.versions, store, self.runner, lambda: self.jobs, secrets)
+        #: Celigo's exports and imports: find, get, create, update, patch, delete, and run
+        self.exports = Exports(self.versions, store, self.runner)
+        self.imports = Imports(self.versions, store, self.runner)
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
 

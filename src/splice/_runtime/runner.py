@@ -234,6 +234,7 @@ class Runner:
                 "id": request.run_id,
                 "integration": script.integration.name,
                 "script": script.name,
+                "kind": script.kind,
                 "connection_id": conn.id if conn else None,
                 "started_at": (record.started_at or _now()).isoformat(),
                 "attempt": request.attempt,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from splice._runtime.executor import Executor
+from splice._runtime.resource_runs import script_of
 from splice.config import CONFIG_FILE
 from splice.errors import SpliceError
 from splice.integration import Script
@@ -180,7 +181,7 @@ class Versions:
         version = next((v for v in (self.current, *self._replaced) if v.holds(script)), None)
         if version is None:
             version = self.current
-            script = version.project.script(script.qualname)
+            script = script_of(version.project, script.integration.name, script.name, script.kind)
         version.project.check_complete()
         version.runs += 1
         try:

@@ -44,6 +44,7 @@ import orjson
 from splice._runtime import output, wire
 from splice._runtime.channel import SocketChannel
 from splice._runtime.child import run_script
+from splice._runtime.resource_runs import script_of
 from splice._sandbox import Confinement, Explainer, Protections, Settings, refuse_processes, setup_zygote
 from splice.config import read_config
 from splice.errors import RunError, SpliceError
@@ -319,7 +320,7 @@ async def _one_run(
     try:
         if failure is not None:
             raise failure
-        script = project.integration(run["integration"]).script(run["script"])
+        script = script_of(project, run["integration"], run["script"], run.get("kind"))
         return await run_script(start, channel, script, explain=explain)
     except SpliceError as exc:
         return {"t": "done", "ok": False, "error": exc.to_dict()}

@@ -88,7 +88,7 @@ class Resources:
         declared = self._declared().get(id)
         if declared is not None:
             return declared
-        return self.type.parse(await self._stored(id))
+        return self.type.parse(_editable(await self._stored(id)))
 
     async def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Store a new resource from its document; its id is ``integration.name``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from splice.errors import NotFound
-from splice.store import LogRecord, RunRecord, Store
+from splice.store import LogRecord, RunError, RunRecord, Store
 
 #: more attempts than any job makes (``retries`` is small), so one page holds them all
 MAX_ATTEMPTS = 1000
@@ -56,3 +56,8 @@ class Runs:
     async def logs(self, **filters: Any) -> list[LogRecord]:
         """Log lines; filters as :meth:`splice.store.RunStore.search_logs` takes them."""
         return await self.store.runs.search_logs(**filters)
+
+    async def errors(self, run_id: str, *, status: str | None = None, **scope: Any) -> list[RunError]:
+        """The records an export or import run could not process, each with its retry data."""
+        run = await self.store.runs.get(run_id, **scope)
+        return await self.store.run_errors.list(run.id, status=status)

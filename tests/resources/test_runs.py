@@ -1,0 +1,164 @@
+"""Exports and imports run as runs: in the sandboxed child and in-process, through ``ctx.api``,
+their hooks in the child, record errors stored with their retry data and retried alone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from tests.conftest import ProjectFactory
+from tests.resources.conftest import Serve, Served
+
+from splice.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from splice.runtime import Runtime
+
+MODULE = """
+from splice import Integration
+from splice.resources import Field, Mapping, Paging
+
+crm = Integration("crm", base_url="{url}")
+erp = Integration("erp", base_url="{url}")
+
+
+@crm.hook()
+def even_only(options):
+    return {{"data": [r for r in options["data"] if r["n"] % 2 == 0], "errors": options["errors"], "abort": False}}
+
+
+@erp.hook()
+def wrong_length(options):
+    return options["data"][:1]
+
+
+crm.export("items", path="/items", query={{"page": "{{{{ paging.page }}}}", "size": "10"}}, records_path="items",
+           page_size=10, paging=Paging(method="page", start=1))
+crm.export("even", path="/items", query={{"page": "{{{{ paging.page }}}}", "size": "10"}}, records_path="items",
+           page_size=10, paging=Paging(method="page", start=1), hooks={{"pre_save_page": even_only}})
+erp.import_("contacts", path="/contacts", response_id_path="id",
+            mapping=Mapping(fields=(Field(generate="email", extract="$lowercase(email)"),
+                                    Field(generate="ref", extract="id"))))
+erp.import_("broken", path="/contacts", hooks={{"pre_map": wrong_length}})
+"""
+
+
+RECEIVED = web.AppKey("received", list)
+
+
+def _app(total: int) -> web.Application:
+    items = [{"id": f"i{n}", "n": n, "email": f"Person{n}@Example.com"} for n in range(total)]
+    received: list[Any] = []
+
+    async def pages(request: web.Request) -> web.Response:
+        page, size = int(request.query["page"]), int(request.query["size"])
+        return web.json_response({"items": items[(page - 1) * size : page * size]})
+
+    async def contacts(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["email"].startswith("bad"):
+            return web.json_response({"error": "email refused"}, status=422)
+        received.append(body)
+        return web.json_response({"id": f"erp-{len(received)}"}, status=201)
+
+    app = web.Application()
+    app[RECEIVED] = received
+    app.add_routes([web.get("/items", pages), web.post("/contacts", contacts)])
+    return app
+
+
+@pytest.fixture(params=["process", "none"])
+async def setup(
+    request: pytest.FixtureRequest, make_project: ProjectFactory, serve: Serve
+) -> AsyncIterator[tuple[Runtime, Served, web.Application]]:
+    app = _app(25)
+    served = await serve(app)
+    root = make_project({"transfers.py": MODULE.format(url=served.base)})
+    rt = await Runtime.open(root, isolation=request.param)
+    await rt.connections.add("crm", "c1", {})
+    await rt.connections.add("erp", "c1", {})
+    try:
+        yield rt, served, app
+    finally:
+        await rt.close()
+
+
+async def test_an_export_runs_page_by_page_and_its_state_round_trips(setup: Any) -> None:
+    rt, served, _ = setup
+    first = await rt.exports.run("crm.items", connection="c1")
+    assert [r["n"] for r in first["data"]] == list(range(10)) and first["errors"] == []
+    pages, state = [first], first["paged_export_state"]
+    while state is not None:
+        page = await rt.exports.run_virtual_with_paging("crm.items", connection="c1", paged_export_state=state)
+        pages.append(page)
+        state = page["paged_export_state"]
+    assert [r["n"] for p in pages for r in p["data"]] == list(range(25))
+    run = await rt.runs.get(first["run_id"])
+    assert run.kind == "export" and run.script == "items" and run.status == "succeeded"
+    assert served.hits["/items"] == len(pages)
+
+
+async def test_a_pre_save_page_hook_runs_on_each_page(setup: Any) -> None:
+    rt, _, _ = setup
+    page = await rt.exports.run("crm.even", connection="c1")
+    assert [r["n"] for r in page["data"]] == [0, 2, 4, 6, 8]
+
+
+async def test_an_import_maps_and_sends_and_one_bad_record_is_one_error_retried_alone(setup: Any) -> None:
+    rt, served, app = setup
+    records = [{"id": "a", "email": "Ann@X.com"}, {"id": "b", "email": "bad@x.com"}, {"id": "c", "email": "C@X.com"}]
+    sent = await rt.imports.run("erp.contacts", records, connection="c1")
+    results = sent["results"]
+    assert [r["status_code"] for r in results] == [200, 422, 200]
+    assert [r["id"] for r in results] == ["erp-1", None, "erp-2"]
+    assert [c["email"] for c in app[RECEIVED]] == ["ann@x.com", "c@x.com"]
+    errors = await rt.runs.errors(sent["run_id"])
+    assert len(errors) == 1 and errors[0].stage == "submit" and errors[0].status == "open"
+    assert served.hits["/contacts"] == 3
+
+    fixed = {errors[0].id: {**errors[0].retry_data["data"], "post_map_data": {"email": "b@x.com", "ref": "b"}}}
+    again = await rt.imports.retry_errors(sent["run_id"], data=fixed)
+    assert [r["status_code"] for r in again[0]["results"]] == [200]
+    assert served.hits["/contacts"] == 4  # only the retried record's call
+    assert app[RECEIVED][-1] == {"email": "b@x.com", "ref": "b"}
+    assert (await rt.runs.errors(sent["run_id"]))[0].status == "retried"
+    with pytest.raises(Conflict):
+        await rt.imports.retry_errors(sent["run_id"], ids=[errors[0].id])
+
+
+async def test_run_mapping_sends_nothing(setup: Any) -> None:
+    rt, served, _ = setup
+    mapped = await rt.imports.run_mapping("erp.contacts", [{"id": "a", "email": "A@B.C"}], connection="c1")
+    assert mapped == [{"status_code": 200, "data": {"email": "a@b.c", "ref": "a"}, "errors": []}]
+    assert served.hits["/contacts"] == 0
+
+
+async def test_a_hook_that_breaks_its_contract_fails_the_run_naming_it(setup: Any) -> None:
+    rt, _, _ = setup
+    with pytest.raises(Exception, match=r"pre_map hook erp\.wrong_length returned 1 item") as caught:
+        await rt.imports.run("erp.broken", [{"email": "a"}, {"email": "b"}], connection="c1")
+    assert getattr(caught.value, "code", None) == "HOOK_CONTRACT"
+
+
+async def test_crud_declared_are_read_only_and_api_ones_are_stored(setup: Any) -> None:
+    rt = setup[0]
+    assert [d["id"] for d in await rt.exports.find()] == ["crm.items", "crm.even"]
+    with pytest.raises(Conflict, match="read-only"):
+        await rt.exports.patch("crm.items", [{"op": "replace", "path": "/page_size", "value": 5}])
+    made = await rt.exports.create({"integration": "crm", "name": "five", "path": "/items", "records_path": "items",
+                                    "query": {"page": "1", "size": "5"}, "external_id": "ext-5"})  # fmt: skip
+    assert made["id"] == "crm.five" and made["source"] == "api"
+    assert [d["id"] for d in await rt.exports.find(external_id="ext-5")] == ["crm.five"]
+    patched = await rt.exports.patch("crm.five", [{"op": "replace", "path": "/query/size", "value": "3"}])
+    assert patched["query"]["size"] == "3"
+    assert len((await rt.exports.run("crm.five", connection="c1"))["data"]) == 3
+    with pytest.raises(AlreadyExists):
+        await rt.exports.create({"integration": "crm", "name": "items", "path": "/x"})
+    with pytest.raises(InvalidInput, match=r"paging\.method"):
+        await rt.exports.update("crm.five", {"path": "/x", "paging": {"method": "pages"}})
+    assert (await rt.exports.get("crm.five"))["query"]["size"] == "3"  # nothing changed
+    with pytest.raises(InvalidInput, match="JSON Patch"):
+        await rt.exports.patch("crm.five", [{"op": "replace", "path": "/nope/deeper", "value": 1}])
+    await rt.exports.delete("crm.five")
+    with pytest.raises(NotFound):
+        await rt.exports.get("crm.five")
