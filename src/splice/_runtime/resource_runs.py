@@ -24,6 +24,7 @@ from splice.errors import InvalidInput
 from splice.integration import Integration, Script
 from splice.project import Project
 from splice.resources import Export, HttpAnswer, Import, export_page, import_records, run_mapping
+from splice.store import Store
 
 #: the run kinds whose scripts are made here rather than declared
 KINDS = ("export", "import")
@@ -39,6 +40,17 @@ def resource_script(integration: Integration, kind: str, name: str) -> Script:
         return await runs(integration, ctx, input)
 
     return Script(integration, name, kind, run, description=f"the {kind} {integration.name}.{name}")  # type: ignore[arg-type]
+
+
+async def resolve(project: Project, store: Store, kind: str, id: str) -> Export | Import:
+    """The export or import ``id`` names: declared in the project's code, else stored."""
+    integration, _, name = id.rpartition(".")
+    declared = getattr(project.integration(integration), f"{kind}s").get(name)
+    if declared is not None:
+        return declared  # type: ignore[no-any-return]
+    stored = await store.resources.get(f"{kind}s", id)
+    document = {k: v for k, v in stored.document.items() if k != "id"}
+    return Export.from_json(document) if kind == "export" else Import.from_json(document)
 
 
 def script_of(project: Project, integration: str, name: str, kind: str | None) -> Script:
@@ -69,7 +81,15 @@ async def _run_import(integration: Integration, ctx: Any, input: dict[str, Any])
     results = await import_records(import_, records, ApiHttp(ctx.api), lookups=lookups,
                                    settings=_settings(ctx, input), hooks=_hooks(integration, import_.hooks),
                                    stage=input.get("stage"))  # fmt: skip
+    if input.get("lean"):  # a flow's step: what failed in full, what went through in short
+        return {"results": [_lean(result.to_json()) for result in results]}
     return {"results": [result.to_json() for result in results]}
+
+
+def _lean(result: dict[str, Any]) -> dict[str, Any]:
+    if result["errors"]:
+        return result
+    return {"status_code": result["status_code"], "id": result["id"], "ignored": result["ignored"], "errors": []}
 
 
 class ApiHttp:

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from splice.flows._expr import Expr
+from splice.flows._expr import Expr, expr
+from splice.flows._resource_steps import PAGE_RECORDS, ExportStep, ImportStep
 from splice.flows._steps import ActionStep, BranchStep, Case, CodeStep, ForEachStep, Retry, Step, invalid
 
 #: what ``@integration.step()`` sets on the function it registers: its qualified name
@@ -86,3 +87,35 @@ def for_each(
         raise invalid(name, "items", "must be an expression: items=expr('steps.get_contact.orders')")
     return ForEachStep(name=name, items=items, steps=tuple(steps), concurrency=concurrency,
                        continue_on_error=continue_on_error)  # fmt: skip
+
+
+def export(
+    name: str,
+    export: str,
+    *,
+    then: Sequence[Step] = (),
+    retries: int | Retry | dict[str, Any] = 0,
+    time_limit: float | None = None,
+) -> ExportStep:
+    """Pull an export (``"contacts"`` of the flow's integration, or ``"crm.contacts"``) page by
+    page; ``then`` runs once per page, its records as ``item`` (``step.import_`` sends them)."""
+    return ExportStep(name=name, export=export, then=tuple(then), retry=Retry.parse(retries, name),
+                      time_limit=time_limit)  # fmt: skip
+
+
+def import_(
+    name: str,
+    import_: str,
+    *,
+    data: Expr | None = None,
+    fail_on_errors: bool = False,
+    retries: int | Retry | dict[str, Any] = 0,
+    time_limit: float | None = None,
+) -> ImportStep:
+    """Send records through an import: ``data`` (an expression; the export page's records,
+    ``item``, by default). Records that fail are kept as the run's record errors; the flow goes
+    on unless ``fail_on_errors``."""
+    if data is not None and not isinstance(data, Expr):
+        raise invalid(name, "data", "must be an expression: data=expr('steps.get_contacts.items')")
+    return ImportStep(name=name, import_=import_, data=data or expr(PAGE_RECORDS), fail_on_errors=fail_on_errors,
+                      retry=Retry.parse(retries, name), time_limit=time_limit)  # fmt: skip
