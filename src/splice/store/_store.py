@@ -14,6 +14,7 @@ from splice.store._engine import Database, connect, redact_url
 from splice.store._env import EnvStore
 from splice.store._flows import FlowStore
 from splice.store._locks import LockStore
+from splice.store._lookups import LookupStore
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._records import RecordStore
 from splice.store._runs import RunStore
@@ -27,8 +28,8 @@ class Store:
     """Everything splice keeps in its database, as sub-stores.
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
-    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries`` and
-    ``flows``. Get one with
+    ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries``,
+    ``flows`` and ``lookups``. Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``. ``clock`` decides when
     OAuth states and webhook deliveries expire and when a token was last used.
     """
@@ -49,6 +50,7 @@ class Store:
         self.oauth_states = OAuthStateStore(db, secrets, clock)
         self.webhook_deliveries = WebhookDeliveryStore(db, clock)
         self.flows = FlowStore(db, clock)
+        self.lookups = LookupStore(db)
 
     @property
     def url(self) -> str:
