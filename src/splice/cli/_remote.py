@@ -3,8 +3,8 @@
 :class:`RemoteRuntime` has the few reading services of :class:`~splice.runtime.Runtime` that
 ``connections list|show``, ``syncs list``, ``records``, ``logs``, ``runs list|show`` and
 ``lookups list|get`` call (``rt.connections``, ``rt.syncs``, ``rt.records``, ``rt.runs``,
-``rt.lookups``), implemented over the REST API with a bearer token, and returning objects those commands print exactly as they print local ones. A failed request
-raises a :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}``
+``rt.lookups``), implemented over the REST API with a bearer token, and returning objects
+those commands print exactly as they print local ones. A failed request raises a :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}``
 envelope, so it ends as the same ``error:`` / ``hint:`` lines.
 """
 
