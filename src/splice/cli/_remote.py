@@ -4,8 +4,9 @@
 ``connections list|show``, ``syncs list``, ``records``, ``logs``, ``runs list|show`` and
 ``lookups list|get`` call (``rt.connections``, ``rt.syncs``, ``rt.records``, ``rt.runs``,
 ``rt.lookups``), implemented over the REST API with a bearer token, and returning objects
-those commands print exactly as they print local ones. A failed request raises a :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}``
-envelope, so it ends as the same ``error:`` / ``hint:`` lines.
+those commands print exactly as they print local ones. A failed request raises a
+:class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}`` envelope,
+so it ends as the same ``error:`` / ``hint:`` lines.
 """
 
 from __future__ import annotations
