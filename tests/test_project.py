@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,26 @@ def test_duplicate_script_and_unknown_names(make_project: ProjectFactory) -> Non
         project.script("nope.ping")
     with pytest.raises(NotFound, match="unknown script 'pong'"):
         project.script("pong")
+
+
+def test_engine_grants_and_lookup_caches_are_checked(tmp_path: Path) -> None:
+    from splice.config import read_config
+
+    for grants, fragment in (('{Acme = ["crm"]}', "'Acme' is not an integration name"),
+                             ('{acme = ["crm x"]}', 'give integration names, or "*" for all'),
+                             ('{acme = "crm"}', "grants.acme")):  # fmt: skip
+        (tmp_path / "splice.toml").write_text(f"[engine]\ngrants = {grants}\n")
+        with pytest.raises(ProjectError, match=re.escape(fragment)):
+            read_config(tmp_path)
+    (tmp_path / "splice.toml").write_text('[engine]\ngrants = {acme = ["crm", "*"]}\n')
+    assert read_config(tmp_path).engine.grants == {"acme": ["crm", "*"]}
+
+    from splice.integration import Integration
+
+    acme = Integration("acme", base_url="http://127.0.0.1:9")
+    assert acme.lookup_cache("skus-2024", description="d").id == "acme.skus-2024"
+    for bad in ("Skus", "a.b", "", "x" * 65):
+        with pytest.raises(ProjectError, match="lookup cache name"):
+            acme.lookup_cache(bad)
+    with pytest.raises(ProjectError, match=re.escape("acme.skus-2024 is declared twice")):
+        acme.lookup_cache("skus-2024")

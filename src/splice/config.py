@@ -8,16 +8,18 @@ importing anything of the project.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from splice._validation import describe_validation
 from splice.errors import ProjectError
 
 CONFIG_FILE = "splice.toml"
+_INTEGRATION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class _Section(BaseModel):
@@ -51,6 +53,8 @@ class RuntimeSection(_Section):
     max_input_kb: int = Field(default=1024, ge=1, le=8 * 1024)
     #: largest state value (as JSON) ctx.state, the REST API or the Python API may store
     max_state_kb: int = Field(default=1024, ge=1, le=8 * 1024)
+    #: largest lookup cache (its keys and values, UTF-8); a put that would pass it is refused whole
+    max_lookup_cache_mb: int = Field(default=50, ge=1, le=100 * 1024)
     #: how a run's child is confined: "auto" applies what the host grants, "strict" refuses to
     #: start unless it grants everything, "off" forks children without hardening (README, "Isolation")
     sandbox: Literal["auto", "strict", "off"] = "auto"
@@ -84,11 +88,33 @@ class ServerSection(_Section):
     max_body_kb: int = Field(default=1024, ge=1, le=256 * 1024)
 
 
+class EngineSection(_Section):
+    """What scripts reach through ``ctx.engine`` beyond their own integration's resources.
+
+    ``grants = {acme = ["crm", "erp"]}``: acme's scripts may also reach crm's and erp's
+    resources (``"*"``: every integration's).
+    """
+
+    grants: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("grants")
+    @classmethod
+    def _names(cls, grants: dict[str, list[str]]) -> dict[str, list[str]]:
+        for integration, others in grants.items():
+            if not _INTEGRATION.match(integration):
+                raise ValueError(f"{integration!r} is not an integration name (lower-case letters, digits and _)")
+            for other in others:
+                if other != "*" and not _INTEGRATION.match(other):
+                    raise ValueError(f'{integration} = [..., {other!r}]: give integration names, or "*" for all')
+        return grants
+
+
 class ProjectConfig(_Section):
     project: ProjectSection = Field(default_factory=ProjectSection)
     runtime: RuntimeSection = Field(default_factory=RuntimeSection)
     server: ServerSection = Field(default_factory=ServerSection)
     internal_api: InternalApiSection | None = None
+    engine: EngineSection = Field(default_factory=EngineSection)
 
 
 def state_dir(root: Path) -> Path:

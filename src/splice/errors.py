@@ -26,8 +26,10 @@ classes and to every code raised in ``src/``::
     │   ├── Unauthorized           401   500  final   UNAUTHORIZED, INVALID_SIGNATURE, WEBHOOK_REPLAYED: prove who
     │   │                                             you are (a valid token; a webhook signed anew: a signed
     │   │                                             delivery is accepted once)
-    │   ├── Forbidden              403   500  final   FORBIDDEN: use a token that may do this (not read-only, not
-    │   │                                             limited to some tenants)
+    │   ├── Forbidden              403   500  final   FORBIDDEN, ENGINE_NOT_ALLOWED: use a token that may do this
+    │   │                                             (not read-only, not limited to some tenants); a script reaching
+    │   │                                             another integration's resources through ctx.engine: grant it
+    │   │                                             in splice.toml's [engine] grants
     │   ├── CapabilityNotGranted   400   500  final   CAPABILITY_NOT_GRANTED: the script used a ctx capability its
     │   │                                             kind does not have; fix the script
     │   └── InvalidInput           422   500  final   INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG,
@@ -36,9 +38,11 @@ classes and to every code raised in ``src/``::
     │       │                                         CONNECT_NOT_SUPPORTED, INVALID_SECRET_KEY, INSECURE_KEY_FILE,
     │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, INVALID_FLOW,
     │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
-    │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID, INVALID_RESOURCE: fix the
-    │       │                                         value the message names (a short run id: give more of it; an
-    │       │                                         export's or import's field)
+    │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID, INVALID_RESOURCE,
+    │       │                                         LOOKUP_PUT_TOO_LARGE, LOOKUP_CACHE_FULL: fix the value
+    │       │                                         the message names (a short run id: give more of it; an
+    │       │                                         export's or import's field; a lookup put: send smaller
+    │       │                                         batches, or make room in the cache)
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │       │                                         caller's, so a run that cannot parse it answers 400 too)
@@ -263,9 +267,13 @@ class Unauthorized(UsageError):
 
 
 class Forbidden(UsageError):
-    """The caller is known but its token may not do this (read-only, or limited to some tenants)."""
+    """The caller is known but its token may not do this (read-only, or limited to some tenants).
 
-    codes = ("FORBIDDEN",)
+    ``ENGINE_NOT_ALLOWED``: a script's ``ctx.engine`` reached another integration's resource
+    without a grant in ``splice.toml`` (``[engine] grants``).
+    """
+
+    codes = ("FORBIDDEN", "ENGINE_NOT_ALLOWED")
     http_status = 403
 
 
@@ -302,6 +310,8 @@ class InvalidInput(UsageError):
         "STEP_RESULT_TOO_LARGE",
         "AMBIGUOUS_ID",
         "INVALID_RESOURCE",
+        "LOOKUP_PUT_TOO_LARGE",
+        "LOOKUP_CACHE_FULL",
     )
     http_status = 422
 

@@ -34,6 +34,21 @@ from splice.triggers._routing import check_signed_routing
 
 ScriptKind = Literal["action", "sync", "trigger", "step", "export", "import"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_CACHE_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCache:
+    """A lookup cache declared in code: string keys and values kept by splice (``rt.lookups``)."""
+
+    integration: str
+    name: str
+    description: str = ""
+
+    @property
+    def id(self) -> str:
+        """The global name, ``acme.skus``, as flows' ``acme.onboard``."""
+        return f"{self.integration}.{self.name}"
 
 
 @dataclass(slots=True)
@@ -142,6 +157,8 @@ class Integration:
         self.exports: dict[str, Export] = {}
         self.imports: dict[str, Import] = {}
         self.hooks: dict[str, Callable[..., Any]] = {}
+        #: lookup caches declared on this integration, by name
+        self.lookup_caches: dict[str, LookupCache] = {}
 
     def __repr__(self) -> str:
         return f"Integration({self.name!r}, base_url={self.base_url!r})"
@@ -406,6 +423,19 @@ class Integration:
             known = ", ".join(sorted(self.hooks)) or "none"
             raise NotFound(f"integration {self.name!r} has no hook {short!r} (it has: {known})",
                            hint=f"declare it with @{self.name}.hook()") from None  # fmt: skip
+
+    def lookup_cache(self, name: str, *, description: str = "") -> LookupCache:
+        """Declare a lookup cache (Celigo's): string keys and values, filled and read through
+        ``rt.lookups``, ``/lookup_caches/acme.skus/data``, ``splice lookups`` or ``ctx.engine.lookups``.
+
+        >>> skus = acme.lookup_cache("skus", description="ERP item id by SKU")
+        """
+        if not isinstance(name, str) or not _CACHE_NAME.match(name):
+            raise ProjectError(f"lookup cache name {name!r} must be 1-64 lower-case letters, digits, _ and -")
+        if name in self.lookup_caches:
+            raise ProjectError(f"lookup cache {self.name}.{name} is declared twice")
+        cache = self.lookup_caches[name] = LookupCache(self.name, name, description)
+        return cache
 
     def _add(self, script: Script) -> None:
         if not inspect.iscoroutinefunction(script.fn):

@@ -7,7 +7,7 @@
 
 A :class:`Runtime` opens a project's store and wires the services that act on it:
 ``rt.connections``, ``rt.connect``, ``rt.env``, ``rt.records``, ``rt.runs``, ``rt.syncs``,
-``rt.state``, ``rt.tokens``; running scripts
+``rt.state``, ``rt.resource_state``, ``rt.lookups``, ``rt.tokens``; running scripts
 goes through its :class:`~splice._runtime.runner.Runner` (``rt.run``, ``rt.run_trigger``,
 ``rt.enqueue``).
 """
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from splice._clock import Clock, SystemClock
 from splice._http.transport import AiohttpTransport, Transport
 from splice._runtime.apis import ApiFactory
+from splice._runtime.capabilities import EngineServices
 from splice._runtime.executor import Executor
 from splice._runtime.jobs import JobDispatch
 from splice._runtime.kinds import kind_of
@@ -32,7 +33,7 @@ from splice.errors import InvalidInput, NotFound, SpliceError
 from splice.flows import _chain
 from splice.integration import Script
 from splice.project import Project, load_project
-from splice.services import Connections, EnvVars, Flows, Records, Runs, Syncs
+from splice.services import Connections, EnvVars, Flows, Lookups, Records, ResourceState, Runs, Syncs
 from splice.services.connect import ConnectFlow
 from splice.services.transfers import Exports, Imports
 from splice.store import RunRecord, SecretBox, Store, open_store
@@ -69,7 +70,11 @@ class Runtime:
         self.versions = Versions(project, isolation, on_load=self._on_load)
         self._on_load(project)
         self.apis = ApiFactory(store, self.transport, self.clock)
-        self.runner = Runner(self.versions, store, self.apis)
+        #: state by resource type and id (``integrations``, ``connections``, ``flows``…)
+        self.resource_state = ResourceState(lambda: self.versions.project, store)
+        #: lookup caches: list them; get, put, delete and purge their entries
+        self.lookups = Lookups(lambda: self.versions.project, store)
+        self.runner = Runner(self.versions, store, self.apis, EngineServices(self.resource_state, self.lookups))
         self._jobs: JobQueue | None = None
         self.connections = Connections(self.versions, store, self.apis)
         #: the OAuth connect flow behind ``/connect`` (a customer's browser grants access)
@@ -92,6 +97,7 @@ class Runtime:
 
     def _on_load(self, project: Project) -> None:
         self.store.state.max_value_bytes = project.config.runtime.max_state_kb * 1024
+        self.store.lookups.max_cache_bytes = project.config.runtime.max_lookup_cache_mb * 1024 * 1024
 
     @property
     def project(self) -> Project:

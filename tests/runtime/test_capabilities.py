@@ -120,3 +120,15 @@ async def test_every_capability_a_kind_lacks_is_refused_by_the_parent() -> None:
 
 async def _never(*args: object) -> object:
     raise AssertionError("a refused capability reached a handler")
+
+
+def test_ctx_engine_is_granted_to_actions_syncs_triggers_and_flow_steps() -> None:
+    granted = {name for name, kind in KINDS.items() if "engine" in kind.capabilities}
+    assert granted == {"action", "sync", "trigger", "step"}
+    assert CAPABILITIES["engine"].granted_to == "actions, syncs, triggers and flow steps"
+
+
+async def test_ctx_engine_without_its_services_is_a_clear_internal_error() -> None:
+    scope = RunScope("r", None, None, None, Redactor(), _never, lambda *line: None)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match=r"ctx\.engine is not available in this runner"):
+        await HANDLERS["engine"](scope).call("lookups_purge", {"cache": "box.c"}, b"")

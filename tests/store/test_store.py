@@ -11,7 +11,8 @@ from splice.store._schema import connections, env_vars
 
 def test_public_api_is_curated_and_sorted() -> None:
     expected = [
-        "AccessToken", "Connection", "FlowStore", "LogLine", "LogRecord", "OAuthStateStore", "RecordPage",
+        "AccessToken", "CacheSize", "Connection", "FlowStore", "LogLine", "LogRecord", "LookupStore",
+        "OAuthStateStore", "RecordPage",
         "ResourceStore", "RunError", "RunErrorStore", "RunRecord", "SaveResult", "ScheduleStore", "SecretBox",
         "Store", "StoredFlow", "StoredResource", "Stream", "SyncSchedule", "TokenScope", "TokenStore",
         "WebhookDeliveryStore", "open_store", "short_id",

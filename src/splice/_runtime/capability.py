@@ -46,16 +46,30 @@ METADATA = Capability("metadata", ("metadata",), ("get", "set", "update"), "runs
 RECORDS = Capability("records", ("records",), ("save", "update", "delete"), "syncs")
 CHECKPOINT = Capability("checkpoint", ("checkpoint",), ("get", "save", "clear"), "syncs")
 ACTIONS = Capability("actions", ("trigger_action",), ("trigger",))
+#: ``ctx.engine``: splice's own resources by id (state by resource, lookup caches), within the
+#: integrations ``[engine] grants`` opens (see :mod:`splice._access`)
+ENGINE = Capability(
+    "engine",
+    ("engine",),
+    ("state_get", "state_put", "state_delete", "state_keys", "lookups_get", "lookups_put", "lookups_delete",
+     "lookups_purge"),
+    "actions, syncs, triggers and flow steps",
+)  # fmt: skip
 #: data, not operations: earlier steps' results, given to a flow's code block
 STEP_RESULTS = Capability("step_results", ("step_results",), (), "a flow's code steps")
 
 #: every capability by name, and which one provides each ``ctx`` attribute
-CAPABILITIES = {c.name: c for c in (HTTP, STATE, METADATA, RECORDS, CHECKPOINT, ACTIONS, STEP_RESULTS)}
+CAPABILITIES = {c.name: c for c in (HTTP, STATE, METADATA, RECORDS, CHECKPOINT, ACTIONS, ENGINE, STEP_RESULTS)}
 BY_ATTRIBUTE = {attribute: c for c in CAPABILITIES.values() for attribute in c.attributes}
 
 
 #: operations that change nothing outside the run: a run that made only these may be done again
-READS = frozenset({STATE.op("get"), STATE.op("keys"), METADATA.op("get"), CHECKPOINT.op("get")})
+READS = frozenset(
+    {
+        STATE.op("get"), STATE.op("keys"), METADATA.op("get"), CHECKPOINT.op("get"),
+        ENGINE.op("state_get"), ENGINE.op("state_keys"), ENGINE.op("lookups_get"),
+    }
+)  # fmt: skip
 
 
 def split_op(op: str) -> tuple[Capability, str]:

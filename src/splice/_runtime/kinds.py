@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
 
-from splice._runtime.capability import ACTIONS, CHECKPOINT, HTTP, METADATA, RECORDS, STATE, STEP_RESULTS
+from splice._runtime.capability import ACTIONS, CHECKPOINT, ENGINE, HTTP, METADATA, RECORDS, STATE, STEP_RESULTS
 from splice._validation import describe_validation, validation_errors
 from splice.context._step_results import StepResults
 from splice.errors import Conflict, InvalidInput
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from splice.integration import Script
     from splice.store import Connection, Store
 
-_COMMON = frozenset({HTTP.name, STATE.name, METADATA.name, ACTIONS.name})
+_COMMON = frozenset({HTTP.name, STATE.name, METADATA.name, ACTIONS.name, ENGINE.name})
 
 
 class RunKind:

@@ -22,7 +22,7 @@ from splice import _json
 from splice._http.redact import Redactor
 from splice._http.retry import RetryPolicy
 from splice._runtime.apis import ApiFactory
-from splice._runtime.capabilities import RunScope, handlers
+from splice._runtime.capabilities import EngineServices, RunScope, handlers
 from splice._runtime.gateway import RunGateway
 from splice._runtime.kinds import RunKind, kind_of
 from splice._runtime.progress import Progress
@@ -48,10 +48,14 @@ class Runner:
     it can fail the runs it left ``running`` (:meth:`abandon_runs`).
     """
 
-    def __init__(self, versions: Versions, store: Store, apis: ApiFactory) -> None:
+    def __init__(
+        self, versions: Versions, store: Store, apis: ApiFactory, engine: EngineServices | None = None
+    ) -> None:
         self.versions = versions
         self.store = store
         self.apis = apis
+        #: what scripts' ``ctx.engine`` calls (None: a runner without it refuses ctx.engine)
+        self.engine = engine
         self.owner = local_owner()
 
     @property
@@ -212,7 +216,8 @@ class Runner:
         async def nested(name: str, input: Any, connection: str | None) -> Any:
             return await self._nested(request, name, input, connection)
 
-        scope = RunScope(request.run_id, script, self.store, conn, redactor, nested, lambda *line: gateway.log(*line))
+        scope = RunScope(request.run_id, script, self.store, conn, redactor, nested, lambda *line: gateway.log(*line),
+                         engine=self.engine, grants=project.engine.grants)  # fmt: skip
         gateway = RunGateway(scope, handlers(kind.capabilities, scope), kind.name, on_log=request.on_log)
         if "records" in gateway.handlers:
             scope.records = RecordWriter(

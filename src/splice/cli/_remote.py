@@ -1,11 +1,12 @@
 """The read commands against a running ``splice serve`` (``--server URL``) instead of a local project.
 
 :class:`RemoteRuntime` has the few reading services of :class:`~splice.runtime.Runtime` that
-``connections list|show``, ``syncs list``, ``records``, ``logs`` and ``runs list|show`` call
-(``rt.connections``, ``rt.syncs``, ``rt.records``, ``rt.runs``), implemented over the REST API
-with a bearer token, and returning objects those commands print exactly as they print local ones. A failed request
-raises a :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}``
-envelope, so it ends as the same ``error:`` / ``hint:`` lines.
+``connections list|show``, ``syncs list``, ``records``, ``logs``, ``runs list|show`` and
+``lookups list|get`` call (``rt.connections``, ``rt.syncs``, ``rt.records``, ``rt.runs``,
+``rt.lookups``), implemented over the REST API with a bearer token, and returning objects
+those commands print exactly as they print local ones. A failed request raises a
+:class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}`` envelope,
+so it ends as the same ``error:`` / ``hint:`` lines.
 """
 
 from __future__ import annotations
@@ -229,6 +230,31 @@ class RemoteRuns:
             return [LogRecord(**{**line, "ts": _time(line["ts"])}) for line in lines]
 
 
+class RemoteLookups:
+    """``rt.lookups`` for a remote server: listing caches and reading their entries."""
+
+    def __init__(self, remote: RemoteRuntime) -> None:
+        self._remote = remote
+
+    async def list(self) -> list[dict[str, Any]]:
+        return list(await self._remote.get(("lookup_caches",)))
+
+    async def get_data(
+        self,
+        cache: str,
+        keys: list[str] | None = None,
+        starts_with: str | None = None,
+        page_size: int = 1000,
+        start_after_key: str | None = None,
+    ) -> dict[str, Any]:
+        page = await self._remote.get(
+            ("lookup_caches", cache, "data"), keys=keys or None, starts_with=starts_with, page_size=page_size,
+            start_after_key=start_after_key,
+        )  # fmt: skip
+        with self._remote._parsing():
+            return {"data": list(page["data"]), "next_page_url": page["next_page_url"]}
+
+
 class RemoteRuntime:
     """The reading half of a Runtime, over ``splice serve``'s REST API."""
 
@@ -243,6 +269,7 @@ class RemoteRuntime:
         self.connections = RemoteConnections(self)
         self.records = RemoteRecords(self)
         self.runs = RemoteRuns(self)
+        self.lookups = RemoteLookups(self)
 
     async def close(self) -> None:
         await self._session.close()
@@ -254,7 +281,12 @@ class RemoteRuntime:
         url = self.server
         for segment in path:
             url = url / segment
-        query = {name: _param(value) for name, value in params.items() if value is not None}
+        query = [
+            (name, _param(item))
+            for name, value in params.items()
+            if value is not None
+            for item in (value if isinstance(value, list) else [value])
+        ]
         try:
             async with self._session.get(url, params=query) as response:
                 body = await response.read()

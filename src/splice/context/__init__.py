@@ -17,11 +17,12 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
-from splice._runtime.capability import ACTIONS, BY_ATTRIBUTE, CHECKPOINT, HTTP, METADATA, RECORDS, STATE
+from splice._runtime.capability import ACTIONS, BY_ATTRIBUTE, CHECKPOINT, ENGINE, HTTP, METADATA, RECORDS, STATE
 from splice._runtime.channel import Channel
 from splice.context._actions import Actions
 from splice.context._api import ApiClient, FullResponse, ResponseType
 from splice.context._checkpoint import Checkpoint
+from splice.context._engine import Engine, EngineLookups, EngineState
 from splice.context._log import LEVELS, Log
 from splice.context._metadata import Metadata
 from splice.context._records import Records
@@ -34,6 +35,9 @@ __all__ = [
     "ApiClient",
     "Checkpoint",
     "Context",
+    "Engine",
+    "EngineLookups",
+    "EngineState",
     "FullResponse",
     "Log",
     "Metadata",
@@ -104,6 +108,8 @@ class Context:
             self.checkpoint = Checkpoint(channel)
         if ACTIONS.name in capabilities:
             self.trigger_action = Actions(channel).trigger
+        if ENGINE.name in capabilities:
+            self.engine = Engine(channel)
 
     def __getattr__(self, name: str) -> NoReturn:
         """Only reached for attributes not set: a capability this kind of run was not granted."""

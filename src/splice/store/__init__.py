@@ -1,4 +1,5 @@
-"""splice's database: connections, env vars, runs and logs, state, records, schedules and tokens.
+"""splice's database: connections, env vars, runs and logs, state, records, schedules, tokens
+and lookup caches.
 
 Also locks, checkpoints, pending OAuth flows and accepted webhook deliveries.
 
@@ -13,6 +14,7 @@ same behaviour on both, migrated by alembic when opened.
 from splice.store._connections import Connection
 from splice.store._crypto import SecretBox
 from splice.store._flows import FlowStore, StoredFlow
+from splice.store._lookups import CacheSize, LookupStore
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._record_codec import Stream
 from splice.store._records import RecordPage, SaveResult
@@ -26,10 +28,12 @@ from splice.store._webhook_deliveries import WebhookDeliveryStore
 
 __all__ = [
     "AccessToken",
+    "CacheSize",
     "Connection",
     "FlowStore",
     "LogLine",
     "LogRecord",
+    "LookupStore",
     "OAuthStateStore",
     "RecordPage",
     "ResourceStore",

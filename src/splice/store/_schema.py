@@ -40,7 +40,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 
 _JSON_OPTIONS = _json.OPTIONS
 #: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
@@ -352,6 +352,19 @@ state = sa.Table(
     sa.Column("scope_id", sa.String(512), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("value", json_type(), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: lookup caches' entries (Celigo's): string keys and values by cache (``acme.skus``). Keys compare
+#: by code point on both dialects ("C" collation on PostgreSQL, SQLite's BINARY), so keyset pages
+#: come back in one order everywhere; ``size`` is the UTF-8 bytes of key and value, summed for the cap.
+lookup_entries = sa.Table(
+    "lookup_entries",
+    metadata,
+    sa.Column("cache_id", sa.String(255), primary_key=True),
+    sa.Column("key", sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql"), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 

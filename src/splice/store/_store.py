@@ -14,6 +14,7 @@ from splice.store._engine import Database, connect, redact_url
 from splice.store._env import EnvStore
 from splice.store._flows import FlowStore
 from splice.store._locks import LockStore
+from splice.store._lookups import LookupStore
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._records import RecordStore
 from splice.store._resources import ResourceStore
@@ -30,8 +31,8 @@ class Store:
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
     ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries``,
-    ``flows``, ``resources`` (exports, imports, … created over the API) and ``run_errors``
-    (records a run could not process). Get one with
+    ``flows``, ``lookups``, ``resources`` (exports, imports, … created over the API) and
+    ``run_errors`` (records a run could not process). Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``. ``clock`` decides when
     OAuth states and webhook deliveries expire and when a token was last used.
     """
@@ -54,6 +55,7 @@ class Store:
         self.flows = FlowStore(db, clock)
         self.resources = ResourceStore(db, clock)
         self.run_errors = RunErrorStore(db, clock)
+        self.lookups = LookupStore(db)
 
     @property
     def url(self) -> str:

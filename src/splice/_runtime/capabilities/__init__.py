@@ -7,9 +7,10 @@ refused with :class:`~splice.errors.CapabilityNotGranted`.
 
 from __future__ import annotations
 
-from splice._runtime.capabilities._scope import Handler, NestedRunner, RunScope
+from splice._runtime.capabilities._scope import EngineServices, Handler, NestedRunner, RunScope
 from splice._runtime.capabilities.actions import ActionsHandler
 from splice._runtime.capabilities.checkpoint import CheckpointHandler
+from splice._runtime.capabilities.engine import EngineHandler
 from splice._runtime.capabilities.http import HttpHandler
 from splice._runtime.capabilities.metadata import MetadataHandler
 from splice._runtime.capabilities.records import RecordsHandler
@@ -17,7 +18,15 @@ from splice._runtime.capabilities.state import StateHandler
 
 HANDLERS: dict[str, type[Handler]] = {
     handler.spec.name: handler
-    for handler in (HttpHandler, StateHandler, MetadataHandler, RecordsHandler, CheckpointHandler, ActionsHandler)
+    for handler in (
+        HttpHandler,
+        StateHandler,
+        MetadataHandler,
+        RecordsHandler,
+        CheckpointHandler,
+        ActionsHandler,
+        EngineHandler,
+    )
 }
 
 
@@ -26,4 +35,4 @@ def handlers(granted: frozenset[str], scope: RunScope) -> dict[str, Handler]:
     return {name: HANDLERS[name](scope) for name in sorted(granted) if name in HANDLERS}
 
 
-__all__ = ["HANDLERS", "Handler", "NestedRunner", "RunScope", "handlers"]
+__all__ = ["HANDLERS", "EngineServices", "Handler", "NestedRunner", "RunScope", "handlers"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from splice._runtime.capability import Capability
@@ -14,11 +14,21 @@ if TYPE_CHECKING:
     from splice._runtime.records import RecordWriter
     from splice._runtime.request import RunOutcome
     from splice.integration import Script
+    from splice.services.lookups import Lookups
+    from splice.services.resource_state import ResourceState
     from splice.store import Connection, Store
 
 #: ``ctx.trigger_action``: (action name, input, connection id) → the action's output
 NestedRunner = Callable[[str, Any, "str | None"], Awaitable[Any]]
 Logger = Callable[[str, str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineServices:
+    """What ``ctx.engine`` calls: the runtime's services, handed to the runner (which cannot import them)."""
+
+    state: ResourceState
+    lookups: Lookups
 
 
 @dataclass(slots=True)
@@ -36,6 +46,9 @@ class RunScope:
     internal_api: ConnectionApi | None = None
     #: syncs: buffers, writes and counts ``ctx.records`` (``records`` and ``checkpoint`` share it)
     records: RecordWriter | None = None
+    #: ``ctx.engine``: the services it calls, and ``[engine] grants`` of the run's project version
+    engine: EngineServices | None = None
+    grants: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class Handler:

@@ -9,6 +9,14 @@ Four families of paths, one per scope a script can use; each has the same four o
     ...    /state/integrations/{integration}[/{key}]
     ...    /state/connections/{integration}/{connection_id}[/{key}]
     ...    /state/scripts/{integration}/{script}[/{key}]?connection_id=   (``ctx.state``'s default)
+    ...    /state/resources/{resource_type}/{id}[/{key}]      (Celigo's state by resource)
+
+State by resource (``rt.resource_state``, ``ctx.engine.state``) names a resource by type —
+``integrations``, ``connections``, ``flows``, ``exports``, ``imports`` — and global id
+(``acme``, ``acme.c1``, ``acme.onboard``). It lives under ``/state/resources/`` because
+``/state/integrations/{integration}/{key}`` and ``/state/connections/{integration}/{id}/{key}``
+already take any path after them as the key. An integration's and a connection's state there
+is the same as under those older paths.
 
 The body of a PUT is an envelope, ``{"value": ...}``, so that ``null``, a string or a number
 is as easy to store as an object, and the body stays one JSON object a client can extend.
@@ -26,11 +34,12 @@ deleting its owner would never clean it up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
+from splice._access import owner_of, singular
 from splice.errors import Forbidden, NotFound
 from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
@@ -45,6 +54,12 @@ Prefix = Annotated[str | None, Query(max_length=512, description="only keys star
 IntegrationName = Annotated[str, Path(min_length=1, max_length=128)]
 ConnectionId = Annotated[str, Path(min_length=1, max_length=128)]
 ScriptName = Annotated[str, Path(min_length=1, max_length=128)]
+ResourceType = Annotated[
+    Literal["integrations", "connections", "flows", "exports", "imports"], Path(description="the kind of resource")
+]
+ResourceId = Annotated[
+    str, Path(min_length=1, max_length=255, description="acme, acme.c1 (a connection), acme.onboard (a flow)")
+]
 _MISSING = object()
 
 
@@ -123,10 +138,22 @@ async def _script(
     return Scope("script", connection_scope_id(integration, connection_id or "", script))
 
 
+async def _resource(
+    resource_type: ResourceType, resource_id: ResourceId, request: Request, rt: RuntimeDep, caller: CallerDep
+) -> Scope:
+    owner = owner_of(resource_type, resource_id)
+    connection = resource_id.partition(".")[2] if resource_type == "connections" else None
+    caller.check(owner, connection, write=_writes(request))
+    if connection is None:
+        _shared(caller, f"a {singular(resource_type)}'s state")
+    return Scope(*await rt.resource_state.scope(resource_type, resource_id))
+
+
 GlobalScope = Annotated[Scope, Depends(_global)]
 IntegrationScope = Annotated[Scope, Depends(_integration)]
 ConnectionScope = Annotated[Scope, Depends(_connection)]
 ScriptScope = Annotated[Scope, Depends(_script)]
+ResourceScope = Annotated[Scope, Depends(_resource)]
 
 
 async def _keys(rt: Runtime, scope: Scope, prefix: str | None) -> list[str]:
@@ -234,4 +261,26 @@ async def set_script_state(key: Key, body: StateValue, rt: RuntimeDep, scope: Sc
 
 @router.delete("/scripts/{integration}/{script}/{key:path}", status_code=204, summary="Delete a script's state value")
 async def delete_script_state(key: Key, rt: RuntimeDep, scope: ScriptScope) -> Response:
+    return await _delete(rt, scope, key)
+
+
+@router.get("/resources/{resource_type}/{resource_id}", summary="List a resource's state keys")
+async def list_resource_state(rt: RuntimeDep, scope: ResourceScope, prefix: Prefix = None) -> list[str]:
+    return await _keys(rt, scope, prefix)
+
+
+@router.get("/resources/{resource_type}/{resource_id}/{key:path}", summary="Get a resource's state value")
+async def get_resource_state(key: Key, rt: RuntimeDep, scope: ResourceScope) -> StateEntry:
+    return await _get(rt, scope, key)
+
+
+@router.put("/resources/{resource_type}/{resource_id}/{key:path}", summary="Set a resource's state value")
+async def set_resource_state(key: Key, body: StateValue, rt: RuntimeDep, scope: ResourceScope) -> StateEntry:
+    return await _put(rt, scope, key, body)
+
+
+@router.delete(
+    "/resources/{resource_type}/{resource_id}/{key:path}", status_code=204, summary="Delete a resource's state value"
+)
+async def delete_resource_state(key: Key, rt: RuntimeDep, scope: ResourceScope) -> Response:
     return await _delete(rt, scope, key)
