@@ -39,10 +39,11 @@ classes and to every code raised in ``src/``::
     │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, INVALID_FLOW,
     │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
     │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID, INVALID_RESOURCE,
-    │       │                                         LOOKUP_PUT_TOO_LARGE, LOOKUP_CACHE_FULL: fix the value
-    │       │                                         the message names (a short run id: give more of it; an
-    │       │                                         export's or import's field; a lookup put: send smaller
-    │       │                                         batches, or make room in the cache)
+    │       │                                         LOOKUP_PUT_TOO_LARGE, LOOKUP_CACHE_FULL, RECORDS_FAILED:
+    │       │                                         fix the value the message names (a short run id: give
+    │       │                                         more of it; an export's or import's field; a lookup put:
+    │       │                                         send smaller batches, or make room in the cache; failed
+    │       │                                         records: fix and retry them, splice runs retry-errors)
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │       │                                         caller's, so a run that cannot parse it answers 400 too)
@@ -312,6 +313,7 @@ class InvalidInput(UsageError):
         "INVALID_RESOURCE",
         "LOOKUP_PUT_TOO_LARGE",
         "LOOKUP_CACHE_FULL",
+        "RECORDS_FAILED",
     )
     http_status = 422
 

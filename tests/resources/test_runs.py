@@ -15,7 +15,7 @@ from splice.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from splice.runtime import Runtime
 
 MODULE = """
-from splice import Integration
+from splice import Integration, step
 from splice.resources import Field, Mapping, Paging
 
 crm = Integration("crm", base_url="{url}")
@@ -40,6 +40,7 @@ erp.import_("contacts", path="/contacts", response_id_path="id",
             mapping=Mapping(fields=(Field(generate="email", extract="$lowercase(email)"),
                                     Field(generate="ref", extract="id"))))
 erp.import_("broken", path="/contacts", hooks={{"pre_map": wrong_length}})
+crm.flow("copy", steps=[step.export("Pull", "items", then=[step.import_("Push", "erp.contacts")])])
 """
 
 
@@ -47,7 +48,7 @@ RECEIVED = web.AppKey("received", list)
 
 
 def _app(total: int) -> web.Application:
-    items = [{"id": f"i{n}", "n": n, "email": f"Person{n}@Example.com"} for n in range(total)]
+    items = [{"id": f"i{n}", "n": n, "email": f"{'bad' if n == 17 else 'Person'}{n}@Example.com"} for n in range(total)]
     received: list[Any] = []
 
     async def pages(request: web.Request) -> web.Response:
@@ -162,3 +163,19 @@ async def test_crud_declared_are_read_only_and_api_ones_are_stored(setup: Any) -
     await rt.exports.delete("crm.five")
     with pytest.raises(NotFound):
         await rt.exports.get("crm.five")
+
+
+async def test_a_flow_streams_an_export_into_an_import_page_by_page(setup: Any) -> None:
+    rt, served, app = setup
+    run = await rt.flows.run("crm.copy", connection="c1")
+    assert run.status == "succeeded", run.error
+    assert run.output == {"pages": 3, "records": 25, "errors": 0}
+    assert len(app[RECEIVED]) == 24 and served.hits["/items"] == 3
+    steps = {r.step: r for r in await rt.runs.find(parent_id=run.id, limit=100)}
+    failed = steps["Pull[1]/Push"]
+    assert [r["status_code"] for r in failed.output["results"]].count(422) == 1
+    errors = await rt.runs.errors(failed.id)
+    assert [e.retry_data["data"]["post_map_data"]["ref"] for e in errors] == ["i17"]
+    fixed = {errors[0].id: {**errors[0].retry_data["data"], "post_map_data": {"email": "p17@x.com", "ref": "i17"}}}
+    await rt.imports.retry_errors(failed.id, data=fixed)
+    assert len(app[RECEIVED]) == 25 and served.hits["/contacts"] == 26 and served.hits["/items"] == 3

@@ -122,10 +122,10 @@ async def _never(*args: object) -> object:
     raise AssertionError("a refused capability reached a handler")
 
 
-def test_ctx_engine_is_granted_to_actions_syncs_triggers_and_flow_steps() -> None:
+def test_ctx_engine_is_granted_to_every_kind() -> None:
     granted = {name for name, kind in KINDS.items() if "engine" in kind.capabilities}
-    assert granted == {"action", "sync", "trigger", "step"}
-    assert CAPABILITIES["engine"].granted_to == "actions, syncs, triggers and flow steps"
+    assert granted == {"action", "sync", "trigger", "step", "export", "import"}
+    assert CAPABILITIES["engine"].granted_to == "actions, syncs, triggers, flow steps, exports and imports"
 
 
 async def test_ctx_engine_without_its_services_is_a_clear_internal_error() -> None:

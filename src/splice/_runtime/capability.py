@@ -53,7 +53,7 @@ ENGINE = Capability(
     ("engine",),
     ("state_get", "state_put", "state_delete", "state_keys", "lookups_get", "lookups_put", "lookups_delete",
      "lookups_purge"),
-    "actions, syncs, triggers and flow steps",
+    "actions, syncs, triggers, flow steps, exports and imports",
 )  # fmt: skip
 #: data, not operations: earlier steps' results, given to a flow's code block
 STEP_RESULTS = Capability("step_results", ("step_results",), (), "a flow's code steps")

@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from splice import _json
 from splice._runtime.request import LogCallback, RunRequest, new_run_id
+from splice._runtime.resource_runs import import_summary, record_error, resolve, resource_script
 from splice._runtime.sessions import SessionPool
-from splice.errors import InvalidInput, RateLimitExceeded, SpliceError, error_from_dict
+from splice.errors import InvalidInput, PaginationError, RateLimitExceeded, SpliceError, error_from_dict
 from splice.flows import ActionStep, BranchStep, CodeStep, Flow, ForEachStep, Step, _expr, camel_case, snake_case, walk
 from splice.flows._check import step_action, step_function
+from splice.flows._resource_steps import MAX_PAGES, ExportStep, ImportStep
 from splice.integration import Integration, Script
 from splice.store import Connection, RunRecord
 
@@ -142,6 +144,8 @@ class FlowAttempt:
         key = scope.prefix + step.name
         if key in self.done.results:
             result = self.done.results[key]
+            if isinstance(step, ImportStep):  # its run keeps each record's result; the step, their counts
+                result = import_summary(result.get("results", []))
         else:
             result = await self._attempts(step, scope, key)
         scope.results[step.name] = result
@@ -155,7 +159,7 @@ class FlowAttempt:
                 return await self._execute(step, scope, key, attempt)
             except SpliceError as error:
                 retries_used = attempt - 1 - self.done.attempts.get(key, 0)
-                if retries_used < step.retry.attempts and error.retryable and not isinstance(step, BranchStep):
+                if retries_used < step.retry.attempts and error.retryable and not isinstance(step, _NOT_RETRIED):
                     await asyncio.sleep(step.retry.wait(retries_used + 1, _retry_after(error)))
                     continue
                 if step.continue_on_error:
@@ -171,6 +175,10 @@ class FlowAttempt:
             return await self._branch(step, scope, key, attempt)
         if isinstance(step, ForEachStep):
             return await self._for_each(step, scope, key, attempt)
+        if isinstance(step, ExportStep):
+            return await self._export(step, scope, key, attempt)
+        if isinstance(step, ImportStep):
+            return await self._import(step, scope, key, attempt)
         raise InvalidInput(f"step {step.name!r}: this worker cannot run {step.type} steps", code="INVALID_FLOW")
 
     async def _code(self, step: CodeStep, scope: Scope, key: str, attempt: int) -> Any:
@@ -247,6 +255,82 @@ class FlowAttempt:
         await self._structural(step, key, attempt, {"items": len(items)}, list(results))
         return list(results)
 
+    async def _export(self, step: ExportStep, scope: Scope, key: str, attempt: int) -> Any:
+        """Each page a child run (its checkpoint, retried as the step says), then ``then`` with
+        the page's records as ``item``; the result counts pages, records and record errors."""
+        export = await resolve(self.runner.project, self.runner.store, "export", self._resource_id(step.export))
+        script = resource_script(self.runner.project.integration(export.integration), "export", export.name)
+        state: Any = None
+        totals = {"pages": 0, "records": 0, "errors": 0}
+        for index in range(MAX_PAGES):
+            page_key = f"{key}[{index}]"
+            page = self.done.results.get(page_key)
+            if page is None:
+                input = {"export": export.to_json(), "paged_export_state": state}
+                request = RunRequest(script=script, connection=self._connection(script.integration), input=input,
+                                     shown_input={"export": f"{export.integration}.{export.name}",
+                                                  "paged_export_state": state}, time_limit=step.time_limit)  # fmt: skip
+                page = await self._page(request, step, page_key, attempt)
+                self.done.results[page_key] = page
+            inner = scope.inner(f"{page_key}/", page["data"], index)
+            for one in step.then:
+                await self.step(one, inner)
+            totals["pages"] += 1
+            totals["records"] += len(page["data"])
+            totals["errors"] += len(page["errors"])
+            state = page["paged_export_state"]
+            if state is None:
+                await self._structural(step, key, attempt, {"export": step.export}, totals)
+                return totals
+        raise PaginationError(f"export step {step.name!r} pulled {MAX_PAGES:,} pages without reaching the last",
+                              code="PAGING_LOOP", details={"step": step.name})  # fmt: skip
+
+    async def _page(self, request: RunRequest, step: ExportStep, key: str, attempt: int) -> Any:
+        """One export page, retried (with backoff) as many times as the step's retries say."""
+        for retry in range(step.retry.attempts + 1):
+            try:
+                return await self._child(request, step, key, attempt + retry)
+            except SpliceError as error:
+                if retry == step.retry.attempts or not error.retryable:
+                    raise
+                await asyncio.sleep(step.retry.wait(retry + 1, _retry_after(error)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _import(self, step: ImportStep, scope: Scope, key: str, attempt: int) -> Any:
+        """The records ``data`` gives, sent through the import as one child run; the result counts
+        them, and the run keeps each failed record as a record error with its retry data."""
+        import_ = await resolve(self.runner.project, self.runner.store, "import", self._resource_id(step.import_))
+        records = await self.evaluate(step.data, scope)
+        if not isinstance(records, list):
+            raise InvalidInput(
+                f"import step {step.name!r}: data {step.data.source!r} gave {type(records).__name__}, not a list",
+                code="EXPRESSION_FAILED", details={"expression": step.data.source, "step": step.name},
+            )  # fmt: skip
+        script = resource_script(self.runner.project.integration(import_.integration), "import", import_.name)
+        document = import_.to_json()
+        request = RunRequest(script=script, connection=self._connection(script.integration),
+                             input={"import": document, "data": records, "lean": True},
+                             shown_input={"import": f"{import_.integration}.{import_.name}", "records": len(records),
+                                          "document": document}, time_limit=step.time_limit)  # fmt: skip
+        request = replace(request, parent_id=self.record.id, attempt=attempt, api_headers=self.api_headers,
+                          background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
+        run = await self.runner.run(request)
+        if run.status != "succeeded":
+            raise error_from_dict(run.error or {})
+        results = (run.output or {}).get("results", [])
+        await self.runner.store.run_errors.add(run.id, [record_error(r) for r in results if r.get("retry_data")])
+        summary = import_summary(results)
+        if step.fail_on_errors and summary["failed"]:
+            raise InvalidInput(
+                f"import step {step.name!r}: {summary['failed']} of {summary['records']} records failed",
+                code="RECORDS_FAILED", details={"step": step.name, "run_id": run.id, **summary},
+                hint=f"splice runs errors {run.id} lists them; splice runs retry-errors {run.id} retries them",
+            )  # fmt: skip
+        return summary
+
+    def _resource_id(self, ref: str) -> str:
+        return ref if "." in ref else f"{self.flow.integration}.{ref}"
+
     # --- helpers -----------------------------------------------------------------------------
 
     async def evaluate(self, value: Any, scope: Scope) -> Any:
@@ -296,6 +380,11 @@ class FlowAttempt:
     def _config(self) -> dict[str, Any]:
         conn = self.connections.get(self.flow.integration)
         return self._home.resolve_config(conn.config) if conn is not None else {}
+
+
+#: steps a failure does not retry whole: a branch (its steps have their own retries), an export
+#: (each page is retried on its own, so finished pages and their imports are not done again)
+_NOT_RETRIED = (BranchStep, ExportStep)
 
 
 #: one thread evaluates every expression of this process (see :mod:`splice.flows._expr`)
@@ -350,4 +439,9 @@ def integrations_of(flow: Flow, integrations: Mapping[str, Integration]) -> list
             script = step_action(integrations, home, one)
         if script is not None:
             used.setdefault(script.integration.name, script.integration)
+        if isinstance(one, ExportStep | ImportStep):
+            ref = one.export if isinstance(one, ExportStep) else one.import_
+            owner = ref.rpartition(".")[0] or home.name
+            if owner in integrations:
+                used.setdefault(owner, integrations[owner])
     return list(used.values())

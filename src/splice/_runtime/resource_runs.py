@@ -15,6 +15,7 @@ the next page) or one batch of import records (a result per record, Celigo's ``r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -139,3 +140,19 @@ def _settings(ctx: Any, input: Mapping[str, Any]) -> dict[str, Any]:
 
 def _hooks(integration: Integration, declared: Mapping[str, str]) -> dict[str, Callable[..., Any]]:
     return {stage: integration.hook_function(qualname) for stage, qualname in declared.items()}
+
+
+def import_summary(results: list[dict[str, Any]]) -> dict[str, int]:
+    """An import step's result: how many records went through, failed, were ignored."""
+    failed = sum(1 for r in results if r.get("errors"))
+    ignored = sum(1 for r in results if r.get("ignored") and not r.get("errors"))
+    return {"records": len(results), "succeeded": len(results) - failed - ignored, "failed": failed,
+            "ignored": ignored}  # fmt: skip
+
+
+def record_error(result: dict[str, Any]) -> dict[str, Any]:
+    """A failed record's error row: its first error, all of them, and its retry data."""
+    first = (result.get("errors") or [{}])[0]
+    return {"id": f"err_{uuid.uuid4().hex[:20]}", "stage": result["retry_data"]["stage"],
+            "code": str(first.get("code") or "ERROR"), "message": str(first.get("message") or "the record failed"),
+            "error": {"errors": result.get("errors") or []}, "retry_data": result["retry_data"]}  # fmt: skip

@@ -18,12 +18,11 @@ sandboxed child, in ``splice runs list``): one export page, or one batch of impo
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from splice._runtime.request import RunRequest
-from splice._runtime.resource_runs import resource_script
+from splice._runtime.resource_runs import record_error, resource_script
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice.errors import Conflict, InvalidInput, error_from_dict
@@ -151,7 +150,7 @@ class Imports(_Runs):
         shown = {"records": len(data), "stage": stage, "document": value.to_json()}
         run = await self.execute(value, "import", connection, input, shown, **options)
         results = list(_output(run)["results"])
-        errors = [_error_row(r) for r in results if r.get("retry_data") is not None]
+        errors = [record_error(r) for r in results if r.get("retry_data") is not None]
         await self.store.run_errors.add(run.id, errors)
         return {"run_id": run.id, "results": [_public(r) for r in results], "errors": [e["id"] for e in errors]}
 
@@ -197,14 +196,6 @@ def _output(run: RunRecord) -> dict[str, Any]:
     if run.status != "succeeded":
         raise error_from_dict(run.error or {})
     return dict(run.output or {})
-
-
-def _error_row(result: dict[str, Any]) -> dict[str, Any]:
-    first = (result.get("errors") or [{}])[0]
-    result["error_id"] = error_id = f"err_{uuid.uuid4().hex[:20]}"
-    return {"id": error_id, "stage": result["retry_data"]["stage"], "code": str(first.get("code") or "ERROR"),
-            "message": str(first.get("message") or "the record failed"), "error": {"errors": result["errors"]},
-            "retry_data": result["retry_data"]}  # fmt: skip
 
 
 def _public(result: dict[str, Any]) -> dict[str, Any]:
