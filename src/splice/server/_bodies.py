@@ -27,9 +27,10 @@ class JsonBody(BaseModel):
     @classmethod
     def _only_known_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = [key for key in data if key not in cls.model_fields]
+            names = [f.alias or name for name, f in cls.model_fields.items()]
+            unknown = [key for key in data if key not in names]
             if unknown:
-                accepted = ", ".join(cls.model_fields)
+                accepted = ", ".join(names)
                 noun = "unknown key" if len(unknown) == 1 else "unknown keys " + ", ".join(map(repr, unknown))
                 raise PydanticCustomError(
                     UNKNOWN_KEY, f"{noun}; the accepted keys are {{accepted}}", {"keys": unknown, "accepted": accepted}

@@ -193,8 +193,11 @@ def _check_records(data: Any) -> None:
 
 
 def _output(run: RunRecord) -> dict[str, Any]:
+    """The run's output; its error (naming the run, whose logs say more) when it failed."""
     if run.status != "succeeded":
-        raise error_from_dict(run.error or {})
+        error = error_from_dict(run.error or {})
+        error.details.setdefault("run_id", run.id)
+        raise error
     return dict(run.output or {})
 
 

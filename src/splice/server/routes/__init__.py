@@ -10,10 +10,12 @@ from splice.server.routes import (
     logs,
     lookups,
     records,
+    resources,
     runs,
     state,
     syncs,
     tokens,
+    transfers,
     webhooks,
 )
 
@@ -23,6 +25,9 @@ ROUTERS = [
     connect.router,
     actions.router,
     flows.router,
+    transfers.router,
+    resources.crud_router("exports", lambda rt: rt.exports),
+    resources.crud_router("imports", lambda rt: rt.imports),
     syncs.router,
     records.router,
     runs.router,
