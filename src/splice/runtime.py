@@ -92,6 +92,7 @@ class Runtime:
         #: Celigo's exports and imports: find, get, create, update, patch, delete, and run
         self.exports = Exports(self.versions, store, self.runner)
         self.imports = Imports(self.versions, store, self.runner)
+        self.runner.engine.resources.update(exports=self.exports, imports=self.imports)  # type: ignore[union-attr]
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
 

@@ -40,6 +40,17 @@ erp.import_("contacts", path="/contacts", response_id_path="id",
             mapping=Mapping(fields=(Field(generate="email", extract="$lowercase(email)"),
                                     Field(generate="ref", extract="id"))))
 erp.import_("broken", path="/contacts", hooks={{"pre_map": wrong_length}})
+
+
+@crm.action
+async def pull_and_push(ctx, input):
+    page = await ctx.engine.exports.run("crm.items")
+    mine = [d["id"] for d in await ctx.engine.exports.find()]
+    records = [{{"id": r["id"], "email": r["email"]}} for r in page["data"][:2]]
+    sent = await ctx.engine.imports.run("erp.contacts", records)
+    return {{"pulled": len(page["data"]), "mine": mine, "sent": [r["status_code"] for r in sent["results"]]}}
+
+
 crm.flow("copy", steps=[step.export("Pull", "items", then=[step.import_("Push", "erp.contacts")])])
 """
 
@@ -179,3 +190,30 @@ async def test_a_flow_streams_an_export_into_an_import_page_by_page(setup: Any) 
     fixed = {errors[0].id: {**errors[0].retry_data["data"], "post_map_data": {"email": "p17@x.com", "ref": "i17"}}}
     await rt.imports.retry_errors(failed.id, data=fixed)
     assert len(app[RECEIVED]) == 25 and served.hits["/contacts"] == 26 and served.hits["/items"] == 3
+
+
+async def test_scripts_reach_their_own_exports_through_ctx_engine_and_others_only_with_a_grant(setup: Any) -> None:
+    rt, _, app = setup
+    run = await rt.run("crm.pull_and_push", connection="c1")
+    assert run.status == "failed" and run.error["code"] == "ENGINE_NOT_ALLOWED"
+    assert "erp.contacts" in run.error["message"] and 'grants = {crm = ["erp"]}' in run.error["hint"]
+    assert app[RECEIVED] == []
+
+
+async def test_with_a_grant_a_script_runs_another_integration_s_import(
+    make_project: ProjectFactory, serve: Serve
+) -> None:
+    app = _app(5)
+    served = await serve(app)
+    toml = '[project]\nname = "t"\n\n[engine]\ngrants = {crm = ["erp"]}\n'
+    root = make_project({"transfers.py": MODULE.format(url=served.base)}, toml=toml)
+    rt = await Runtime.open(root, isolation="process")
+    try:
+        await rt.connections.add("crm", "c1", {})
+        await rt.connections.add("erp", "c1", {})
+        run = await rt.run("crm.pull_and_push", connection="c1")
+        assert run.status == "succeeded", run.error
+        assert run.output == {"pulled": 5, "mine": ["crm.items", "crm.even"], "sent": [200, 200]}
+        assert [c["ref"] for c in app[RECEIVED]] == ["i0", "i1"]
+    finally:
+        await rt.close()

@@ -52,7 +52,8 @@ ENGINE = Capability(
     "engine",
     ("engine",),
     ("state_get", "state_put", "state_delete", "state_keys", "lookups_get", "lookups_put", "lookups_delete",
-     "lookups_purge"),
+     "lookups_purge", "resource_find", "resource_get", "resource_create", "resource_update", "resource_patch",
+     "resource_delete", "resource_run"),
     "actions, syncs, triggers, flow steps, exports and imports",
 )  # fmt: skip
 #: data, not operations: earlier steps' results, given to a flow's code block
@@ -67,7 +68,8 @@ BY_ATTRIBUTE = {attribute: c for c in CAPABILITIES.values() for attribute in c.a
 READS = frozenset(
     {
         STATE.op("get"), STATE.op("keys"), METADATA.op("get"), CHECKPOINT.op("get"),
-        ENGINE.op("state_get"), ENGINE.op("state_keys"), ENGINE.op("lookups_get"),
+        ENGINE.op("state_get"), ENGINE.op("state_keys"), ENGINE.op("lookups_get"), ENGINE.op("resource_find"),
+        ENGINE.op("resource_get"),
     }
 )  # fmt: skip
 

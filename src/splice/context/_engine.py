@@ -76,9 +76,66 @@ class EngineLookups:
         return int((await self._call("lookups_purge", cache))["purged"])
 
 
+class EngineResources:
+    """``ctx.engine.exports`` / ``ctx.engine.imports``: find, get, create, update, patch, delete, run.
+
+    Runs use this run's connection id (the same customer); an id or a document of another
+    integration needs a grant in ``splice.toml``.
+    """
+
+    def __init__(self, channel: Channel, type: str) -> None:
+        self._channel = channel
+        self._type = type
+
+    async def _call(self, verb: str, **args: Any) -> dict[str, Any]:
+        return (await self._channel.call(ENGINE.op(verb), {"type": self._type, **json_value(args, "the call")}))[0]
+
+    async def find(self, external_id: str | None = None) -> list[dict[str, Any]]:
+        return list((await self._call("resource_find", external_id=external_id))["found"])
+
+    async def get(self, id: str) -> dict[str, Any]:
+        return dict((await self._call("resource_get", id=id))["document"])
+
+    async def create(self, document: dict[str, Any]) -> dict[str, Any]:
+        return dict((await self._call("resource_create", document=document))["document"])
+
+    async def update(self, id: str, document: dict[str, Any]) -> dict[str, Any]:
+        return dict((await self._call("resource_update", id=id, document=document))["document"])
+
+    async def patch(self, id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict((await self._call("resource_patch", id=id, operations=operations))["document"])
+
+    async def delete(self, id: str) -> None:
+        await self._call("resource_delete", id=id)
+
+    async def _run(self, target: str | dict[str, Any], **args: Any) -> Any:
+        where = {"document": target} if isinstance(target, dict) else {"id": target}
+        return (await self._call("resource_run", **where, **args))["result"]
+
+
+class EngineExports(EngineResources):
+    async def run(self, export: str | dict[str, Any], **options: Any) -> dict[str, Any]:
+        """A page (the first, or the one ``paged_export_state=`` names): ``{run_id, data, errors,
+        paged_export_state}``; ``options``: ``start_date``, ``end_date``, ``data``, ``settings``."""
+        return dict(await self._run(export, options=options))
+
+    run_virtual_with_paging = run
+
+
+class EngineImports(EngineResources):
+    async def run(self, import_: str | dict[str, Any], data: list[Any], **options: Any) -> dict[str, Any]:
+        """``{run_id, results, errors}``: one result per record; failed ones kept as record errors."""
+        return dict(await self._run(import_, data=data, options=options))
+
+    async def run_mapping(self, import_: str | dict[str, Any], data: list[Any]) -> list[dict[str, Any]]:
+        return list(await self._run(import_, data=data, mapping_only=True))
+
+
 class Engine:
-    """``ctx.engine``: ``state`` by resource and ``lookups`` caches."""
+    """``ctx.engine``: ``state`` by resource, ``lookups`` caches, ``exports`` and ``imports``."""
 
     def __init__(self, channel: Channel) -> None:
         self.state = EngineState(channel)
         self.lookups = EngineLookups(channel)
+        self.exports = EngineExports(channel, "exports")
+        self.imports = EngineImports(channel, "imports")

@@ -123,8 +123,8 @@ class Imports(_Runs):
     def __init__(self, versions: Versions, store: Store, runner: Runner) -> None:
         super().__init__(ImportType(), versions, store, runner)
 
-    async def run(self, import_: str, data: list[Any], **options: Any) -> dict[str, Any]:
-        """Send ``data`` through a stored or declared import: ``{run_id, results, errors}``."""
+    async def run(self, import_: str | Mapping[str, Any], data: list[Any], **options: Any) -> dict[str, Any]:
+        """Send ``data`` through a stored or declared import (or a document): ``{run_id, results, errors}``."""
         return await self._send(await self.resolve(import_), data, **options)
 
     async def run_virtual(self, document: Mapping[str, Any], data: list[Any], **options: Any) -> dict[str, Any]:

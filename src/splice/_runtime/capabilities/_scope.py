@@ -29,6 +29,8 @@ class EngineServices:
 
     state: ResourceState
     lookups: Lookups
+    #: platform resources by type (``"exports"`` → ``rt.exports``), added once they are built
+    resources: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from splice._access import check_reach
+from splice._access import check_reach, reaches
 from splice._runtime.capabilities._scope import EngineServices, Handler
 from splice._runtime.capability import ENGINE
 from splice.errors import InternalError, InvalidInput
@@ -76,3 +76,79 @@ class EngineHandler(Handler):
 
     async def lookups_purge(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
         return {"purged": await self._services().lookups.purge_data(self._cache(args))}
+
+    # --- exports and imports: find / get / create / update / patch / delete / run ----------
+
+    def _resources(self, args: dict[str, Any]) -> tuple[str, Any]:
+        kind = args.get("type")
+        service = self._services().resources.get(kind) if isinstance(kind, str) else None
+        if service is None:
+            known = ", ".join(sorted(self._services().resources))
+            raise InvalidInput(f"ctx.engine has no resource type {kind!r} (it has: {known})")
+        return str(kind), service
+
+    def _id(self, kind: str, args: dict[str, Any]) -> str:
+        id = args.get("id")
+        if not isinstance(id, str):
+            raise InvalidInput(f"a resource id is a string like 'acme.contacts', not {id!r}")
+        self._reach(kind, id)
+        return id
+
+    def _document(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        document = args.get("document")
+        if not isinstance(document, dict):
+            raise InvalidInput(f"a resource document is a JSON object, not {type(document).__name__}")
+        self._reach(kind, f"{document.get('integration')}.{document.get('name')}")
+        return document
+
+    async def resource_find(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        service = self._resources(args)[1]
+        home, grants = self.scope.script.integration.name, self.scope.grants
+        found = await service.find(external_id=args.get("external_id"))
+        return {"found": [d for d in found if reaches(home, d["integration"], grants)]}
+
+    async def resource_get(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        kind, service = self._resources(args)
+        return {"document": await service.get(self._id(kind, args))}
+
+    async def resource_create(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        kind, service = self._resources(args)
+        return {"document": await service.create(self._document(kind, args))}
+
+    async def resource_update(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        kind, service = self._resources(args)
+        return {"document": await service.update(self._id(kind, args), args.get("document"))}
+
+    async def resource_patch(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        kind, service = self._resources(args)
+        return {"document": await service.patch(self._id(kind, args), args.get("operations"))}
+
+    async def resource_delete(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        kind, service = self._resources(args)
+        await service.delete(self._id(kind, args))
+        return {}
+
+    async def resource_run(self, args: dict[str, Any], blob: bytes) -> dict[str, Any]:
+        """An export's page or an import's records, always on this run's connection id: naming
+        another would let a script act with another customer's credentials."""
+        kind, service = self._resources(args)
+        target = self._document(kind, args) if args.get("document") is not None else self._id(kind, args)
+        given = dict(args.get("options") or {})
+        unknown = sorted(set(given) - _RUN_OPTIONS[kind])
+        if unknown:
+            raise InvalidInput(f"ctx.engine.{kind} run: unknown option {unknown[0]!r} "
+                               f"(it takes {', '.join(sorted(_RUN_OPTIONS[kind]))})")  # fmt: skip
+        conn = self.scope.connection
+        options = {**given, "connection": conn.id if conn is not None else None}
+        if kind == "exports":
+            return {"result": await service.run_virtual_with_paging(target, **options)}
+        if args.get("mapping_only"):
+            return {"result": await service.run_mapping(target, args.get("data"), **options)}
+        return {"result": await service.run(target, args.get("data"), **options)}
+
+
+#: what a script may pass when it runs an export or import (never a connection or run fields)
+_RUN_OPTIONS = {
+    "exports": frozenset({"paged_export_state", "start_date", "end_date", "data", "settings"}),
+    "imports": frozenset({"settings"}),
+}
