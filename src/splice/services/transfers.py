@@ -150,7 +150,11 @@ class Imports(_Runs):
         shown = {"records": len(data), "stage": stage, "document": value.to_json()}
         run = await self.execute(value, "import", connection, input, shown, **options)
         results = list(_output(run)["results"])
-        errors = [record_error(r) for r in results if r.get("retry_data") is not None]
+        errors = []
+        for result in results:
+            if result.get("retry_data") is not None:
+                errors.append(record_error(result))
+                result["error_id"] = errors[-1]["id"]
         await self.store.run_errors.add(run.id, errors)
         return {"run_id": run.id, "results": [_public(r) for r in results], "errors": [e["id"] for e in errors]}
 

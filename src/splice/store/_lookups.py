@@ -86,6 +86,7 @@ def check_put(entries: Any) -> None:
             code="LOOKUP_PUT_TOO_LARGE",
             details={"entries": len(entries), "limit_entries": MAX_PUT_ENTRIES},
             hint=f"send the entries in batches of {MAX_PUT_ENTRIES:,} (the CLI's put --file does)",
+            hints={"rest": f"send the entries in POST bodies of at most {MAX_PUT_ENTRIES:,}"},
         )
     total = sum(_size(e) for e in entries if entry_error(e) is None)
     if total > MAX_PUT_BYTES:
