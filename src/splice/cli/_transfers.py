@@ -226,6 +226,8 @@ async def report_batch(rt: Runtime, label: str, sent: dict[str, Any], as_json: b
             if error.id in sent["errors"]:
                 progress.print(f"  {error.id} ({error.stage}) [{escape(error.code)}] {escape(error.message)}",
                                highlight=False)  # fmt: skip
+        err.print(f"[dim]hint:[/] retry them with `splice runs retry-errors {short_id(sent['run_id'])}` "
+                  "(--data-file to edit their data first)", highlight=False)  # fmt: skip
     return failed
 
 
