@@ -125,7 +125,7 @@ async def test_an_export_runs_page_by_page(setup: Setup) -> None:
 
     one = await setup.ok("exports", "run", "crm.items", "-c", "c1", "--pages", "1")
     assert len(_page_lines(one.stdout)) == 1, one
-    assert "total: 10 records, 0 errors in 1 pages (stopped after --pages 1; more pages remain)" in one.stdout, one
+    assert "total: 10 records, 0 errors in 1 page (stopped after --pages 1; more pages remain)" in one.stdout, one
     assert setup.hits["/items"] == 3 + 3 + 1
 
 

@@ -94,9 +94,8 @@ def run_export(
             dates = {"start_date": start_date, "end_date": end_date} if count == 0 else {}
             page = await rt.exports.run_virtual_with_paging(target, connection=connection,
                                                             paged_export_state=state, **dates)  # fmt: skip
-            for record in page["data"]:
-                if as_json:
-                    print_json(record, line=True)
+            for record in page["data"] if as_json else []:
+                print_json(record, line=True)
             progress.print(f"page {count}: {len(page['data']):,} records, {len(page['errors']):,} errors "
                            f"(run {short_id(page['run_id'])})", highlight=False)  # fmt: skip
             for error in page["errors"]:
@@ -107,7 +106,7 @@ def run_export(
             if state is None or (pages is not None and count >= pages):
                 break
         more = f" (stopped after --pages {pages}; more pages remain)" if state is not None else ""
-        progress.print(f"total: {records:,} records, {errors:,} errors in {count:,} pages{more}", highlight=False)
+        progress.print(f"total: {records:,} records, {errors:,} errors in {_n(count, 'page')}{more}", highlight=False)
         return 1 if errors else 0
 
     raise typer.Exit(run_async(with_runtime(project, work)))
@@ -175,7 +174,7 @@ def run_import(
             sent = await rt.imports.run(import_, chunk, connection=connection)
             failed += await report_batch(rt, f"batch {index}", sent, as_json)
         progress = err if as_json else out
-        progress.print(f"total: {len(records):,} records in {len(batches):,} batches, {failed:,} failed",
+        progress.print(f"total: {len(records):,} records in {_n(len(batches), 'batch')}, {failed:,} failed",
                        highlight=False)  # fmt: skip
         return 1 if failed else 0
 
@@ -309,6 +308,10 @@ async def _get(resources: Resources, id: str) -> dict[str, Any]:
             raise
         raise NotFound(f"{kind.removesuffix('s')} {id!r} not found", details=exc.details,
                        hint=f"`splice {kind} list` lists them; an id is integration.name") from None  # fmt: skip
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "es" if noun.endswith("ch") else "s")
 
 
 def _compact(value: Any) -> str:
