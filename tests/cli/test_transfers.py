@@ -15,6 +15,8 @@ import pytest
 from aiohttp import web
 from tests.conftest import ProjectFactory
 
+from splice.runtime import Runtime
+
 from ._cli import Result, asplice, assert_error
 
 MODULE = """
@@ -129,15 +131,23 @@ async def test_an_export_runs_page_by_page(setup: Setup) -> None:
     assert setup.hits["/items"] == 3 + 3 + 1
 
 
-async def test_page_size_changes_the_pages_not_the_stored_export(setup: Setup) -> None:
-    result = await setup.ok("exports", "run", "crm.items", "-c", "c1", "--page-size", "5", "--json")
+@pytest.mark.parametrize("export", ["crm.items", "crm.stored"])
+async def test_page_size_changes_the_pages_not_the_stored_export(setup: Setup, export: str) -> None:
+    rt = await Runtime.open(setup.root)
+    try:
+        declared = await rt.exports.get("crm.items")
+        made = await rt.exports.create({**declared, "name": "stored", "id": None, "source": None})
+    finally:
+        await rt.close()
+    before = json.loads((await setup.ok("exports", "show", export, "--json")).stdout)
+    result = await setup.ok("exports", "run", export, "-c", "c1", "--page-size", "5", "--json")
     assert [json.loads(line) for line in result.stdout.splitlines()] == ITEMS, result
     pages = _page_lines(result.stderr)
     assert len(pages) == 6 and pages[0].startswith("page 0: 5 records") and pages[5].startswith("page 5: 0 records")
     assert setup.hits["/items"] == 6
-    shown = json.loads((await setup.ok("exports", "show", "crm.items", "--json")).stdout)
-    assert shown["page_size"] == 10
-    again = await setup.ok("exports", "run", "crm.items", "-c", "c1")
+    after = json.loads((await setup.ok("exports", "show", export, "--json")).stdout)
+    assert after == before and after["page_size"] == 10 and made["page_size"] == 10
+    again = await setup.ok("exports", "run", export, "-c", "c1")
     assert len(_page_lines(again.stdout)) == 3, again
 
 
