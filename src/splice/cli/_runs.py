@@ -1,7 +1,9 @@
-"""``splice runs list|show``: what ran, how it ended and why, locally or on a server (``--server``)."""
+"""``splice runs list|show``: what ran, how it ended and why, locally or on a server (``--server``);
+``splice runs errors|retry-errors``: an import run's failed records, and retrying them (local only)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
@@ -16,13 +18,16 @@ from splice.cli._common import (
     err,
     fail,
     out,
+    parse_json,
     print_json,
     run_async,
     with_reader,
+    with_runtime,
 )
 from splice.cli._logs import parse_since, split_script
 from splice.cli._render import progress_text, run_json, status_text, table, took
-from splice.errors import ActionError, error_from_dict
+from splice.cli._transfers import report_batch
+from splice.errors import ActionError, InvalidInput, error_from_dict
 from splice.store import RunRecord, short_id
 
 if TYPE_CHECKING:
@@ -31,11 +36,17 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from splice.cli._common import Reader
+    from splice.runtime import Runtime
 
-app = typer.Typer(help="Runs of actions, syncs and triggers: what ran, how it ended and why.", no_args_is_help=True)
+app = typer.Typer(
+    help="Runs of actions, syncs, triggers, flows, exports and imports: what ran, how it ended and why; "
+    "an import run's failed records (errors, retry-errors).",
+    no_args_is_help=True,
+)
 
 Status = Literal["queued", "running", "succeeded", "failed", "timed_out", "cancelled"]
 Kind = Literal["action", "sync", "trigger", "flow", "step", "branch", "for_each"]
+ErrorStatus = Literal["open", "retried", "failed_again"]
 #: child runs ``runs show`` lists at most (a script may trigger many actions)
 MAX_CHILDREN = 100
 
@@ -118,6 +129,76 @@ def show(
         _show(record, attempts, children)
 
     run_async(with_reader(project, server, token, work))
+
+
+@app.command("errors")
+def errors(
+    run: Annotated[str, typer.Argument(help="An export or import run id, whole or its last 8 characters.")],
+    status: Annotated[ErrorStatus | None, typer.Option("--status", help="Only errors with this status.")] = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """The records an import or export run could not process: id, stage, code, message, status.
+    Local project only (no --server)."""
+
+    async def work(rt: Runtime) -> None:
+        found = await rt.runs.errors(run, status=status)
+        if as_json:
+            print_json([error.to_json() for error in found])
+        elif not found:
+            out.print(f"no record errors in run {run}" + (f" with status {status}" if status else ""), highlight=False)
+        else:
+            rows = [[e.id, e.stage, e.code, _cut(e.message), e.status] for e in found]
+            out.print(table(out, ["error", "stage", "code", "message", "status"], rows, names=1))
+
+    run_async(with_runtime(project, work))
+
+
+@app.command("retry-errors")
+def retry_errors(
+    run: Annotated[str, typer.Argument(help="The import run, whole or its last 8 characters.")],
+    error_ids: Annotated[
+        list[str] | None, typer.Option("--id", metavar="ERR", help="Only this open error (repeat for more).")
+    ] = None,
+    data_file: Annotated[
+        Path | None,
+        typer.Option("--data-file", help="A JSON object: error id → the data to retry it with (its retry_data.data)."),
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Retry an import run's open record errors alone, each from the stage it failed at (one run per
+    stage), with its saved data or the --data-file's. Local project only (no --server).
+
+    Exit code 1 when any record failed again, 0 otherwise.
+    """
+    edits = _edits(data_file)
+
+    async def work(rt: Runtime) -> int:
+        outcomes = await rt.imports.retry_errors(run, ids=error_ids or None, data=edits)
+        if not outcomes:
+            out.print(f"no open record errors in run {run}: nothing to retry", highlight=False)
+            return 0
+        failed = 0
+        for sent in outcomes:
+            failed += await report_batch(rt, "retry", sent)
+        return 1 if failed else 0
+
+    raise typer.Exit(run_async(with_runtime(project, work)))
+
+
+def _edits(file: Path | None) -> dict[str, Any] | None:
+    if file is None:
+        return None
+    edits = parse_json(f"@{file}", "data-file")
+    if not isinstance(edits, dict):
+        raise InvalidInput(f"{file} holds a JSON {type(edits).__name__}, not an object of error id → data",
+                           hint='write it as {"err_…": {...the record\'s retry data...}}')  # fmt: skip
+    return edits
+
+
+def _cut(text: str, width: int = 80) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def runs_table(runs: list[RunRecord], mark: str | None = None) -> Table:
