@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/action_http.py
+	$(BIN)/python bench/export_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
