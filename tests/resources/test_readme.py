@@ -33,7 +33,7 @@ async def test_the_readme_flow_copies_every_contact_but_test_accounts(
             await rt.connections.add(integration, "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
         run = await rt.flows.run("crm.to_erp", connection="c1")
         assert run.status == "succeeded", run.error
-        assert run.output == {"pages": 2, "records": 121, "errors": 0}
+        assert run.output == {"pages": 2, "records": 121, "errors": 0, "failed_records": 0}
         applied = [key for key in demo_api.stats if key.startswith("effects.applied.contact-")]
         assert len(applied) == 120 and "effects.applied.contact-user1@example.com" in applied
         assert not any(key.endswith(".test") for key in applied)

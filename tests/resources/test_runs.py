@@ -180,7 +180,7 @@ async def test_a_flow_streams_an_export_into_an_import_page_by_page(setup: Any) 
     rt, served, app = setup
     run = await rt.flows.run("crm.copy", connection="c1")
     assert run.status == "succeeded", run.error
-    assert run.output == {"pages": 3, "records": 25, "errors": 0}
+    assert run.output == {"pages": 3, "records": 25, "errors": 0, "failed_records": 1}
     assert len(app[RECEIVED]) == 24 and served.hits["/items"] == 3
     steps = {r.step: r for r in await rt.runs.find(parent_id=run.id, limit=100)}
     failed = steps["Pull[1]/Push"]

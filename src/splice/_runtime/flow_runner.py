@@ -257,31 +257,49 @@ class FlowAttempt:
 
     async def _export(self, step: ExportStep, scope: Scope, key: str, attempt: int) -> Any:
         """Each page a child run (its checkpoint, retried as the step says), then ``then`` with
-        the page's records as ``item``; the result counts pages, records and record errors."""
+        the page's records as ``item``; the result counts pages, records and record errors.
+
+        The next page is fetched while ``then`` handles this one (two children, two cores); a
+        crash between the two leaves a fetched page whose ``then`` has not run, which the next
+        attempt runs from its checkpoint."""
         export = await resolve(self.runner.project, self.runner.store, "export", self._resource_id(step.export))
         script = resource_script(self.runner.project.integration(export.integration), "export", export.name)
-        state: Any = None
-        totals = {"pages": 0, "records": 0, "errors": 0}
-        for index in range(MAX_PAGES):
+        document, shown_id = export.to_json(), f"{export.integration}.{export.name}"
+
+        async def fetch(index: int, state: Any) -> Any:
             page_key = f"{key}[{index}]"
             page = self.done.results.get(page_key)
             if page is None:
-                input = {"export": export.to_json(), "paged_export_state": state}
-                request = RunRequest(script=script, connection=self._connection(script.integration), input=input,
-                                     shown_input={"export": f"{export.integration}.{export.name}",
-                                                  "paged_export_state": state}, time_limit=step.time_limit)  # fmt: skip
-                page = await self._page(request, step, page_key, attempt)
-                self.done.results[page_key] = page
-            inner = scope.inner(f"{page_key}/", page["data"], index)
-            for one in step.then:
-                await self.step(one, inner)
-            totals["pages"] += 1
-            totals["records"] += len(page["data"])
-            totals["errors"] += len(page["errors"])
-            state = page["paged_export_state"]
-            if state is None:
-                await self._structural(step, key, attempt, {"export": step.export}, totals)
-                return totals
+                request = RunRequest(script=script, connection=self._connection(script.integration),
+                                     input={"export": document, "paged_export_state": state},
+                                     shown_input={"export": shown_id, "paged_export_state": state},
+                                     time_limit=step.time_limit, sessions=self.sessions)  # fmt: skip
+                page = self.done.results[page_key] = await self._page(request, step, page_key, attempt)
+            return page
+
+        totals = {"pages": 0, "records": 0, "errors": 0, "failed_records": 0}
+        following: asyncio.Task[Any] | None = asyncio.ensure_future(fetch(0, None))
+        try:
+            for index in range(MAX_PAGES):
+                assert following is not None
+                page = await following
+                state = page["paged_export_state"]
+                following = asyncio.ensure_future(fetch(index + 1, state)) if state is not None else None
+                inner = scope.inner(f"{key}[{index}]/", page["data"], index)
+                for one in step.then:
+                    result = await self.step(one, inner)
+                    if isinstance(one, ImportStep) and isinstance(result, dict):
+                        totals["failed_records"] += result.get("failed", 0)
+                totals["pages"] += 1
+                totals["records"] += len(page["data"])
+                totals["errors"] += len(page["errors"])
+                if following is None:
+                    await self._structural(step, key, attempt, {"export": step.export}, totals)
+                    return totals
+        finally:
+            if following is not None and not following.done():
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
         raise PaginationError(f"export step {step.name!r} pulled {MAX_PAGES:,} pages without reaching the last",
                               code="PAGING_LOOP", details={"step": step.name})  # fmt: skip
 
@@ -311,7 +329,8 @@ class FlowAttempt:
         request = RunRequest(script=script, connection=self._connection(script.integration),
                              input={"import": document, "data": records, "lean": True},
                              shown_input={"import": f"{import_.integration}.{import_.name}", "records": len(records),
-                                          "document": document}, time_limit=step.time_limit)  # fmt: skip
+                                          "document": document}, time_limit=step.time_limit,
+                             sessions=self.sessions)  # fmt: skip
         request = replace(request, parent_id=self.record.id, attempt=attempt, api_headers=self.api_headers,
                           background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
         run = await self.runner.run(request)

@@ -104,10 +104,14 @@ class RunGateway:
         """Store a batch while the run goes on, after the batches before it (order is kept)."""
         previous = self._writing
 
+        scope = self.scope
+        conn = scope.connection
+        owner = (scope.script.integration.name, scope.script.name, conn.id if conn is not None else None)
+
         async def write() -> None:
             if previous is not None:
                 await previous
-            await self.scope.store.runs.add_logs(self.run_id, batch)
+            await scope.store.runs.add_logs_later(self.run_id, owner, batch)
 
         self._writing = asyncio.ensure_future(write())
 

@@ -32,7 +32,7 @@ class Sessions(Protocol):
     """Children kept between a flow run's code steps (:class:`splice._runtime.sessions.SessionPool`;
     named here by what the runner calls, so this module needs nothing of the executor's)."""
 
-    def session(self, executor: Any, connection: str | None) -> AbstractContextManager[Any]: ...
+    def session(self, executor: Any, connection: tuple[str, str] | None) -> AbstractContextManager[Any]: ...
 
 
 def new_run_id() -> str:

@@ -149,8 +149,10 @@ class Runner:
             if request.sessions is None:
                 outcome = await version.executor.execute(request.script, gateway, start, limit, limits)
             else:
-                conn_id = request.connection.id if request.connection else None
-                with request.sessions.session(version.executor, conn_id) as session:
+                conn = request.connection
+                with request.sessions.session(
+                    version.executor, (conn.integration, conn.id) if conn else None
+                ) as session:
                     outcome = await version.executor.execute(request.script, gateway, start, limit, limits, session)
             outcome = await gateway.finish(outcome)
         except SpliceError as exc:

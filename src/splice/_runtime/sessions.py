@@ -101,11 +101,13 @@ class SessionPool:
 
     def __init__(self, cpu_seconds: int) -> None:
         self.cpu_seconds = cpu_seconds
-        self._idle: dict[tuple[int, str | None], list[ChildSession]] = {}
+        self._idle: dict[tuple[int, tuple[str, str] | None], list[ChildSession]] = {}
         self._all: list[ChildSession] = []
 
     @contextlib.contextmanager
-    def session(self, executor: Forks, connection: str | None) -> Iterator[ChildSession]:
+    def session(self, executor: Forks, connection: tuple[str, str] | None) -> Iterator[ChildSession]:
+        """An idle child of ``connection`` (integration, id) for this executor, or a new one: a
+        child never serves two connections, so it only ever holds one's credentials."""
         key = (id(executor), connection)
         idle = self._idle.setdefault(key, [])
         if idle:

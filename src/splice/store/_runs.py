@@ -45,6 +45,7 @@ _CANDIDATES = 5
 _R = runs.c
 _L = run_logs.c
 _INSERT = runs.insert()
+_LOG = run_logs.insert()
 _COMPLETE = (
     runs.update()
     .where(_R.id == sa.bindparam("b_id"))
@@ -477,6 +478,21 @@ class RunStore:
             common = {"run_id": run_id, **owner._mapping}
             await conn.execute(run_logs.insert(), [{**common, **row} for row in rows])
         return len(rows)
+
+    def add_logs_later(
+        self, run_id: str, owner: tuple[str, str, str | None], lines: list[LogLine]
+    ) -> asyncio.Future[list[None]]:
+        """:meth:`add_logs` in the next group commit, without reading the run back: ``owner``
+        is its (integration, script, connection_id). The run's row must be stored already."""
+        integration, script, connection_id = owner
+        futures = []
+        for line in lines:
+            _min_level(line.level)
+            check_json(line.fields, "log fields", "fields")
+            row = {"run_id": run_id, "integration": integration, "script": script, "connection_id": connection_id,
+                   "ts": line.ts, "level": line.level, "message": line.message, "fields": line.fields}  # fmt: skip
+            futures.append(self._group.submit(_LOG, row))
+        return asyncio.gather(*futures)
 
     async def search_logs(
         self,
