@@ -122,7 +122,7 @@ def _dump_output(script: Script, result: Any) -> Any:
         result = model
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json")
-    if _at_least(result, MAX_OUTPUT_BYTES) > MAX_OUTPUT_BYTES:
+    if not kind_of(script).builds_output and _at_least(result, MAX_OUTPUT_BYTES) > MAX_OUTPUT_BYTES:
         raise _too_large(f"{script.qualname} returned over {MAX_OUTPUT_BYTES:,} bytes of JSON, the limit")
     try:
         encoded = _json.encode(result, f"{script.qualname} returned a value that", "output", strict=False)

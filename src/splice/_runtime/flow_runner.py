@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from splice import _json
+import orjson
+
 from splice._runtime.request import LogCallback, RunRequest, new_run_id
 from splice._runtime.resource_runs import import_summary, record_error, resolve, resource_script
 from splice._runtime.sessions import SessionPool
@@ -436,7 +437,7 @@ def _retry_after(error: SpliceError) -> float | None:
 
 
 def _check_size(step: Step, result: Any) -> None:
-    size = len(_json.encode(result, f"the result of step {step.name!r}", "result", strict=False))
+    size = len(orjson.dumps(result))  # a run's output: already plain JSON, checked where the run returned it
     if size > MAX_STEP_RESULT_BYTES:
         raise InvalidInput(
             f"step {step.name!r} returned {size:,} bytes of JSON; a step keeps at most {MAX_STEP_RESULT_BYTES:,}",

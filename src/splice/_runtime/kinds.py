@@ -41,6 +41,9 @@ class RunKind:
     background: ClassVar[bool] = False
     #: a run of this kind may be queued as a background job
     queueable: ClassVar[bool] = True
+    #: splice's own code builds the output from JSON it decoded, so it needs no walk before
+    #: encoding to find a string too large to encode (see ``child._at_least``)
+    builds_output: ClassVar[bool] = False
 
     def check_request(self, script: Script, raw: Any) -> None:
         """Refuse a run this kind never takes, before its connection is even looked up."""
@@ -172,6 +175,7 @@ class ResourceKind(RunKind):
     document, so a virtual run (``run_virtual``) needs nothing stored."""
 
     queueable = False
+    builds_output = True
 
     def check_request(self, script: Script, raw: Any) -> None:
         if not isinstance(raw, dict) or not isinstance(raw.get(self.name), dict):

@@ -294,9 +294,9 @@ class Runner:
                 record.error = redactor.value(outcome.error.to_dict())
             record.finished_at = _now()
             if deferred is not None and gateway is not None and gateway.effects == 0:
-                deferred.append(self.store.runs.complete_later(record))
+                deferred.append(self.store.runs.complete_later(record, checked=outcome.ok))
                 return record
-            return await self.store.runs.complete(record)
+            return await self.store.runs.complete(record, checked=outcome.ok)
         except Exception as exc:
             record.output, record.status = None, "failed"
             record.error = redactor.value(_internal_error(record, exc).to_dict())

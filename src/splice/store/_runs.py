@@ -199,19 +199,24 @@ class RunStore:
             check_json(getattr(record, name), f"run {name}", name)
         return self._group.submit(_INSERT, {name: getattr(record, name) for name in RunRecord.__slots__})
 
-    async def complete(self, record: RunRecord) -> RunRecord:
+    async def complete(self, record: RunRecord, *, checked: bool = False) -> RunRecord:
         """Store the outcome of ``record``, a run this process created and has just finished.
 
         The writer of a run already holds it, so unlike :meth:`finish` nothing is read back;
         ``finished_at`` defaults to now, ``duration_ms`` is measured from ``started_at``.
         """
-        await asyncio.shield(self.complete_later(record))
+        await asyncio.shield(self.complete_later(record, checked=checked))
         return record
 
-    def complete_later(self, record: RunRecord) -> asyncio.Future[None]:
-        """:meth:`complete` without waiting: the future is done once the outcome is committed."""
+    def complete_later(self, record: RunRecord, *, checked: bool = False) -> asyncio.Future[None]:
+        """:meth:`complete` without waiting: the future is done once the outcome is committed.
+
+        ``checked``: the output is known to be plain, finite JSON (a run's output, made so where
+        the run returned it), so it is not walked again.
+        """
         _check_status(record.status, FINISHED_STATUSES)
-        check_json(record.output, "run output", "output")
+        if not checked:
+            check_json(record.output, "run output", "output")
         check_json(record.error, "run error", "error")
         record.finished_at = record.finished_at or utcnow()
         if record.started_at is not None:
