@@ -4,6 +4,7 @@ their hooks in the child, record errors stored with their retry data and retried
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from splice.runtime import Runtime
 
 MODULE = """
 from splice import Integration, step
-from splice.resources import Field, Mapping, Paging
+from splice.resources import Delta, Field, Mapping, Paging
 
 crm = Integration("crm", base_url="{url}")
 erp = Integration("erp", base_url="{url}")
@@ -51,11 +52,18 @@ async def pull_and_push(ctx, input):
     return {{"pulled": len(page["data"]), "mine": mine, "sent": [r["status_code"] for r in sent["results"]]}}
 
 
+crm.export("changed", path="/changed", query={{"since": "{{{{ delta.start or '' }}}}"}}, records_path="items",
+           delta=Delta(lag_offset=1000))
+crm.flow("delta", steps=[step.export("Pull", "changed", then=[step.import_("Push", "erp.contacts")])])
+
+
 crm.flow("copy", steps=[step.export("Pull", "items", then=[step.import_("Push", "erp.contacts")])])
 """
 
 
 RECEIVED = web.AppKey("received", list)
+FAIL_NEXT = web.AppKey("fail_next", list)
+SINCE = web.AppKey("since", list)
 
 
 def _app(total: int) -> web.Application:
@@ -73,9 +81,20 @@ def _app(total: int) -> web.Application:
         received.append(body)
         return web.json_response({"id": f"erp-{len(received)}"}, status=201)
 
+    since: list[str] = []
+
+    async def changed(request: web.Request) -> web.Response:
+        since.append(request.query["since"])
+        if request.query.get("since") and app[FAIL_NEXT]:
+            app[FAIL_NEXT].pop()
+            return web.json_response({"error": "down"}, status=400)
+        return web.json_response({"items": [{"id": f"d{len(since)}", "email": f"D{len(since)}@x.com"}]})
+
     app = web.Application()
     app[RECEIVED] = received
-    app.add_routes([web.get("/items", pages), web.post("/contacts", contacts)])
+    app[SINCE] = since
+    app[FAIL_NEXT] = []
+    app.add_routes([web.get("/items", pages), web.post("/contacts", contacts), web.get("/changed", changed)])
     return app
 
 
@@ -217,3 +236,21 @@ async def test_with_a_grant_a_script_runs_another_integration_s_import(
         assert [c["ref"] for c in app[RECEIVED]] == ["i0", "i1"]
     finally:
         await rt.close()
+
+
+async def test_a_delta_export_starts_where_the_last_successful_run_ended(setup: Any) -> None:
+    rt, _, app = setup
+    first = await rt.flows.run("crm.delta", connection="c1")
+    assert first.status == "succeeded" and app[SINCE] == [""]  # the first run exports everything
+    app[FAIL_NEXT].append(True)
+    failed = await rt.flows.run("crm.delta", connection="c1")
+    assert failed.status == "succeeded" and failed.output["errors"] == 1  # the page failed: completed with errors
+    again = await rt.flows.run("crm.delta", connection="c1")
+    assert again.status == "succeeded"
+    lagged = (first.created_at - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    assert app[SINCE][1] == app[SINCE][2]  # a run with errors does not move the window
+    assert app[SINCE][1][:19] == lagged[:19]
+    third = await rt.flows.run("crm.delta", connection="c1")
+    assert (
+        third.status == "succeeded" and app[SINCE][3][:19] == (again.created_at - timedelta(seconds=1)).isoformat()[:19]
+    )

@@ -38,6 +38,7 @@ from splice.flows._check import step_action, step_function
 from splice.flows._resource_steps import MAX_PAGES, ExportStep, ImportStep
 from splice.integration import Integration, Script
 from splice.store import Connection, RunRecord
+from splice.store._state import connection_scope_id
 
 if TYPE_CHECKING:
     from splice._runtime.runner import Runner
@@ -266,13 +267,15 @@ class FlowAttempt:
         export = await resolve(self.runner.project, self.runner.store, "export", self._resource_id(step.export))
         script = resource_script(self.runner.project.integration(export.integration), "export", export.name)
         document, shown_id = export.to_json(), f"{export.integration}.{export.name}"
+        conn = self._connection(script.integration)
+        window = await self._delta(export, conn) if export.delta is not None else {}
 
         async def fetch(index: int, state: Any) -> Any:
             page_key = f"{key}[{index}]"
             page = self.done.results.get(page_key)
             if page is None:
-                request = RunRequest(script=script, connection=self._connection(script.integration),
-                                     input={"export": document, "paged_export_state": state},
+                request = RunRequest(script=script, connection=conn,
+                                     input={"export": document, "paged_export_state": state, **window},
                                      shown_input={"export": shown_id, "paged_export_state": state},
                                      time_limit=step.time_limit, sessions=self.sessions)  # fmt: skip
                 page = self.done.results[page_key] = await self._page(request, step, page_key, attempt)
@@ -295,7 +298,9 @@ class FlowAttempt:
                 totals["records"] += len(page["data"])
                 totals["errors"] += len(page["errors"])
                 if following is None:
-                    await self._structural(step, key, attempt, {"export": step.export}, totals)
+                    if window and not totals["errors"]:  # the next window starts where a clean run ended
+                        await self.runner.store.state.put(*_delta_key(export, conn), window["end_date"])
+                    await self._structural(step, key, attempt, {"export": step.export, **window}, totals)
                     return totals
         finally:
             if following is not None and not following.done():
@@ -303,6 +308,12 @@ class FlowAttempt:
                 await asyncio.gather(following, return_exceptions=True)
         raise PaginationError(f"export step {step.name!r} pulled {MAX_PAGES:,} pages without reaching the last",
                               code="PAGING_LOOP", details={"step": step.name})  # fmt: skip
+
+    async def _delta(self, export: Any, conn: Connection | None) -> dict[str, Any]:
+        """A delta export's window: from the last successful run's end (none the first time: every
+        record) to this flow run's start (the same in every attempt of it)."""
+        last = await self.runner.store.state.get(*_delta_key(export, conn))
+        return {"start_date": last, "end_date": self.record.created_at.isoformat() if self.record.created_at else None}
 
     async def _page(self, request: RunRequest, step: ExportStep, key: str, attempt: int) -> Any:
         """One export page, retried (with backoff) as many times as the step's retries say."""
@@ -422,6 +433,11 @@ def _by_names(results: Mapping[str, Any]) -> dict[str, Any]:
 
 def _loop(scope: Scope) -> dict[str, Any]:
     return {"item": scope.item, "index": scope.index} if scope.index is not None else {}
+
+
+def _delta_key(export: Any, conn: Connection | None) -> tuple[str, str, str]:
+    """Where a delta export keeps its last successful run's time: per connection (it goes with it)."""
+    return "delta", connection_scope_id(export.integration, conn.id if conn else "", export.name), "last_export"
 
 
 def _retry_after(error: SpliceError) -> float | None:

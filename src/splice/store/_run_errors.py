@@ -55,7 +55,12 @@ class RunErrorStore:
         self._clock = clock or SystemClock()
 
     async def add(self, run_id: str, errors: list[dict[str, Any]]) -> list[str]:
-        """Store ``errors`` (each ``{id, stage, code, message, error, retry_data}``) for ``run_id``."""
+        """Store ``errors`` (each ``{id, stage, code, message, error, retry_data}``) for ``run_id``;
+        past :data:`MAX_PER_RUN` a run's errors are not kept (the run's results still count them)."""
+        if not errors:
+            return []
+        room = MAX_PER_RUN - await self.count(run_id)
+        errors = errors[: max(room, 0)]
         if not errors:
             return []
         now = self._clock.now()
