@@ -173,7 +173,7 @@ async def test_a_hook_that_breaks_its_contract_fails_the_run_naming_it(setup: An
 
 async def test_crud_declared_are_read_only_and_api_ones_are_stored(setup: Any) -> None:
     rt = setup[0]
-    assert [d["id"] for d in await rt.exports.find()] == ["crm.items", "crm.even"]
+    assert [d["id"] for d in await rt.exports.find()] == ["crm.items", "crm.even", "crm.changed"]
     with pytest.raises(Conflict, match="read-only"):
         await rt.exports.patch("crm.items", [{"op": "replace", "path": "/page_size", "value": 5}])
     made = await rt.exports.create({"integration": "crm", "name": "five", "path": "/items", "records_path": "items",
@@ -232,7 +232,7 @@ async def test_with_a_grant_a_script_runs_another_integration_s_import(
         await rt.connections.add("erp", "c1", {})
         run = await rt.run("crm.pull_and_push", connection="c1")
         assert run.status == "succeeded", run.error
-        assert run.output == {"pulled": 5, "mine": ["crm.items", "crm.even"], "sent": [200, 200]}
+        assert run.output == {"pulled": 5, "mine": ["crm.items", "crm.even", "crm.changed"], "sent": [200, 200]}
         assert [c["ref"] for c in app[RECEIVED]] == ["i0", "i1"]
     finally:
         await rt.close()
