@@ -24,6 +24,7 @@ async def noop(ctx, step_results):
 
 
 acme.flow("nightly", steps=[step.code("Noop", noop)])
+acme.export("orders", path="/orders")
 """
 )
 
@@ -163,6 +164,7 @@ async def test_state_by_resource(server: Server) -> None:
     assert (await call(client, "GET", "/state/resources/flows/acme.nightly/cursors/a"))[0] == 404
 
     for path, code, status in (("/state/resources/flows/acme.nope", "NOT_FOUND", 404),
+                               ("/state/resources/exports/acme.nope", "NOT_FOUND", 404),
                                ("/state/resources/connections/acme.c9", "NOT_FOUND", 404),
                                ("/state/resources/integrations/nope", "NOT_FOUND", 404),
                                ("/state/resources/flows/nodot", "INVALID_INPUT", 422)):  # fmt: skip

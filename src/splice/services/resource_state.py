@@ -7,8 +7,7 @@ scope="integration")`` reads, a connection's what ``scope="connection"`` reads, 
 when the connection is deleted.
 
 The resource must exist (404 otherwise), so no state is kept where deleting its owner would
-never clean it up — except exports and imports, checked only for the shape of their id until
-they are resources of their own.
+never clean it up.
 
 >>> await rt.resource_state.put("flows", "acme.onboard", "last_order", "SO-1001")
 >>> await rt.resource_state.keys("flows", "acme.onboard")
@@ -92,7 +91,11 @@ async def _flow(state: ResourceState, owner: str, resource_id: str) -> tuple[str
 
 
 def _named(scope: str) -> Scoper:
+    """An export's or import's state: declared in code, else stored (``NotFound`` otherwise)."""
+
     async def scoped(state: ResourceState, owner: str, resource_id: str) -> tuple[str, str]:
+        if resource_id.partition(".")[2] not in getattr(state.project.integrations[owner], f"{scope}s"):
+            await state.store.resources.get(f"{scope}s", resource_id)
         return scope, resource_id
 
     return scoped
