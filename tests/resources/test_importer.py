@@ -48,9 +48,13 @@ def crm() -> web.Application:
             return web.json_response({"error": "batch refused"}, status=400)
         return web.json_response({"results": [{"id": f"b{i}", "state": "ok"} for i, _ in enumerate(body["contacts"])]})
 
+    async def listed(request: web.Request) -> web.Response:
+        return web.json_response([{"id": f"l{i}"} for i, _ in enumerate(await request.json())])
+
     app = web.Application()
     app.router.add_post("/contacts", one)
     app.router.add_post("/batch", many)
+    app.router.add_post("/listed", listed)
     return app
 
 
@@ -158,6 +162,15 @@ async def test_batches_send_one_request_each_and_match_answers_to_records(serve:
     results = await import_records(imp, records, served.http, lookups=StaticLookups(LOOKUPS))
     assert served.hits["/batch"] == 3
     assert [r.id for r in results] == ["b0", "b1", "b0", "b1", "b0"] and all(r.status_code == 200 for r in results)
+
+
+async def test_a_batch_answered_with_a_list_gives_each_record_its_own_item(serve: Serve) -> None:
+    served = await serve(crm())
+    imp = contacts(path="/listed", batch_size=3)
+    records = [{"Email": f"U{i}@X.COM", "Team": "red"} for i in range(3)]
+    results = await import_records(imp, records, served.http, lookups=StaticLookups(LOOKUPS))
+    assert [r.id for r in results] == ["l0", "l1", "l2"]
+    assert [r.to_json()["_json"] for r in results] == [{"id": "l0"}, {"id": "l1"}, {"id": "l2"}]
 
 
 async def test_a_4xx_for_a_batch_fails_every_record_of_that_batch_alone(serve: Serve) -> None:

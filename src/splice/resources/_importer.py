@@ -341,9 +341,12 @@ def _parsed(answer: HttpAnswer) -> Any:
 
 
 def _per_record(import_: Import, body: Any, count: int, answer: HttpAnswer) -> list[Any]:
-    """Each record's part of the answer: the whole of it, or the items at response_records_path."""
-    if import_.batch_size == 1 or import_.response_records_path is None:
+    """Each record's part of the answer: the items at response_records_path; for a batch without
+    one, the answer's items when it is a list of one per record (else the whole answer)."""
+    if import_.batch_size == 1:
         return [body] * count
+    if import_.response_records_path is None:
+        return body if isinstance(body, list) and len(body) == count else [body] * count
     found = get_path(body, import_.response_records_path)
     if not isinstance(found, list) or len(found) != count:
         what = "missing" if found is MISSING else f"{len(found)} items" if isinstance(found, list) else shown(found)
