@@ -13,7 +13,7 @@ Celigo's form), applied to the stored document, which is then checked whole agai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import jsonpatch
@@ -181,6 +181,3 @@ def _editable(current: dict[str, Any]) -> dict[str, Any]:
 def _named(id: str) -> dict[str, str]:
     integration, _, name = id.partition(".")
     return {"integration": integration, "name": name}
-
-
-ResourceFactory = Callable[[Versions, Store], Resources]
