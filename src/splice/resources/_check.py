@@ -87,6 +87,31 @@ class Where:
         return value
 
 
+def to_document(value: Any, optional: list[str], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """An export's or import's JSON form: its identity, then each optional field not at its default."""
+    data: dict[str, Any] = {"name": value.name, "integration": value.integration, "method": value.method,
+                            "path": value.path}  # fmt: skip
+    for name in optional:
+        field = getattr(value, name)
+        if field == defaults[name]:
+            continue
+        if hasattr(field, "to_json"):
+            field = field.to_json()
+        data[name] = list(field) if isinstance(field, tuple) else field
+    return data
+
+
+def from_document(kind: str, data: Any, keys: set[str]) -> tuple[Where, dict[str, Any]]:
+    """The fields of an export's or import's document, its keys checked and the required ones there."""
+    where = Where(kind, data.get("name") if isinstance(data, dict) else None)
+    where.only(data, "", keys)
+    values = dict(data)
+    for name in ("name", "integration", "path"):
+        if name not in values:
+            raise where.invalid(name, "is required")
+    return where, values
+
+
 def type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number" if isinstance(value, int | float) else type(value).__name__

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from splice.resources import _templates
-from splice.resources._check import Where
+from splice.resources._check import Where, from_document, to_document
 from splice.resources._export import BODY_FORMATS, HTTP_METHODS
 from splice.resources._mapping import Expression, Mapping, compile_jsonata
 
@@ -98,25 +98,11 @@ class Import:
         _templates.check(self.body, where, "body")
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "integration": self.integration, "method": self.method,
-                                "path": self.path}  # fmt: skip
-        for name in _OPTIONAL:
-            value = getattr(self, name)
-            if value == _DEFAULTS[name]:
-                continue
-            if isinstance(value, Mapping | IgnoreExisting):
-                value = value.to_json()
-            data[name] = list(value) if isinstance(value, tuple) else value
-        return data
+        return to_document(self, _OPTIONAL, _DEFAULTS)
 
     @classmethod
     def from_json(cls, data: Any) -> Import:
-        where = Where("import", data.get("name") if isinstance(data, dict) else None)
-        where.only(data, "", _KEYS)
-        values = dict(data)
-        for name in ("name", "integration", "path"):
-            if name not in values:
-                raise where.invalid(name, "is required")
+        where, values = from_document("import", data, _KEYS)
         if values.get("mapping") is not None:
             values["mapping"] = Mapping.from_json(values["mapping"], where)
         if values.get("ignore_existing") is not None:
