@@ -46,14 +46,19 @@ def free_port() -> int:
 @contextlib.contextmanager
 def demo_server() -> Iterator[str]:
     """``python -m splice.demo.server`` in its own process (its CPU does not share our GIL); yields its URL."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "splice.demo.server", "--port", str(port)]
+    with url_process([sys.executable, "-m", "splice.demo.server", "--port", str(free_port())]) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def url_process(cmd: list[str]) -> Iterator[str]:
+    """A server process that prints its URL once it listens; yields the URL, then stops it."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline().strip()  # the server prints its URL once it listens ("" if it died)
+        line = proc.stdout.readline().strip()  # "" if it died
         if not line.startswith("http"):
-            raise RuntimeError(f"demo server did not start (got {line!r}, exit {proc.poll()})")
+            raise RuntimeError(f"{cmd[1:3]} did not start (got {line!r}, exit {proc.poll()})")
         yield line
     finally:
         proc.terminate()

@@ -53,7 +53,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-from _common import machine, project, table
+from _common import machine, project, table, url_process
 from _loopback import record
 from mapping import throughput
 
@@ -127,22 +127,8 @@ def module(pairs: dict[str, tuple[str, str]]) -> str:
 def loopback(records: int, bad: tuple[int, ...] = ()) -> Iterator[str]:
     """``bench/_loopback.py`` in its own process; yields its URL."""
     cmd = [sys.executable, str(HERE / "_loopback.py"), "--records", str(records), "--port", "0"]
-    if bad:
-        cmd += ["--bad", *map(str, bad)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        if not line.startswith("http"):
-            raise RuntimeError(f"loopback did not start (got {line!r}, exit {proc.poll()})")
-        yield line
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with url_process(cmd + (["--bad", *map(str, bad)] if bad else [])) as url:
+        yield url
 
 
 async def sink(session: aiohttp.ClientSession, url: str, what: str) -> dict[str, int]:
