@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from splice._runtime.request import LogCallback, RunRequest, new_run_id
-from splice._runtime.resource_runs import import_summary, record_error, resolve, resource_script
+from splice._runtime.resource_runs import import_summary, record_error, resolve, resource_request, resource_script
 from splice._runtime.sessions import SessionPool
 from splice.errors import InvalidInput, PaginationError, RateLimitExceeded, SpliceError, error_from_dict
 from splice.flows import ActionStep, BranchStep, CodeStep, Flow, ForEachStep, Step, _expr, camel_case, snake_case, walk
@@ -266,7 +266,6 @@ class FlowAttempt:
         attempt runs from its checkpoint."""
         export = await resolve(self.runner.project, self.runner.store, "export", self._resource_id(step.export))
         script = resource_script(self.runner.project.integration(export.integration), "export", export.name)
-        document, shown_id = export.to_json(), f"{export.integration}.{export.name}"
         conn = self._connection(script.integration)
         window = await self._delta(export, conn) if export.delta is not None else {}
 
@@ -274,10 +273,9 @@ class FlowAttempt:
             page_key = f"{key}[{index}]"
             page = self.done.results.get(page_key)
             if page is None:
-                request = RunRequest(script=script, connection=conn,
-                                     input={"export": document, "paged_export_state": state, **window},
-                                     shown_input={"export": shown_id, "paged_export_state": state},
-                                     time_limit=step.time_limit, sessions=self.sessions)  # fmt: skip
+                request = resource_request(script, export, conn, {"paged_export_state": state, **window},
+                                           {"paged_export_state": state}, time_limit=step.time_limit,
+                                           sessions=self.sessions)  # fmt: skip
                 page = self.done.results[page_key] = await self._page(request, step, page_key, attempt)
             return page
 
@@ -337,12 +335,9 @@ class FlowAttempt:
                 code="EXPRESSION_FAILED", details={"expression": step.data.source, "step": step.name},
             )  # fmt: skip
         script = resource_script(self.runner.project.integration(import_.integration), "import", import_.name)
-        document = import_.to_json()
-        request = RunRequest(script=script, connection=self._connection(script.integration),
-                             input={"import": document, "data": records, "lean": True},
-                             shown_input={"import": f"{import_.integration}.{import_.name}", "records": len(records),
-                                          "document": document}, time_limit=step.time_limit,
-                             sessions=self.sessions)  # fmt: skip
+        request = resource_request(script, import_, self._connection(script.integration),
+                                   {"data": records, "lean": True}, {"records": len(records)},
+                                   time_limit=step.time_limit, sessions=self.sessions)  # fmt: skip
         request = replace(request, parent_id=self.record.id, attempt=attempt, api_headers=self.api_headers,
                           background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
         run = await self.runner.run(request)

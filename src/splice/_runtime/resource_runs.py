@@ -21,11 +21,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from splice._runtime.request import RunRequest
 from splice.errors import InvalidInput
 from splice.integration import Integration, Script
 from splice.project import Project
 from splice.resources import Export, HttpAnswer, Import, export_page, import_records, run_mapping
-from splice.store import Store
+from splice.store import Connection, Store
 
 #: the run kinds whose scripts are made here rather than declared
 KINDS = ("export", "import")
@@ -52,6 +53,21 @@ async def resolve(project: Project, store: Store, kind: str, id: str) -> Export 
     stored = await store.resources.get(f"{kind}s", id)
     document = {k: v for k, v in stored.document.items() if k != "id"}
     return Export.from_json(document) if kind == "export" else Import.from_json(document)
+
+
+def resource_request(
+    script: Script, value: Export | Import, connection: Connection | None, input: dict[str, Any],
+    shown: dict[str, Any], **options: Any,
+) -> RunRequest:  # fmt: skip
+    """A run of ``value``'s pipeline (``options``: other RunRequest fields). The stored input names
+    the resource and leaves the records out; an import's keeps its document, which retrying its
+    record errors runs again."""
+    kind, document = script.kind, value.to_json()
+    stored = {kind: f"{value.integration}.{value.name}", **shown}
+    if kind == "import":
+        stored["document"] = document
+    return RunRequest(script=script, connection=connection, input={kind: document, **input}, shown_input=stored,
+                      **options)  # fmt: skip
 
 
 def script_of(project: Project, integration: str, name: str, kind: str | None) -> Script:

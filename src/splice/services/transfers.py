@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from splice._runtime.request import RunRequest
-from splice._runtime.resource_runs import record_error, resource_script
+from splice._runtime.resource_runs import record_error, resource_request, resource_script
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice.errors import Conflict, InvalidInput, error_from_dict
 from splice.project import Project
 from splice.resources import Export, Import
-from splice.services.resources import Resource, Resources, resource_id
+from splice.services.resources import Resource, Resources
 from splice.store import RunRecord, Store
 
 #: most records one import run takes (a flow step or a retry sends more as several runs)
@@ -76,9 +75,7 @@ class _Runs(Resources):
         """One run of ``value``'s pipeline in the sandboxed child (``options``: RunRequest fields)."""
         script = resource_script(self.project.integration(value.integration), kind, value.name)
         conn = await self.runner.connection_for(script, connection)
-        document = value.to_json()
-        request = RunRequest(script=script, connection=conn, input={kind: document, **input},
-                             shown_input={kind: resource_id(value), **shown}, **options)  # fmt: skip
+        request = resource_request(script, value, conn, input, shown, **options)
         return await self.runner.run(request)
 
 
@@ -147,7 +144,7 @@ class Imports(_Runs):
     ) -> dict[str, Any]:  # fmt: skip
         _check_records(data)
         input = {"data": data, "settings": settings, "stage": stage}
-        shown = {"records": len(data), "stage": stage, "document": value.to_json()}
+        shown = {"records": len(data), "stage": stage}
         run = await self.execute(value, "import", connection, input, shown, **options)
         results = list(_output(run)["results"])
         errors = []
