@@ -59,7 +59,21 @@ def no_server_error(ctx: CheckContext, response: Response, case: schemathesis.Ca
     return not_a_server_error(ctx, response, case)
 
 
-CHECKS = [no_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+def parsed_by_the_app(check: Check) -> Check:
+    """``check``, except for a request uvicorn's HTTP parser refused before splice saw it (a
+    generated path with bytes HTTP does not allow): uvicorn answers those 400 in plain text."""
+
+    def checked(ctx: CheckContext, response: Response, case: schemathesis.Case) -> bool | None:
+        if response.status_code == 400 and response.text == "Invalid HTTP request received.":
+            return None
+        return check(ctx, response, case)
+
+    checked.__name__ = check.__name__
+    return checked
+
+
+CHECKS = [no_server_error, status_code_conformance, parsed_by_the_app(content_type_conformance),
+          parsed_by_the_app(response_schema_conformance)]  # fmt: skip
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 #: how often a parameter below takes one of its known values rather than a generated one
 KNOWN_PROBABILITY = 0.8
