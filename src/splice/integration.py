@@ -27,7 +27,7 @@ from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.flows import Flow, FlowTrigger, Step
 from splice.flows.step import STEP_ATTRIBUTE
 from splice.paginate import BasePaginator
-from splice.resources import Export, Import
+from splice.resources import Export, Import, Where
 from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 from splice.triggers._routing import check_signed_routing
@@ -44,11 +44,33 @@ class LookupCache:
     integration: str
     name: str
     description: str = ""
+    external_id: str | None = None
 
     @property
     def id(self) -> str:
         """The global name, ``acme.skus``, as flows' ``acme.onboard``."""
         return f"{self.integration}.{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"integration": self.integration, "name": self.name, "description": self.description}
+        if self.external_id is not None:
+            data["external_id"] = self.external_id
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> LookupCache:
+        """A cache from its JSON document (created over the API); names the field that is wrong."""
+        where = Where("lookup cache", data.get("name") if isinstance(data, dict) else None)
+        where.only(data, "", {"integration", "name", "description", "external_id"})
+        for required in ("integration", "name"):
+            if required not in data:
+                raise where.invalid(required, "is required")
+        name = where.string(data["name"], "name")
+        if not _CACHE_NAME.match(name):
+            raise where.invalid("name", "must be 1-64 lower-case letters, digits, _ and -")
+        return cls(where.string(data["integration"], "integration"), name,
+                   where.string(data.get("description", ""), "description", empty=True),
+                   where.optional_string(data.get("external_id"), "external_id"))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -424,7 +446,7 @@ class Integration:
             raise NotFound(f"integration {self.name!r} has no hook {short!r} (it has: {known})",
                            hint=f"declare it with @{self.name}.hook()") from None  # fmt: skip
 
-    def lookup_cache(self, name: str, *, description: str = "") -> LookupCache:
+    def lookup_cache(self, name: str, *, description: str = "", external_id: str | None = None) -> LookupCache:
         """Declare a lookup cache (Celigo's): string keys and values, filled and read through
         ``rt.lookups``, ``/lookup_caches/acme.skus/data``, ``splice lookups`` or ``ctx.engine.lookups``.
 
@@ -434,7 +456,7 @@ class Integration:
             raise ProjectError(f"lookup cache name {name!r} must be 1-64 lower-case letters, digits, _ and -")
         if name in self.lookup_caches:
             raise ProjectError(f"lookup cache {self.name}.{name} is declared twice")
-        cache = self.lookup_caches[name] = LookupCache(self.name, name, description)
+        cache = self.lookup_caches[name] = LookupCache(self.name, name, description, external_id)
         return cache
 
     def _add(self, script: Script) -> None:

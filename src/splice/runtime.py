@@ -72,8 +72,8 @@ class Runtime:
         self.apis = ApiFactory(store, self.transport, self.clock)
         #: state by resource type and id (``integrations``, ``connections``, ``flows``…)
         self.resource_state = ResourceState(lambda: self.versions.project, store)
-        #: lookup caches: list them; get, put, delete and purge their entries
-        self.lookups = Lookups(lambda: self.versions.project, store)
+        #: lookup caches: find, get, create, update, patch, delete; get, put, delete and purge entries
+        self.lookups = Lookups(self.versions, store)
         self.runner = Runner(self.versions, store, self.apis, EngineServices(self.resource_state, self.lookups))
         self._jobs: JobQueue | None = None
         self.connections = Connections(self.versions, store, self.apis)
@@ -92,7 +92,7 @@ class Runtime:
         #: Celigo's exports and imports: find, get, create, update, patch, delete, and run
         self.exports = Exports(self.versions, store, self.runner)
         self.imports = Imports(self.versions, store, self.runner)
-        self.runner.engine.resources.update(exports=self.exports, imports=self.imports)  # type: ignore[union-attr]
+        self.runner.engine.resources.update(exports=self.exports, imports=self.imports, lookup_caches=self.lookups)  # type: ignore[union-attr]
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
 

@@ -58,6 +58,16 @@ async def fill(ctx, input):
 
 
 @shop.action
+async def make_cache(ctx, input):
+    caches = ctx.engine.lookup_caches
+    made = await caches.create({"integration": "shop", "name": "carriers", "external_id": "x-1"})
+    await ctx.engine.lookups.put_data("shop.carriers", [{"key": "dhl", "value": "DHL Express"}])
+    return {"made": made, "found": await caches.find(external_id="x-1"),
+            "declared": await attempt(lambda: caches.delete("shop.skus")),
+            "other": await attempt(lambda: caches.create({"integration": "crm", "name": "mine"}))}
+
+
+@shop.action
 async def purge(ctx, input):
     return await ctx.engine.lookups.purge_data("shop.skus")
 
@@ -129,6 +139,19 @@ async def test_lookups_round_trip(open_rt: Opener) -> None:
     purged = await rt.run("shop.purge")
     assert purged.output == 3
     assert (await rt.lookups.get("shop.skus"))["entries"] == 0
+
+
+async def test_a_script_creates_a_lookup_cache_and_fills_it(open_rt: Opener) -> None:
+    rt = await open_rt()
+    run = await rt.run("shop.make_cache")
+    assert run.status == "succeeded", run.error
+    out = run.output
+    assert out["made"]["id"] == "shop.carriers" and out["made"]["source"] == "api"
+    assert [(c["id"], c["entries"]) for c in out["found"]] == [("shop.carriers", 1)]
+    assert out["declared"]["code"] == "READ_ONLY"
+    assert out["other"]["code"] == "ENGINE_NOT_ALLOWED"
+    assert (await rt.lookups.get_data("shop.carriers"))["data"] == [{"key": "dhl", "value": "DHL Express"}]
+    assert [c["id"] for c in await rt.lookups.list()] == ["crm.accounts", "shop.carriers", "shop.skus"]
 
 
 async def test_a_flow_step_reaches_its_integration(open_rt: Opener) -> None:

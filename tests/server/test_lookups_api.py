@@ -65,8 +65,9 @@ async def test_put_page_delete_and_purge(server: Server) -> None:
     assert page == {"data": [{"key": "k0000", "value": "changed"}, {"key": "y", "value": "{}"}], "next_page_url": None}
 
     status, listed = await call(client, "GET", "/lookup_caches")
+    size = sum(len(e["key"]) + len(e["value"]) for e in entries) + 5 + 3
     skus = {"id": "acme.skus", "integration": "acme", "name": "skus", "description": "ERP item id by SKU",
-            "entries": 1001, "bytes": sum(len(e["key"]) + len(e["value"]) for e in entries) + 5 + 3}  # fmt: skip
+            "source": "code", "entries": 1001, "bytes": size}  # fmt: skip
     assert status == 200 and listed[0] == skus and listed[1]["id"] == "other.zones"
     assert await call(client, "GET", "/lookup_caches/acme.skus") == (200, skus)
 
@@ -109,6 +110,37 @@ async def test_the_cache_cap_comes_from_splice_toml(start_server: StartServer) -
     assert "the limit is 1,048,576" in error["message"] and "max_lookup_cache_mb" in error["hint"]
 
 
+async def test_caches_created_over_the_api_hold_entries_and_take_them_when_deleted(server: Server) -> None:
+    client = server.client
+    status, made = await call(client, "POST", "/lookup_caches", {"integration": "acme", "name": "zip-codes",
+                                                                 "external_id": "erp-zips"})  # fmt: skip
+    assert status == 201 and made["id"] == "acme.zip-codes" and made["source"] == "api" and made["entries"] == 0
+    entries = [{"key": "10115", "value": "Berlin"}, {"key": "80331", "value": "Munich"}]
+    assert (await call(client, "POST", "/lookup_caches/acme.zip-codes/data", {"entries": entries}))[0] == 200
+    status, page = await call(client, "GET", "/lookup_caches/acme.zip-codes/data?keys=80331")
+    assert page["data"] == [{"key": "80331", "value": "Munich"}]
+    status, found = await call(client, "GET", "/lookup_caches?external_id=erp-zips")
+    assert [(c["id"], c["entries"]) for c in found] == [("acme.zip-codes", 2)]
+
+    patch = [{"op": "replace", "path": "/description", "value": "city by ZIP"}]
+    status, patched = await call(client, "PATCH", "/lookup_caches/acme.zip-codes", patch)
+    assert status == 200 and patched["description"] == "city by ZIP" and patched["entries"] == 2
+
+    status, body = await call(client, "PATCH", "/lookup_caches/acme.skus", patch)
+    assert status == 409 and assert_error_body(body, "READ_ONLY")
+    status, body = await call(client, "POST", "/lookup_caches", {"integration": "acme", "name": "Bad Name"})
+    assert status == 422 and "name" in assert_error_body(body, "INVALID_RESOURCE")["message"]
+    status, body = await call(client, "POST", "/lookup_caches", {"integration": "acme", "name": "skus"})
+    assert status == 409 and assert_error_body(body, "ALREADY_EXISTS")
+
+    assert (await call(client, "DELETE", "/lookup_caches/acme.zip-codes"))[0] == 204
+    status, body = await call(client, "GET", "/lookup_caches/acme.zip-codes/data")
+    assert status == 404
+    # a cache made again under the same name starts empty: the deleted one took its entries
+    await call(client, "POST", "/lookup_caches", {"integration": "acme", "name": "zip-codes"})
+    assert (await call(client, "GET", "/lookup_caches/acme.zip-codes/data"))[1]["data"] == []
+
+
 async def test_unknown_caches_are_404(server: Server) -> None:
     for method, path in (("GET", "/lookup_caches/acme.nope"), ("GET", "/lookup_caches/acme.nope/data"),
                          ("POST", "/lookup_caches/nope.skus/purge")):  # fmt: skip
@@ -125,7 +157,7 @@ async def test_scoped_and_read_only_tokens(server: Server) -> None:
     for method, path in (("GET", "/lookup_caches/acme.skus"), ("GET", "/lookup_caches/acme.skus/data"),
                          ("POST", "/lookup_caches/acme.skus/purge")):  # fmt: skip
         status, body = await call(other_only, method, path)
-        assert status == 404 and "'acme.skus' not found" in assert_error_body(body, "NOT_FOUND")["message"]
+        assert status == 404 and "not found" in assert_error_body(body, "NOT_FOUND")["message"]
 
     reader = server.as_token(await server.token("r", read_only=True))
     assert (await call(reader, "GET", "/lookup_caches/acme.skus/data"))[0] == 200

@@ -68,10 +68,14 @@ async def test_crud_from_the_route_factory(server: Server) -> None:
     assert status == 422 and "paging.method" in assert_error_body(body, "INVALID_RESOURCE")["message"]
     status, body = await call(server.client, "POST", "/exports", {**doc, "name": "contacts"})
     assert status == 409 and assert_error_body(body, "ALREADY_EXISTS")
+    await server.runtime.resource_state.put("exports", "acme.first", "cursor", "p2")
     status, _ = await call(server.client, "DELETE", "/exports/acme.first")
     assert status == 204
     status, body = await call(server.client, "GET", "/exports/acme.first")
     assert status == 404 and assert_error_body(body, "NOT_FOUND")
+    # made again under the same id, it starts without the deleted one's state
+    await call(server.client, "POST", "/exports", doc)
+    assert await server.runtime.resource_state.keys("exports", "acme.first") == []
 
 
 async def test_an_import_keeps_a_failed_record_and_retries_it_alone(server: Server) -> None:

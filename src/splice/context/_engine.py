@@ -77,7 +77,7 @@ class EngineLookups:
 
 
 class EngineResources:
-    """``ctx.engine.exports`` / ``ctx.engine.imports``: find, get, create, update, patch, delete, run.
+    """``ctx.engine.exports`` / ``imports`` / ``lookup_caches``: find, get, create, update, patch, delete (and run).
 
     Runs use this run's connection id (the same customer); an id or a document of another
     integration needs a grant in ``splice.toml``.
@@ -132,10 +132,11 @@ class EngineImports(EngineResources):
 
 
 class Engine:
-    """``ctx.engine``: ``state`` by resource, ``lookups`` caches, ``exports`` and ``imports``."""
+    """``ctx.engine``: ``state`` by resource, ``lookups`` (entries), ``lookup_caches``, ``exports``, ``imports``."""
 
     def __init__(self, channel: Channel) -> None:
         self.state = EngineState(channel)
         self.lookups = EngineLookups(channel)
+        self.lookup_caches = EngineResources(channel, "lookup_caches")
         self.exports = EngineExports(channel, "exports")
         self.imports = EngineImports(channel, "imports")

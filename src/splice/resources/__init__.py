@@ -7,6 +7,7 @@ pipeline that runs them, I/O-free but for an injected :class:`Http` callable.
 >>> results = await import_records(crm_contacts, page.data, http, lookups=caches)
 """
 
+from splice.resources._check import Where
 from splice.resources._export import Delta, Export
 from splice.resources._hooks import (
     PostMapOptions,
@@ -56,6 +57,7 @@ __all__ = [
     "RecordError",
     "ResponseData",
     "StaticLookups",
+    "Where",
     "export_page",
     "export_pages",
     "import_records",

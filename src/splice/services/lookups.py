@@ -1,9 +1,12 @@
 """``rt.lookups``: lookup caches (Celigo's) — string keys and values by cache, read in pages.
 
-A cache is declared in code (``acme.lookup_cache("skus")``) and named ``acme.skus``.
-:meth:`Lookups.known` decides whether a cache exists; it checks the project's declared caches
-today, and is where caches created through the API will be found too.
+A cache is a platform resource like an export: declared in code (``acme.lookup_cache("skus")``,
+read-only) or created over the API (``POST /lookup_caches``, ``ctx.engine.lookup_caches``,
+stored), and named ``acme.skus`` either way. :class:`Lookups` is both its CRUD (find, get,
+create, update, patch, delete — each answer with the cache's entry count and bytes) and its
+data (get, put, delete, purge entries). Deleting a stored cache deletes its entries.
 
+>>> await rt.lookups.create({"integration": "acme", "name": "skus"})
 >>> await rt.lookups.put_data("acme.skus", [{"key": "A-1", "value": "4711"}])
 [{'key': 'A-1', 'status': 'created'}]
 >>> await rt.lookups.get_data("acme.skus", starts_with="A-")
@@ -12,53 +15,91 @@ today, and is where caches created through the API will be found too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from splice._runtime.versions import Versions
 from splice.errors import InvalidInput, NotFound
 from splice.integration import LookupCache
 from splice.project import Project
+from splice.services.resources import Resource, Resources
 from splice.store import Store
 from splice.store._lookups import MAX_PUT_ENTRIES, check_keys
 
 
-class Lookups:
-    """Lookup caches of one project: list them, and get, put, delete and purge their entries."""
+class LookupCacheType:
+    name = "lookup_caches"
 
-    def __init__(self, project: Callable[[], Project], store: Store) -> None:
-        self._project = project
-        self.store = store
+    def parse(self, document: Mapping[str, Any]) -> LookupCache:
+        return LookupCache.from_json(dict(document))
 
-    def declared(self) -> dict[str, LookupCache]:
-        """The caches the project's code declares, by id."""
-        integrations = self._project().integrations.values()
-        return {c.id: c for i in integrations for c in i.lookup_caches.values()}
+    def declared(self, project: Project) -> list[Resource]:
+        return [c for i in project.integrations.values() for c in i.lookup_caches.values()]
+
+
+class Lookups(Resources):
+    """Lookup caches of one project: their CRUD, and get, put, delete and purge of their entries."""
+
+    def __init__(self, versions: Versions, store: Store) -> None:
+        super().__init__(LookupCacheType(), versions, store)
 
     async def known(self, cache_id: str) -> bool:
-        """Whether ``cache_id`` names a cache (the extension point for caches created through the API)."""
-        return cache_id in self.declared()
+        """Whether ``cache_id`` names a cache, declared in code or stored."""
+        if cache_id in self._declared():
+            return True
+        try:
+            await self.store.resources.get(self.type.name, cache_id)
+        except NotFound:
+            return False
+        return True
 
     async def require(self, cache_id: str) -> None:
         """:class:`NotFound` naming ``cache_id`` and the known caches, unless it is one."""
         if not isinstance(cache_id, str) or not await self.known(cache_id):
-            names = sorted(self.declared())
+            names = sorted(c["id"] for c in await super().find())
             raise NotFound(
                 f"unknown lookup cache {cache_id!r} (this project has: {', '.join(names) or 'none'})",
                 details={"cache": cache_id, "known": names},
-                hint='declare it in code: acme.lookup_cache("skus") is the cache acme.skus',
+                hint='declare it in code (acme.lookup_cache("skus") is the cache acme.skus) '
+                'or create it: POST /lookup_caches {"integration": "acme", "name": "skus"}',
             )
 
-    async def list(self, integrations: set[str] | None = None) -> list[dict[str, Any]]:
-        """Every cache (of ``integrations`` when given), with its entry count and bytes."""
-        caches = [c for c in self.declared().values() if integrations is None or c.integration in integrations]
-        sizes = await self.store.lookups.sizes([c.id for c in caches])
-        return [_describe(c, sizes.get(c.id)) for c in sorted(caches, key=lambda c: c.id)]
+    async def find(
+        self, *, external_id: str | None = None, integrations: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every cache (the code's first), with its entry count and bytes."""
+        return await self._sized(await super().find(external_id=external_id, integrations=integrations))
 
-    async def get(self, cache_id: str) -> dict[str, Any]:
-        """One cache, with its entry count and bytes."""
-        await self.require(cache_id)
-        return _describe(self.declared()[cache_id], (await self.store.lookups.sizes([cache_id])).get(cache_id))
+    async def get(self, id: str) -> dict[str, Any]:
+        return (await self._sized([await super().get(id)]))[0]
+
+    async def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return (await self._sized([await super().create(_without_sizes(data))]))[0]
+
+    async def update(self, id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        return (await self._sized([await super().update(id, _without_sizes(data))]))[0]
+
+    async def delete(self, id: str) -> None:
+        """Delete a stored cache and its entries."""
+        self._writable(id)
+        await self._stored(id)
+        await self.store.lookups.purge(id)
+        await super().delete(id)
+
+    async def list(self, integrations: set[str] | None = None) -> list[dict[str, Any]]:
+        """Every cache (of ``integrations`` when given), in id order."""
+        found = await self.find(integrations=sorted(integrations) if integrations is not None else None)
+        return sorted(found, key=lambda c: c["id"])
+
+    async def _sized(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sizes = await self.store.lookups.sizes([d["id"] for d in documents])
+        out = []
+        for d in documents:
+            size = sizes.get(d["id"])
+            out.append({**d, "description": d.get("description", ""), "entries": size.entries if size else 0,
+                        "bytes": size.bytes if size else 0})  # fmt: skip
+        return out
 
     async def get_data(
         self,
@@ -118,12 +159,6 @@ def next_page_url(
     return f"/lookup_caches/{quote(cache, safe='')}/data?{urlencode(query)}"
 
 
-def _describe(cache: LookupCache, size: Any) -> dict[str, Any]:
-    return {
-        "id": cache.id,
-        "integration": cache.integration,
-        "name": cache.name,
-        "description": cache.description,
-        "entries": size.entries if size else 0,
-        "bytes": size.bytes if size else 0,
-    }
+def _without_sizes(data: Any) -> Any:
+    """A document sent back as it came (with ``entries`` and ``bytes``) is taken as it is."""
+    return {k: v for k, v in data.items() if k not in ("entries", "bytes")} if isinstance(data, Mapping) else data

@@ -128,8 +128,10 @@ class Resources:
         return await self.update(id, patched)
 
     async def delete(self, id: str) -> None:
+        """Delete a stored resource and the state kept for it (``rt.resource_state``)."""
         self._writable(id)
         await self.store.resources.delete(self.type.name, id)
+        await self.store.state.delete_scope(self.type.name.removesuffix("s"), id)
 
     @property
     def _singular(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from splice._runtime.capability import Capability
 
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from splice._runtime.records import RecordWriter
     from splice._runtime.request import RunOutcome
     from splice.integration import Script
-    from splice.services.lookups import Lookups
     from splice.services.resource_state import ResourceState
     from splice.store import Connection, Store
 
@@ -23,12 +22,25 @@ NestedRunner = Callable[[str, Any, "str | None"], Awaitable[Any]]
 Logger = Callable[[str, str, dict[str, Any]], None]
 
 
+class LookupData(Protocol):
+    """The entries of lookup caches (``rt.lookups``, which sits above the runner)."""
+
+    async def get_data(self, cache: str, keys: list[str] | None = None, starts_with: str | None = None,
+                       page_size: int = 1000, start_after_key: str | None = None) -> dict[str, Any]: ...  # fmt: skip
+
+    async def put_data(self, cache: str, entries: list[Any]) -> list[dict[str, Any]]: ...
+
+    async def delete_data(self, cache: str, keys: list[str]) -> list[dict[str, Any]]: ...
+
+    async def purge_data(self, cache: str) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EngineServices:
     """What ``ctx.engine`` calls: the runtime's services, handed to the runner (which cannot import them)."""
 
     state: ResourceState
-    lookups: Lookups
+    lookups: LookupData
     #: platform resources by type (``"exports"`` → ``rt.exports``), added once they are built
     resources: dict[str, Any] = field(default_factory=dict)
 

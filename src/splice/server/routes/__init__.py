@@ -33,6 +33,7 @@ ROUTERS = [
     runs.router,
     logs.router,
     state.router,
+    resources.crud_router("lookup_caches", lambda rt: rt.lookups, guard=lookups.unshared),
     lookups.router,
     env.router,
     tokens.router,

@@ -1,13 +1,13 @@
-"""``/lookup_caches``: Celigo's lookup caches — string keys and values by cache, read in pages::
+"""``/lookup_caches/{id}/data``: a lookup cache's entries — string keys and values, read in pages::
 
-    GET    /lookup_caches                          the caches, with entry counts and bytes
-    GET    /lookup_caches/{id}                     one cache
     GET    /lookup_caches/{id}/data                ?keys=&starts_with=&page_size=&start_after_key=
                                                    → {"data": [{key, value}], "next_page_url"}
     POST   /lookup_caches/{id}/data                {"entries": [{key, value}]} → {"results": [...]}
     DELETE /lookup_caches/{id}/data                {"keys": [...]} or ?keys= → {"results": [{key, deleted}]}
     POST   /lookup_caches/{id}/purge               → {"purged": <count>}
 
+The caches themselves (list, get, create, replace, patch, delete) are served by the route
+factory (:func:`~splice.server.routes.resources.crud_router`), with :func:`unshared` as guard.
 A put takes at most 1,000 entries and 5 MB (422 ``LOOKUP_PUT_TOO_LARGE``, nothing written), and
 a cache at most ``[runtime] max_lookup_cache_mb`` (422 ``LOOKUP_CACHE_FULL``); a bad entry fails
 alone, in its result. A cache is shared by all of its integration's connections, so it needs a
@@ -78,7 +78,7 @@ def _not_found(cache_id: str) -> NotFound:
                     hint="GET /lookup_caches lists the caches this token can see")  # fmt: skip
 
 
-def _unshared(caller: CallerDep) -> None:
+def unshared(caller: CallerDep) -> None:
     if caller.token.scope.connections is not None:
         raise Forbidden("lookup caches are shared by every connection, so they need a token without connection limits")
 
@@ -88,7 +88,7 @@ async def _cache(cache_id: CacheId, request: Request, rt: RuntimeDep, caller: Ca
     owner = cache_id.partition(".")[0]
     if not caller.sees(owner):
         raise _not_found(cache_id)
-    _unshared(caller)
+    unshared(caller)
     caller.check(owner, write=_writes(request))
     if not await rt.lookups.known(cache_id):
         raise _not_found(cache_id)
@@ -96,19 +96,6 @@ async def _cache(cache_id: CacheId, request: Request, rt: RuntimeDep, caller: Ca
 
 
 Cache = Annotated[str, Depends(_cache)]
-
-
-@router.get("", summary="List lookup caches")
-async def list_lookup_caches(rt: RuntimeDep, caller: CallerDep) -> list[LookupCacheOut]:
-    _unshared(caller)
-    scope = caller.token.scope.integrations
-    caches = await rt.lookups.list(set(scope) if scope is not None else None)
-    return [LookupCacheOut(**c) for c in caches]
-
-
-@router.get("/{cache_id}", summary="Get a lookup cache")
-async def get_lookup_cache(cache: Cache, rt: RuntimeDep) -> LookupCacheOut:
-    return LookupCacheOut(**await rt.lookups.get(cache))
 
 
 @router.get("/{cache_id}/data", summary="Get a page of a lookup cache's entries")
