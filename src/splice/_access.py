@@ -43,6 +43,7 @@ OWNERS: dict[str, Owner] = {
     "exports": dotted,
     "imports": dotted,
     "lookup_caches": dotted,
+    "async_helpers": dotted,
 }
 
 

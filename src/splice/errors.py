@@ -56,9 +56,13 @@ classes and to every code raised in ``src/``::
     │   ├── RateLimitExceeded      502   502  retry   RATE_LIMIT_EXCEEDED: slow down; try after the wait it asked for
     │   ├── ConnectionError        502   502  retry   CONNECTION_ERROR, HOST_NOT_ALLOWED, NETWORK_ERROR: the call
     │   │                                             failed (a status, the network, a host not in allowed_hosts)
-    │   └── PaginationError        502   502  retry   PAGINATION_ERROR, PAGING_LOOP: the API's pages do not line up
-    │                                                 (a cursor, next URL or body repeated, or more pages than an
-    │                                                 export's max_pages); check the paginator or the paging
+    │   ├── PaginationError        502   502  retry   PAGINATION_ERROR, PAGING_LOOP: the API's pages do not line up
+    │   │                                             (a cursor, next URL or body repeated, or more pages than an
+    │   │                                             export's max_pages); check the paginator or the paging
+    │   └── AsyncJobError          502   502  final   ASYNC_JOB_FAILED, ASYNC_STATUS_UNKNOWN, ASYNC_TIME_LIMIT: an
+    │                                                 async helper's job failed, answered a status none of its
+    │                                                 values name, or ran past its time_limit; see the job on the
+    │                                                 API, fix the helper's values or limit, and run again
     ├── CredentialsError           409   409  retry   REFRESH_FAILED: the provider failed a refresh; a later attempt
     │   │                                             may work (a refusal also marks the connection broken)
     │   └── ConnectionBroken       409   409  final   CONNECTION_BROKEN, CREDENTIALS_REJECTED: the connection needs
@@ -114,6 +118,7 @@ __all__ = [
     "ActionError",
     "AlreadyExists",
     "ApiError",
+    "AsyncJobError",
     "Cancelled",
     "CapabilityNotGranted",
     "Conflict",
@@ -376,6 +381,13 @@ class ConnectionError(ApiError):
 
 class PaginationError(ApiError):
     codes = ("PAGINATION_ERROR", "PAGING_LOOP")
+
+
+class AsyncJobError(ApiError):
+    """An API's asynchronous job did not end well; polling it again would not change that."""
+
+    codes = ("ASYNC_JOB_FAILED", "ASYNC_STATUS_UNKNOWN", "ASYNC_TIME_LIMIT")
+    retryable = False
 
 
 class CredentialsError(SpliceError):

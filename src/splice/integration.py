@@ -27,7 +27,7 @@ from splice.errors import InvalidInput, NotFound, ProjectError
 from splice.flows import Flow, FlowTrigger, Step
 from splice.flows.step import STEP_ATTRIBUTE
 from splice.paginate import BasePaginator
-from splice.resources import Export, Import, Where
+from splice.resources import AsyncHelper, Export, Import, Where
 from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 from splice.triggers._routing import check_signed_routing
@@ -179,6 +179,7 @@ class Integration:
         self.exports: dict[str, Export] = {}
         self.imports: dict[str, Import] = {}
         self.hooks: dict[str, Callable[..., Any]] = {}
+        self.async_helpers: dict[str, AsyncHelper] = {}
         #: lookup caches declared on this integration, by name
         self.lookup_caches: dict[str, LookupCache] = {}
 
@@ -419,6 +420,16 @@ class Integration:
         if name in self.imports:
             raise ProjectError(f"import {self.name}.{name} is declared twice")
         self.imports[name] = value
+        return value
+
+    def async_helper(self, name: str, *, job_id_path: str, status_path: str, **fields: Any) -> AsyncHelper:
+        """Declare an async helper (Celigo's): how this API's "job accepted" answers are followed —
+        ``status_path`` polled until ``status_value_path`` is a done value, then ``result_path``
+        (``splice.resources.AsyncHelper``'s fields). An export names it: ``async_helper="bulk"``."""
+        value = _declared(AsyncHelper, self, name, job_id_path=job_id_path, status_path=status_path, **fields)
+        if name in self.async_helpers:
+            raise ProjectError(f"async helper {self.name}.{name} is declared twice")
+        self.async_helpers[name] = value
         return value
 
     def _hook_names(self, resource: str, hooks: Mapping[str, Any] | None) -> dict[str, str]:

@@ -35,7 +35,8 @@ from splice.integration import Script
 from splice.project import Project, load_project
 from splice.services import Connections, EnvVars, Flows, Lookups, Records, ResourceState, Runs, Syncs
 from splice.services.connect import ConnectFlow
-from splice.services.transfers import Exports, Imports
+from splice.services.resources import Resources
+from splice.services.transfers import AsyncHelperType, Exports, Imports
 from splice.store import RunRecord, SecretBox, Store, open_store
 from splice.triggers import Response, WebhookRequest, WebhookResponse
 
@@ -92,7 +93,10 @@ class Runtime:
         #: Celigo's exports and imports: find, get, create, update, patch, delete, and run
         self.exports = Exports(self.versions, store, self.runner)
         self.imports = Imports(self.versions, store, self.runner)
-        self.runner.engine.resources.update(exports=self.exports, imports=self.imports, lookup_caches=self.lookups)  # type: ignore[union-attr]
+        #: Celigo's async helpers: how APIs that answer "job accepted" are polled (exports use them)
+        self.async_helpers = Resources(AsyncHelperType(), self.versions, store)
+        self.runner.engine.resources.update(exports=self.exports, imports=self.imports, lookup_caches=self.lookups,
+                                            async_helpers=self.async_helpers)  # fmt: skip  # type: ignore[union-attr]
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
 

@@ -30,13 +30,21 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from splice._runtime.request import LogCallback, RunRequest, new_run_id
-from splice._runtime.resource_runs import import_summary, record_error, resolve, resource_request, resource_script
+from splice._runtime.resource_runs import (
+    async_helper_of,
+    import_summary,
+    record_error,
+    resolve,
+    resource_request,
+    resource_script,
+)
 from splice._runtime.sessions import SessionPool
 from splice.errors import InvalidInput, PaginationError, RateLimitExceeded, SpliceError, error_from_dict
 from splice.flows import ActionStep, BranchStep, CodeStep, Flow, ForEachStep, Step, _expr, camel_case, snake_case, walk
 from splice.flows._check import step_action, step_function
 from splice.flows._resource_steps import MAX_PAGES, ExportStep, ImportStep
 from splice.integration import Integration, Script
+from splice.resources import poll_wait, waiting
 from splice.store import Connection, RunRecord
 from splice.store._state import connection_scope_id
 
@@ -263,19 +271,26 @@ class FlowAttempt:
 
         The next page is fetched while ``then`` handles this one (two children, two cores); a
         crash between the two leaves a fetched page whose ``then`` has not run, which the next
-        attempt runs from its checkpoint."""
-        export = await resolve(self.runner.project, self.runner.store, "export", self._resource_id(step.export))
-        script = resource_script(self.runner.project.integration(export.integration), "export", export.name)
+        attempt runs from its checkpoint.
+
+        With an async helper, the submit and each status poll are pages without records (their
+        ``then`` does not run): the job id is in a checkpoint from the submit on, so a resumed
+        attempt polls the same job, after the wait the last poll asked for."""
+        project, store = self.runner.project, self.runner.store
+        export = await resolve(project, store, "export", self._resource_id(step.export))
+        script = resource_script(project.integration(export.integration), "export", export.name)
         conn = self._connection(script.integration)
         window = await self._delta(export, conn) if export.delta is not None else {}
+        helper = await async_helper_of(project, store, export)
 
         async def fetch(index: int, state: Any) -> Any:
             page_key = f"{key}[{index}]"
             page = self.done.results.get(page_key)
             if page is None:
+                await asyncio.sleep(poll_wait(state))
                 request = resource_request(script, export, conn, {"paged_export_state": state, **window},
                                            {"paged_export_state": state}, time_limit=step.time_limit,
-                                           sessions=self.sessions)  # fmt: skip
+                                           sessions=self.sessions, helper=helper)  # fmt: skip
                 page = self.done.results[page_key] = await self._page(request, step, page_key, attempt)
             return page
 
@@ -287,7 +302,9 @@ class FlowAttempt:
                 page = await following
                 state = page["paged_export_state"]
                 following = asyncio.ensure_future(fetch(index + 1, state)) if state is not None else None
-                inner = scope.inner(f"{key}[{index}]/", page["data"], index)
+                if waiting(state):
+                    continue
+                inner = scope.inner(f"{key}[{totals['pages']}]/", page["data"], totals["pages"])
                 for one in step.then:
                     result = await self.step(one, inner)
                     if isinstance(one, ImportStep) and isinstance(result, dict):

@@ -22,10 +22,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from splice._runtime.request import RunRequest
-from splice.errors import InvalidInput
+from splice.errors import InvalidInput, NotFound
 from splice.integration import Integration, Script
 from splice.project import Project
-from splice.resources import Export, HttpAnswer, Import, export_page, import_records, run_mapping
+from splice.resources import AsyncHelper, Export, HttpAnswer, Import, export_page, import_records, run_mapping
 from splice.store import Connection, Store
 
 #: the run kinds whose scripts are made here rather than declared
@@ -44,30 +44,53 @@ def resource_script(integration: Integration, kind: str, name: str) -> Script:
     return Script(integration, name, kind, run, description=f"the {kind} {integration.name}.{name}")  # type: ignore[arg-type]
 
 
-async def resolve(project: Project, store: Store, kind: str, id: str) -> Export | Import:
-    """The export or import ``id`` names: declared in the project's code, else stored."""
+async def resolve(project: Project, store: Store, kind: str, id: str) -> Any:
+    """The export, import or async helper ``id`` names: declared in the project's code, else stored."""
     integration, _, name = id.rpartition(".")
     declared = getattr(project.integration(integration), f"{kind}s").get(name)
     if declared is not None:
-        return declared  # type: ignore[no-any-return]
+        return declared
     stored = await store.resources.get(f"{kind}s", id)
     document = {k: v for k, v in stored.document.items() if k != "id"}
-    return Export.from_json(document) if kind == "export" else Import.from_json(document)
+    return _PARSERS[kind](document)
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "export": Export.from_json, "import": Import.from_json, "async_helper": AsyncHelper.from_json,
+}  # fmt: skip
+
+
+async def async_helper_of(project: Project, store: Store, value: Export | Import) -> AsyncHelper | None:
+    """The async helper an export names (``"bulk"``: of its own integration; ``"crm.bulk"``)."""
+    ref = getattr(value, "async_helper", None)
+    if ref is None:
+        return None
+    id = ref if "." in ref else f"{value.integration}.{ref}"
+    try:
+        return await resolve(project, store, "async_helper", id)  # type: ignore[no-any-return]
+    except NotFound:
+        raise NotFound(
+            f"{value.where}: async helper {id!r} is neither declared nor stored",
+            details={"async_helper": id},
+            hint="declare it (acme.async_helper(...)) or create it: POST /async_helpers",
+        ) from None
 
 
 def resource_request(
     script: Script, value: Export | Import, connection: Connection | None, input: dict[str, Any],
-    shown: dict[str, Any], **options: Any,
+    shown: dict[str, Any], *, helper: AsyncHelper | None = None, **options: Any,
 ) -> RunRequest:  # fmt: skip
     """A run of ``value``'s pipeline (``options``: other RunRequest fields). The stored input names
     the resource and leaves the records out; an import's keeps its document, which retrying its
-    record errors runs again."""
+    record errors runs again. An export's async helper (:func:`async_helper_of`) goes with it."""
     kind, document = script.kind, value.to_json()
     stored = {kind: f"{value.integration}.{value.name}", **shown}
     if kind == "import":
         stored["document"] = document
-    return RunRequest(script=script, connection=connection, input={kind: document, **input}, shown_input=stored,
-                      **options)  # fmt: skip
+    given = {kind: document, **input}
+    if helper is not None:
+        given["async_helper"] = helper.to_json()
+    return RunRequest(script=script, connection=connection, input=given, shown_input=stored, **options)
 
 
 def script_of(project: Project, integration: str, name: str, kind: str | None) -> Script:
@@ -81,7 +104,7 @@ async def _run_export(integration: Integration, ctx: Any, input: dict[str, Any])
     page = await export_page(
         export, ApiHttp(ctx.api), state=input.get("paged_export_state"), data=input.get("data"),
         settings=_settings(ctx, input), start_date=input.get("start_date"), end_date=input.get("end_date"),
-        hooks=_hooks(integration, export.hooks),
+        hooks=_hooks(integration, export.hooks), async_helper=_helper(input.get("async_helper")),
     )  # fmt: skip
     return {"data": page.data, "errors": page.errors, "paged_export_state": page.state,
             "page_index": page.page_index, "aborted": page.aborted}  # fmt: skip
@@ -101,6 +124,10 @@ async def _run_import(integration: Integration, ctx: Any, input: dict[str, Any])
     if input.get("lean"):  # a flow's step: what failed in full, what went through in short
         return {"results": [_lean(result.to_json()) for result in results]}
     return {"results": [result.to_json() for result in results]}
+
+
+def _helper(document: Any) -> AsyncHelper | None:
+    return None if document is None else AsyncHelper.from_json(document)
 
 
 def _lean(result: dict[str, Any]) -> dict[str, Any]:

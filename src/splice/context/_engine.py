@@ -77,7 +77,8 @@ class EngineLookups:
 
 
 class EngineResources:
-    """``ctx.engine.exports`` / ``imports`` / ``lookup_caches``: find, get, create, update, patch, delete (and run).
+    """``ctx.engine.exports``, ``imports``, ``lookup_caches``, ``async_helpers``: find, get, create,
+    update, patch, delete (and run).
 
     Runs use this run's connection id (the same customer); an id or a document of another
     integration needs a grant in ``splice.toml``.
@@ -132,11 +133,12 @@ class EngineImports(EngineResources):
 
 
 class Engine:
-    """``ctx.engine``: ``state`` by resource, ``lookups`` (entries), ``lookup_caches``, ``exports``, ``imports``."""
+    """``ctx.engine``: ``state`` by resource, ``lookups`` (entries), and each resource type's CRUD."""
 
     def __init__(self, channel: Channel) -> None:
         self.state = EngineState(channel)
         self.lookups = EngineLookups(channel)
         self.lookup_caches = EngineResources(channel, "lookup_caches")
+        self.async_helpers = EngineResources(channel, "async_helpers")
         self.exports = EngineExports(channel, "exports")
         self.imports = EngineImports(channel, "imports")

@@ -34,6 +34,7 @@ from aiohttp import web
 from splice.demo._api import AcmeAPI
 from splice.demo._contacts import ContactStore
 from splice.demo._guard import Guard
+from splice.demo._jobs import JobsAPI
 from splice.demo._oauth import OAuthServer
 from splice.demo._web import abort, json_response, read_json_object
 
@@ -83,6 +84,8 @@ class DemoAPI:
         self.app = web.Application(client_max_size=MAX_REQUEST_BODY)
         self.app.add_routes(self.oauth.routes())
         self.app.add_routes(self.api.routes())
+        self.jobs = JobsAPI(guard=guard, stats=self.stats)
+        self.app.add_routes(self.jobs.routes())
         self.app.add_routes(
             [
                 web.get("/", self._index),

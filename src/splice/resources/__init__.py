@@ -7,6 +7,7 @@ pipeline that runs them, I/O-free but for an injected :class:`Http` callable.
 >>> results = await import_records(crm_contacts, page.data, http, lookups=caches)
 """
 
+from splice.resources._async import AsyncHelper, poll_wait, waiting
 from splice.resources._check import Where
 from splice.resources._export import Delta, Export
 from splice.resources._hooks import (
@@ -34,6 +35,7 @@ from splice.resources._paging import Paging
 from splice.resources._pipeline import ExportPage, export_page, export_pages, run_virtual_with_paging
 
 __all__ = [
+    "AsyncHelper",
     "Delta",
     "Export",
     "ExportPage",
@@ -61,6 +63,8 @@ __all__ = [
     "export_page",
     "export_pages",
     "import_records",
+    "poll_wait",
     "run_mapping",
     "run_virtual_with_paging",
+    "waiting",
 ]

@@ -101,12 +101,14 @@ def to_document(value: Any, optional: list[str], defaults: Mapping[str, Any]) ->
     return data
 
 
-def from_document(kind: str, data: Any, keys: set[str]) -> tuple[Where, dict[str, Any]]:
-    """The fields of an export's or import's document, its keys checked and the required ones there."""
+def from_document(
+    kind: str, data: Any, keys: set[str], required: tuple[str, ...] = ("name", "integration", "path")
+) -> tuple[Where, dict[str, Any]]:
+    """The fields of a resource's document, its keys checked and the required ones there."""
     where = Where(kind, data.get("name") if isinstance(data, dict) else None)
     where.only(data, "", keys)
     values = dict(data)
-    for name in ("name", "integration", "path"):
+    for name in required:
         if name not in values:
             raise where.invalid(name, "is required")
     return where, values

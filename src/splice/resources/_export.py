@@ -83,6 +83,8 @@ class Export:
     fail_values: tuple[str, ...] = ()
     error_path: str | None = None
     hooks: dict[str, str] = field(default_factory=dict)
+    #: an async helper of the same integration (its name) or another's (``crm.bulk``)
+    async_helper: str | None = None
     external_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -111,7 +113,7 @@ class Export:
         if self.body_format is not None:
             where.choice(self.body_format, "body_format", BODY_FORMATS, "body format")
         where.integer(self.page_size, "page_size", 1, MAX_PAGE_SIZE)
-        for name in ("records_path", "success_path", "fail_path", "error_path", "external_id"):
+        for name in ("records_path", "success_path", "fail_path", "error_path", "async_helper", "external_id"):
             where.optional_string(getattr(self, name), name)
         where.strings(self.success_values, "success_values")
         where.strings(self.fail_values, "fail_values")
@@ -146,7 +148,7 @@ class Export:
 
 _OPTIONAL = [
     "query", "headers", "body", "body_format", "records_path", "page_size", "paging", "delta", "success_path",
-    "success_values", "fail_path", "fail_values", "error_path", "hooks", "external_id",
+    "success_values", "fail_path", "fail_values", "error_path", "hooks", "async_helper", "external_id",
 ]  # fmt: skip
 _DEFAULTS: dict[str, Any] = {name: ({} if name in ("query", "headers", "hooks") else None) for name in _OPTIONAL}
 _DEFAULTS.update(page_size=100, success_values=(), fail_values=())

@@ -13,15 +13,17 @@ template that fails and a paging loop raise.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from splice.errors import ApiError, InvalidInput, UsageError
-from splice.resources import _hooks, _templates
+from splice.resources import _async, _hooks, _templates
+from splice.resources._async import AsyncHelper
 from splice.resources._check import MISSING, Where, as_text, get_path, record_error, shown
 from splice.resources._export import Export
 from splice.resources._http import Http, HttpAnswer
@@ -53,10 +55,20 @@ async def export_page(
     start_date: DateLike = None,
     end_date: DateLike = None,
     hooks: Mapping[str, _hooks.Hook] | None = None,
+    async_helper: AsyncHelper | None = None,
 ) -> ExportPage:
     """The page ``state`` points at (the first when None); ``start_date`` is the last successful
-    run's time (the delta's lower bound), ``end_date`` this run's (now when None)."""
+    run's time (the delta's lower bound), ``end_date`` this run's (now when None). An export
+    with an async helper needs it passed as ``async_helper`` (see :mod:`._async`)."""
     where = export.where
+    if export.async_helper is not None:
+        if async_helper is None:
+            raise UsageError(f"{where}: async helper {export.async_helper!r} is declared but was not passed",
+                             hint="resolve it and pass it as async_helper=")  # fmt: skip
+        options = {"data": data, "settings": settings, "hooks": hooks}
+        if state is None:
+            return await _submit(export, async_helper, http, _window(export, start_date, end_date), **options)
+        return await _job_page(export, async_helper, http, _async.check_job(state, where), state, **options)
     if state is None:
         state = first_state(export.paging, _window(export, start_date, end_date))
     else:
@@ -81,6 +93,58 @@ async def export_page(
     if following is not None:
         following["previous_page"] = previous if _needs_previous(export) else None
     return await _finish(export, state, records, [], following, settings, hooks)
+
+
+async def _submit(
+    export: Export, helper: AsyncHelper, http: Http, window: dict[str, Any], **options: Any
+) -> ExportPage:
+    """The export's own request, as an async job's submit: a page with no records and the job."""
+    state = first_state(export.paging, window)
+    method, path, query, headers, body = _request(export, state, _context(export, state, options["data"],
+                                                                          options["settings"]))  # fmt: skip
+    answer = await http(method, path, query=query, headers=headers, body=body)
+    try:
+        parsed = _checked(export, method, answer)
+    except ApiError as exc:
+        return ExportPage([], [record_error(exc, "export", status=answer.status)], None, 0)
+    job = _async.submitted(helper, export, parsed, time.time())
+    job[_async.JOB]["delta"] = window
+    return ExportPage([], [], job, 0)
+
+
+async def _job_page(
+    export: Export, helper: AsyncHelper, http: Http, job: dict[str, Any], state: Mapping[str, Any], **options: Any
+) -> ExportPage:
+    """A status poll (a page with no records while the job runs), or a page of its result.
+
+    A poll the API fails raises (the page is retried with the same state: the same job)."""
+    base = first_state(None, job.get("delta"))
+    context = _context(export, base, options["data"], options["settings"])
+    if job["phase"] == "status":
+        method, path, headers = _async.status_request(helper, export, job, context)
+        answer = await http(method, path, query=[], headers=headers, body=None)
+        if not 200 <= answer.status < 300:
+            raise api_failure(helper.where, method, answer, f"answered {answer.status}: {answer.text(MAX_ERROR_BODY)}")
+        try:
+            parsed = answer.json()
+        except ValueError:
+            raise api_failure(helper.where, method, answer, f"answered with a body that is not JSON: "
+                              f"{answer.text(200)}") from None  # fmt: skip
+        now = time.time()
+        polled = {**job, "polls": job["polls"] + 1}
+        if _async.status_of(helper, export, job, parsed, now) == "waiting":
+            return ExportPage([], [], {_async.JOB: {**polled, "next_poll_at": now + helper.poll_interval}}, 0)
+        job = {**polled, "phase": "result"}
+        if helper.result_path is None:
+            records = _records(export, parsed)
+            return await _finish(export, base, records, [], None, options["settings"], options["hooks"])
+        inner_state = first_state(helper.result_paging, job.get("delta"))
+    else:
+        inner_state = state.get("result")
+    inner = _async.result_export(helper, replace(export, async_helper=None), job["job_id"], context)
+    page = await export_page(inner, http, state=inner_state, **options)
+    following = None if page.state is None else {_async.JOB: job, "result": page.state}
+    return ExportPage(page.data, page.errors, following, page.page_index, page.aborted)
 
 
 async def export_pages(export: Export, http: Http, **options: Any) -> AsyncIterator[ExportPage]:

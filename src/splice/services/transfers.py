@@ -18,15 +18,16 @@ sandboxed child, in ``splice runs list``): one export page, or one batch of impo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from splice._runtime.resource_runs import record_error, resource_request, resource_script
+from splice._runtime.resource_runs import async_helper_of, record_error, resource_request, resource_script
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice.errors import Conflict, InvalidInput, error_from_dict
 from splice.project import Project
-from splice.resources import Export, Import
+from splice.resources import AsyncHelper, Export, Import, poll_wait, waiting
 from splice.services.resources import Resource, Resources
 from splice.store import RunRecord, Store
 
@@ -54,6 +55,16 @@ class ImportType:
         return [e for i in project.integrations.values() for e in i.imports.values()]
 
 
+class AsyncHelperType:
+    name = "async_helpers"
+
+    def parse(self, document: Mapping[str, Any]) -> AsyncHelper:
+        return AsyncHelper.from_json(dict(document))
+
+    def declared(self, project: Project) -> list[Resource]:
+        return [h for i in project.integrations.values() for h in i.async_helpers.values()]
+
+
 class _Runs(Resources):
     def __init__(self, type: Any, versions: Versions, store: Store, runner: Runner) -> None:
         super().__init__(type, versions, store)
@@ -75,7 +86,8 @@ class _Runs(Resources):
         """One run of ``value``'s pipeline in the sandboxed child (``options``: RunRequest fields)."""
         script = resource_script(self.project.integration(value.integration), kind, value.name)
         conn = await self.runner.connection_for(script, connection)
-        request = resource_request(script, value, conn, input, shown, **options)
+        helper = await async_helper_of(self.project, self.store, value)
+        request = resource_request(script, value, conn, input, shown, helper=helper, **options)
         return await self.runner.run(request)
 
 
@@ -86,12 +98,22 @@ class Exports(_Runs):
         super().__init__(ExportType(), versions, store, runner)
 
     async def run(self, export: str, **options: Any) -> dict[str, Any]:
-        """The first page of a stored or declared export: ``{run_id, data, errors, paged_export_state}``."""
-        return await self.run_virtual_with_paging(export, **options)
+        """The first page of a stored or declared export: ``{run_id, data, errors, paged_export_state}``.
+
+        With an async helper, the first page of the job's result: this waits while it runs."""
+        return await self._first(export, options)
 
     async def run_virtual(self, document: Mapping[str, Any], **options: Any) -> dict[str, Any]:
         """The first page of an export given as a document (not stored)."""
-        return await self.run_virtual_with_paging(document, **options)
+        return await self._first(document, options)
+
+    async def _first(self, export: str | Mapping[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        page = await self.run_virtual_with_paging(export, **options)
+        while waiting(page["paged_export_state"]):
+            await asyncio.sleep(poll_wait(page["paged_export_state"]))
+            more = {k: v for k, v in options.items() if k not in ("paged_export_state", "start_date", "end_date")}
+            page = await self.run_virtual_with_paging(export, paged_export_state=page["paged_export_state"], **more)
+        return page
 
     async def run_virtual_with_paging(
         self,
@@ -105,7 +127,10 @@ class Exports(_Runs):
         settings: dict[str, Any] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
-        """One page; pass ``paged_export_state`` back as it came for the next (None: the last)."""
+        """One page; pass ``paged_export_state`` back as it came for the next (None: the last).
+
+        With an async helper, the submit and each status poll are pages without records; wait
+        ``splice.resources.poll_wait(state)`` seconds before asking for the page after one."""
         value = await self.resolve(export)
         input = {"paged_export_state": paged_export_state, "start_date": start_date, "end_date": end_date,
                  "data": data, "settings": settings}  # fmt: skip

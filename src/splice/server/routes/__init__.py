@@ -28,6 +28,7 @@ ROUTERS = [
     transfers.router,
     resources.crud_router("exports", lambda rt: rt.exports),
     resources.crud_router("imports", lambda rt: rt.imports),
+    resources.crud_router("async_helpers", lambda rt: rt.async_helpers),
     syncs.router,
     records.router,
     runs.router,
