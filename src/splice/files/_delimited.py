@@ -192,9 +192,9 @@ class Delimited:
                 first = index
             batch.append(self._row(record, names, known, index))
             if len(batch) >= _BATCH:
-                yield self._write(batch, first)
+                yield self._write(batch, first, names)
                 batch = []
-        yield self._write(batch, first)
+        yield self._write(batch, first, names)
 
     def _names(self, record: Mapping[str, Any]) -> tuple[str, ...]:
         if not isinstance(record, Mapping) or not all(isinstance(key, str) for key in record):
@@ -216,7 +216,7 @@ class Delimited:
                 raise file_invalid("not one of the header's columns", record=index, field=extra)
         return [record.get(name) for name in names]
 
-    def _write(self, rows: list[Any], first: int) -> str:
+    def _write(self, rows: list[Any], first: int, names: tuple[str, ...] | None) -> str:
         out = io.StringIO()
         writer = csv.writer(out, **self._dialect(self.line_terminator))
         writer.writerows(rows)
@@ -227,7 +227,7 @@ class Delimited:
         try:
             text.encode(self.encoding)
         except UnicodeEncodeError:
-            raise self._unencodable(rows, first) from None
+            raise self._unencodable(rows, first, names) from None
         return text
 
     def _dialect(self, terminator: str) -> dict[str, Any]:
@@ -239,13 +239,13 @@ class Delimited:
         csv.writer(out, **self._dialect("\r\n")).writerow(row)
         return out.getvalue()[:-2] + self.line_terminator
 
-    def _unencodable(self, rows: list[Any], first: int) -> Exception:
+    def _unencodable(self, rows: list[Any], first: int, names: tuple[str, ...] | None) -> Exception:
         for offset, row in enumerate(rows):
             for position, value in enumerate(row):
                 try:
                     str("" if value is None else value).encode(self.encoding)
                 except UnicodeEncodeError:
-                    field = self.columns[position] if self.columns else str(position + 1)
+                    field = names[position] if names else str(position + 1)
                     where = {"record": first + offset} if first + offset >= 0 else {"line": 1}
                     return file_invalid(f"cannot be written in {self.encoding}", **where, field=field)
         return file_invalid(f"cannot be written in {self.encoding}")

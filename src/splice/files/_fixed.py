@@ -241,15 +241,18 @@ class FixedWidth:
         """The file in chunks of a few thousand lines."""
         ordered = sorted(self.columns, key=lambda c: c.start)
         lines: list[str] = []
+        first = 0  # the index of lines[0]'s record
         for index, record in enumerate(records):
+            if not lines:
+                first = index
             lines.append(self._line(ordered, record, index))
             if len(lines) >= _BATCH:
-                yield self._encode(lines, index + 1 - len(lines))
+                yield self._encode(lines, first)
                 lines = []
         if lines:
             if not self.final_newline:
                 lines[-1] = lines[-1][: -len(self.line_terminator)]
-            yield self._encode(lines, -1)
+            yield self._encode(lines, first)
 
     def _line(self, ordered: list[Column], record: Mapping[str, Any], index: int) -> str:
         if not isinstance(record, Mapping):
@@ -276,8 +279,8 @@ class FixedWidth:
                     line.encode(self.encoding)
                 except UnicodeEncodeError as e:
                     field = next(c.name for c in self.columns if c.start - 1 <= e.start < c.end)
-                    record = first + offset if first >= 0 else None
-                    raise file_invalid(f"cannot be written in {self.encoding}", record=record, field=field) from None
+                    message = f"cannot be written in {self.encoding}"
+                    raise file_invalid(message, record=first + offset, field=field) from None
             raise
 
     # --- the definition --------------------------------------------------------------------
