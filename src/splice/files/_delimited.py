@@ -19,8 +19,10 @@ is refused too, naming its line.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
@@ -37,6 +39,7 @@ from splice.files._document import (
 _QUOTING = {"minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL}
 _BATCH = 2000  # rows per generated chunk
 _DETECT_BYTES = 1 << 16
+_DETECT_ROWS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,16 +267,23 @@ class Delimited:
         base = cls(**{k: v for k, v in given.items() if k in ("separator", "quote", "header", "encoding")})
         bom = base.encoding == "utf-8" and data.startswith(codecs.BOM_UTF8)
         text = data[len(codecs.BOM_UTF8) if bom else 0 : _DETECT_BYTES].decode(base.encoding, errors="replace")
-        terminator, first = _first_line(text, base.quote)
+        terminator = _first_line(text, base.quote)
         detected: dict[str, Any] = {"bom": bom, "line_terminator": terminator, "final_newline": True}
         if data:
             detected["final_newline"] = data.endswith(terminator.encode(base.encoding))
-        row = next(base._reader(io.StringIO(first, newline="")), None)
-        if row is not None:
-            quoted = base.separator.join(base.quote + f.replace(base.quote, base.quote * 2) + base.quote for f in row)
-            detected["quoting"] = "all" if first == quoted else "minimal"
+        rows: list[list[str]] = []
+        with contextlib.suppress(csv.Error):  # a sample cut inside a quoted field
+            rows.extend(itertools.islice(base._reader(io.StringIO(text, newline="")), _DETECT_ROWS))
+        if rows:
+            whole = len(data) <= _DETECT_BYTES and len(rows) < _DETECT_ROWS
+            check = rows if whole else rows[:-1] or rows  # the last row read may be cut short
+            written = {mode: "".join(Delimited(separator=base.separator, quote=base.quote, quoting=mode,
+                                               line_terminator=terminator)._one(row) for row in check)
+                       for mode in _QUOTING}  # fmt: skip
+            fits = {mode: text.startswith(out[: -len(terminator)]) for mode, out in written.items()}
+            detected["quoting"] = "all" if fits["all"] and not fits["minimal"] else "minimal"
             if base.header:
-                detected["columns"] = tuple(row)
+                detected["columns"] = tuple(rows[0])
         return cls(**{**detected, **given})
 
     def to_document(self) -> dict[str, Any]:
@@ -299,13 +309,12 @@ class Delimited:
         )
 
 
-def _first_line(text: str, quote: str) -> tuple[str, str]:
-    """The first line terminator outside quotes (``"\\r\\n"`` when there is none) and the row before it."""
+def _first_line(text: str, quote: str) -> str:
+    """The first line terminator outside quotes (``"\\r\\n"`` when there is none)."""
     quoted = False
     for i, char in enumerate(text):
         if char == quote:
             quoted = not quoted
         elif char in "\r\n" and not quoted:
-            terminator = "\r\n" if text.startswith("\r\n", i) else char
-            return terminator, text[:i]
-    return "\r\n", text
+            return "\r\n" if text.startswith("\r\n", i) else char
+    return "\r\n"
