@@ -114,23 +114,20 @@ class Delimited:
 
     def _records(self, text: Iterable[str]) -> Iterator[dict[str, str]]:
         reader = self._reader(text)
-        ended = 0  # the line the last row ended on
         try:
             names = self._header(reader) if self.header else self.columns
-            ended = reader.line_num
             if names is None:
                 yield from self._numbered(reader)
                 return
             width = len(names)
             for row in reader:
                 if len(row) != width:
-                    raise self._width(row, width, ended + 1)
-                yield dict(zip(names, row, strict=True))
-                ended = reader.line_num
+                    raise self._width(row, width, _started(row, reader.line_num))
+                yield dict(zip(names, row, strict=False))
         except csv.Error as e:
-            raise file_invalid(f"not valid {self._what}: {e}", line=ended + 1) from None
+            raise file_invalid(f"not valid {self._what}: {e}", line=max(reader.line_num, 1)) from None
         except UnicodeDecodeError as e:
-            raise file_invalid(f"not {self.encoding} text: {e.reason}", line=ended + 1) from None
+            raise file_invalid(f"not {self.encoding} text: {e.reason}", line=reader.line_num + 1) from None
 
     @property
     def _what(self) -> str:
@@ -157,7 +154,7 @@ class Delimited:
         for row in reader:
             width = len(row)
             names = keys.get(width) or keys.setdefault(width, tuple(str(i) for i in range(1, width + 1)))
-            yield dict(zip(names, row, strict=True))
+            yield dict(zip(names, row, strict=False))
 
     def _width(self, row: list[str], width: int, line: int) -> Exception:
         what = "a blank line" if not row else f"{len(row)} fields"
@@ -280,7 +277,10 @@ class Delimited:
             written = {mode: "".join(Delimited(separator=base.separator, quote=base.quote, quoting=mode,
                                                line_terminator=terminator)._one(row) for row in check)
                        for mode in _QUOTING}  # fmt: skip
-            fits = {mode: text.startswith(out[: -len(terminator)]) for mode, out in written.items()}
+            if whole:
+                fits = {mode: text in (out, out[: -len(terminator)]) for mode, out in written.items()}
+            else:
+                fits = {mode: text.startswith(out) for mode, out in written.items()}
             detected["quoting"] = "all" if fits["all"] and not fits["minimal"] else "minimal"
             if base.header:
                 detected["columns"] = tuple(rows[0])
@@ -318,3 +318,8 @@ def _first_line(text: str, quote: str) -> str:
         elif char in "\r\n" and not quoted:
             return "\r\n" if text.startswith("\r\n", i) else char
     return "\r\n"
+
+
+def _started(row: list[str], ended: int) -> int:
+    """The line a row started on, from the line it ended on and the line breaks inside its fields."""
+    return ended - sum(v.count("\n") + v.count("\r") - v.count("\r\n") for v in row)
