@@ -47,8 +47,11 @@ classes and to every code raised in ``src/``::
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │       │                                         caller's, so a run that cannot parse it answers 400 too)
-    │       └── UnsupportedMediaType 415 500  final   UNSUPPORTED_MEDIA_TYPE: send the body as JSON, with
-    │                                                 `Content-Type: application/json`
+    │       ├── UnsupportedMediaType 415 500  final   UNSUPPORTED_MEDIA_TYPE: send the body as JSON, with
+    │       │                                         `Content-Type: application/json`
+    │       └── FileInvalid        422   500  final   FILE_INVALID: the file does not fit its file definition; fix
+    │                                                 the line, column or segment ``details`` names (or the
+    │                                                 record and field when generating one)
     ├── ApiError                   502   502  retry   API_ERROR, TOKEN_EXCHANGE_FAILED: the third-party API failed
     │   │                                             or said no (.status, .headers, .data); try later or fix the call
     │   ├── AccessTokenExpired     502   502  retry   ACCESS_TOKEN_EXPIRED: refused even after a refresh; check the
@@ -125,6 +128,7 @@ __all__ = [
     "ConnectionBroken",
     "ConnectionError",
     "CredentialsError",
+    "FileInvalid",
     "Forbidden",
     "InternalError",
     "InvalidInput",
@@ -346,6 +350,18 @@ class UnsupportedMediaType(InvalidInput):
 
     codes = ("UNSUPPORTED_MEDIA_TYPE",)
     http_status = 415
+
+
+class FileInvalid(InvalidInput):
+    """A delimited, fixed-width or X12 file that does not fit its definition, or records that cannot be
+    written with it.
+
+    ``details`` says where: ``line`` and ``column`` (1-based) for delimited and fixed-width files,
+    ``segment`` (its 1-based number in the interchange) and ``segment_id`` for X12, ``record`` and
+    ``field`` when generating.
+    """
+
+    codes = ("FILE_INVALID",)
 
 
 class ApiError(SpliceError):
