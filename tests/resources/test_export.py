@@ -91,7 +91,7 @@ def test_every_paging_method_round_trips(method: dict[str, Any]) -> None:
         ({"paging": {"method": "url"}}, "export 'contacts': paging.path: url paging needs path"),
         ({"paging": {"method": "page", "path": "x"}}, "export 'contacts': paging.path: unknown key (accepted: "),
         ({"paging": {"method": "page", "start": "1"}}, "paging.start: must be a whole number from 0"),
-        ({"recordsPath": "data"}, "export 'contacts': recordsPath: unknown key (accepted: async_helper, body, body_format,"),
+        ({"recordsPath": "data"}, "'contacts': recordsPath: unknown key (accepted: async_helper, body, body_format,"),
         ({"page_size": 0}, "export 'contacts': page_size: must be a whole number from 1 to 10,000, not 0"),
         ({"page_size": "10"}, "page_size: must be a whole number from 1 to 10,000, not '10'"),
         ({"method": "FETCH"}, "method: unknown HTTP method 'FETCH' (known: DELETE, GET, PATCH, POST, PUT)"),
