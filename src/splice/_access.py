@@ -44,6 +44,7 @@ OWNERS: dict[str, Owner] = {
     "imports": dotted,
     "lookup_caches": dotted,
     "async_helpers": dotted,
+    "file_definitions": dotted,
 }
 
 

@@ -24,10 +24,11 @@ from splice import _templates
 from splice._validation import describe_validation, validation_errors
 from splice.auth import BaseAuth
 from splice.errors import InvalidInput, NotFound, ProjectError
+from splice.files import file_definition
 from splice.flows import Flow, FlowTrigger, Step
 from splice.flows.step import STEP_ATTRIBUTE
 from splice.paginate import BasePaginator
-from splice.resources import AsyncHelper, Export, Import, Where
+from splice.resources import AsyncHelper, Export, FileDefinition, Import, Where
 from splice.schedule import Schedule
 from splice.triggers import Body, ConnectionSource, Header, HmacSignature, Query
 from splice.triggers._routing import check_signed_routing
@@ -180,6 +181,7 @@ class Integration:
         self.imports: dict[str, Import] = {}
         self.hooks: dict[str, Callable[..., Any]] = {}
         self.async_helpers: dict[str, AsyncHelper] = {}
+        self.file_definitions: dict[str, FileDefinition] = {}
         #: lookup caches declared on this integration, by name
         self.lookup_caches: dict[str, LookupCache] = {}
 
@@ -432,6 +434,17 @@ class Integration:
         self.async_helpers[name] = value
         return value
 
+    def file_definition(self, name: str, rules: Any, *, external_id: str | None = None) -> FileDefinition:
+        """Declare a file definition: ``rules`` a ``splice.files`` format (``Delimited``,
+        ``FixedWidth``, ``X12``) or its JSON document. An export or import names it: ``file="orders"``."""
+        if isinstance(rules, Mapping):
+            rules = _files_rules(rules)
+        value = _declared(FileDefinition, self, name, rules=rules, external_id=external_id)
+        if name in self.file_definitions:
+            raise ProjectError(f"file definition {self.name}.{name} is declared twice")
+        self.file_definitions[name] = value
+        return value
+
     def _hook_names(self, resource: str, hooks: Mapping[str, Any] | None) -> dict[str, str]:
         """``{"pre_map": fn}`` → ``{"pre_map": "acme.fn"}``: a hook is one of this integration's."""
         names: dict[str, str] = {}
@@ -557,6 +570,13 @@ def _declared(cls: type[Any], integration: Integration, name: str, **fields: Any
         raise ProjectError(exc.message) from None
     except TypeError as exc:
         raise ProjectError(f"{cls.__name__.lower()} {integration.name}.{name}: {exc}") from None
+
+
+def _files_rules(document: Mapping[str, Any]) -> Any:
+    try:
+        return file_definition(document)
+    except InvalidInput as exc:
+        raise ProjectError(exc.message) from None
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:

@@ -31,7 +31,7 @@ import orjson
 
 from splice._runtime.request import LogCallback, RunRequest, new_run_id
 from splice._runtime.resource_runs import (
-    async_helper_of,
+    attachments,
     import_summary,
     record_error,
     resolve,
@@ -281,7 +281,7 @@ class FlowAttempt:
         script = resource_script(project.integration(export.integration), "export", export.name)
         conn = self._connection(script.integration)
         window = await self._delta(export, conn) if export.delta is not None else {}
-        helper = await async_helper_of(project, store, export)
+        attached = await attachments(project, store, export)
 
         async def fetch(index: int, state: Any) -> Any:
             page_key = f"{key}[{index}]"
@@ -290,7 +290,7 @@ class FlowAttempt:
                 await asyncio.sleep(poll_wait(state))
                 request = resource_request(script, export, conn, {"paged_export_state": state, **window},
                                            {"paged_export_state": state}, time_limit=step.time_limit,
-                                           sessions=self.sessions, helper=helper)  # fmt: skip
+                                           sessions=self.sessions, attached=attached)  # fmt: skip
                 page = self.done.results[page_key] = await self._page(request, step, page_key, attempt)
             return page
 
@@ -352,9 +352,10 @@ class FlowAttempt:
                 code="EXPRESSION_FAILED", details={"expression": step.data.source, "step": step.name},
             )  # fmt: skip
         script = resource_script(self.runner.project.integration(import_.integration), "import", import_.name)
+        attached = await attachments(self.runner.project, self.runner.store, import_)
         request = resource_request(script, import_, self._connection(script.integration),
                                    {"data": records, "lean": True}, {"records": len(records)},
-                                   time_limit=step.time_limit, sessions=self.sessions)  # fmt: skip
+                                   time_limit=step.time_limit, sessions=self.sessions, attached=attached)  # fmt: skip
         request = replace(request, parent_id=self.record.id, attempt=attempt, api_headers=self.api_headers,
                           background=True, flow=self.flow.id, step=key, on_log=self.on_log)  # fmt: skip
         run = await self.runner.run(request)

@@ -25,7 +25,16 @@ from splice._runtime.request import RunRequest
 from splice.errors import InvalidInput, NotFound
 from splice.integration import Integration, Script
 from splice.project import Project
-from splice.resources import AsyncHelper, Export, HttpAnswer, Import, export_page, import_records, run_mapping
+from splice.resources import (
+    AsyncHelper,
+    Export,
+    FileDefinition,
+    HttpAnswer,
+    Import,
+    export_page,
+    import_records,
+    run_mapping,
+)
 from splice.store import Connection, Store
 
 #: the run kinds whose scripts are made here rather than declared
@@ -57,39 +66,42 @@ async def resolve(project: Project, store: Store, kind: str, id: str) -> Any:
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "export": Export.from_json, "import": Import.from_json, "async_helper": AsyncHelper.from_json,
+    "file_definition": FileDefinition.from_json,
 }  # fmt: skip
 
 
-async def async_helper_of(project: Project, store: Store, value: Export | Import) -> AsyncHelper | None:
-    """The async helper an export names (``"bulk"``: of its own integration; ``"crm.bulk"``)."""
-    ref = getattr(value, "async_helper", None)
-    if ref is None:
-        return None
-    id = ref if "." in ref else f"{value.integration}.{ref}"
-    try:
-        return await resolve(project, store, "async_helper", id)  # type: ignore[no-any-return]
-    except NotFound:
-        raise NotFound(
-            f"{value.where}: async helper {id!r} is neither declared nor stored",
-            details={"async_helper": id},
-            hint="declare it (acme.async_helper(...)) or create it: POST /async_helpers",
-        ) from None
+async def attachments(project: Project, store: Store, value: Export | Import) -> dict[str, Any]:
+    """The documents of the async helper and the file definition an export or import names
+    (``"bulk"``: of its own integration; ``"crm.bulk"``), as :func:`resource_request` takes them."""
+    found: dict[str, Any] = {}
+    for kind, ref in (("async_helper", getattr(value, "async_helper", None)), ("file_definition", value.file)):
+        if ref is None:
+            continue
+        id = ref if "." in ref else f"{value.integration}.{ref}"
+        try:
+            found[kind] = (await resolve(project, store, kind, id)).to_json()
+        except NotFound:
+            what = kind.replace("_", " ")
+            raise NotFound(
+                f"{value.where}: {what} {id!r} is neither declared nor stored",
+                details={kind: id},
+                hint=f"declare it (acme.{kind}(...)) or create it: POST /{kind}s",
+            ) from None
+    return found
 
 
 def resource_request(
     script: Script, value: Export | Import, connection: Connection | None, input: dict[str, Any],
-    shown: dict[str, Any], *, helper: AsyncHelper | None = None, **options: Any,
+    shown: dict[str, Any], *, attached: Mapping[str, Any] | None = None, **options: Any,
 ) -> RunRequest:  # fmt: skip
     """A run of ``value``'s pipeline (``options``: other RunRequest fields). The stored input names
     the resource and leaves the records out; an import's keeps its document, which retrying its
-    record errors runs again. An export's async helper (:func:`async_helper_of`) goes with it."""
+    record errors runs again. What the resource names (:func:`attachments`) goes with it."""
     kind, document = script.kind, value.to_json()
     stored = {kind: f"{value.integration}.{value.name}", **shown}
     if kind == "import":
         stored["document"] = document
-    given = {kind: document, **input}
-    if helper is not None:
-        given["async_helper"] = helper.to_json()
+    given = {kind: document, **input, **(attached or {})}
     return RunRequest(script=script, connection=connection, input=given, shown_input=stored, **options)
 
 
@@ -105,6 +117,7 @@ async def _run_export(integration: Integration, ctx: Any, input: dict[str, Any])
         export, ApiHttp(ctx.api), state=input.get("paged_export_state"), data=input.get("data"),
         settings=_settings(ctx, input), start_date=input.get("start_date"), end_date=input.get("end_date"),
         hooks=_hooks(integration, export.hooks), async_helper=_helper(input.get("async_helper")),
+        file=_file(input.get("file_definition")),
     )  # fmt: skip
     return {"data": page.data, "errors": page.errors, "paged_export_state": page.state,
             "page_index": page.page_index, "aborted": page.aborted}  # fmt: skip
@@ -120,7 +133,7 @@ async def _run_import(integration: Integration, ctx: Any, input: dict[str, Any])
         return {"results": await run_mapping(import_, records, lookups, settings=_settings(ctx, input))}
     results = await import_records(import_, records, ApiHttp(ctx.api), lookups=lookups,
                                    settings=_settings(ctx, input), hooks=_hooks(integration, import_.hooks),
-                                   stage=input.get("stage"))  # fmt: skip
+                                   stage=input.get("stage"), file=_file(input.get("file_definition")))  # fmt: skip
     if input.get("lean"):  # a flow's step: what failed in full, what went through in short
         return {"results": [_lean(result.to_json()) for result in results]}
     return {"results": [result.to_json() for result in results]}
@@ -128,6 +141,10 @@ async def _run_import(integration: Integration, ctx: Any, input: dict[str, Any])
 
 def _helper(document: Any) -> AsyncHelper | None:
     return None if document is None else AsyncHelper.from_json(document)
+
+
+def _file(document: Any) -> FileDefinition | None:
+    return None if document is None else FileDefinition.from_json(document)
 
 
 def _lean(result: dict[str, Any]) -> dict[str, Any]:

@@ -77,8 +77,8 @@ class EngineLookups:
 
 
 class EngineResources:
-    """``ctx.engine.exports``, ``imports``, ``lookup_caches``, ``async_helpers``: find, get, create,
-    update, patch, delete (and run).
+    """``ctx.engine.exports``, ``imports``, ``lookup_caches``, ``async_helpers``, ``file_definitions``:
+    find, get, create, update, patch, delete (and run).
 
     Runs use this run's connection id (the same customer); an id or a document of another
     integration needs a grant in ``splice.toml``.
@@ -140,5 +140,6 @@ class Engine:
         self.lookups = EngineLookups(channel)
         self.lookup_caches = EngineResources(channel, "lookup_caches")
         self.async_helpers = EngineResources(channel, "async_helpers")
+        self.file_definitions = EngineResources(channel, "file_definitions")
         self.exports = EngineExports(channel, "exports")
         self.imports = EngineImports(channel, "imports")

@@ -33,6 +33,7 @@ from aiohttp import web
 
 from splice.demo._api import AcmeAPI
 from splice.demo._contacts import ContactStore
+from splice.demo._files import FilesAPI
 from splice.demo._guard import Guard
 from splice.demo._jobs import JobsAPI
 from splice.demo._oauth import OAuthServer
@@ -86,6 +87,8 @@ class DemoAPI:
         self.app.add_routes(self.api.routes())
         self.jobs = JobsAPI(guard=guard, stats=self.stats)
         self.app.add_routes(self.jobs.routes())
+        self.files = FilesAPI(guard=guard, stats=self.stats)
+        self.app.add_routes(self.files.routes())
         self.app.add_routes(
             [
                 web.get("/", self._index),

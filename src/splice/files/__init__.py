@@ -15,9 +15,9 @@ Errors: a file that does not fit raises :class:`~splice.errors.FileInvalid` (``F
 is wrong raises ``InvalidInput`` with code ``INVALID_RESOURCE`` naming the field.
 """
 
-from splice.files._definition import FileDefinition, file_definition
+from splice.files._definition import FileFormat, file_definition
 from splice.files._delimited import Delimited
 from splice.files._fixed import Column, FixedWidth
 from splice.files._x12 import X12
 
-__all__ = ["X12", "Column", "Delimited", "FileDefinition", "FixedWidth", "file_definition"]
+__all__ = ["X12", "Column", "Delimited", "FileFormat", "FixedWidth", "file_definition"]

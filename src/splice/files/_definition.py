@@ -17,7 +17,7 @@ FORMATS: dict[str, type[Delimited] | type[FixedWidth] | type[X12]] = {
 }
 
 
-class FileDefinition(Protocol):
+class FileFormat(Protocol):
     """What every format offers: exports parse downloaded files with it, imports generate uploads."""
 
     def parse(self, data: bytes) -> list[dict[str, Any]]: ...

@@ -10,6 +10,7 @@ pipeline that runs them, I/O-free but for an injected :class:`Http` callable.
 from splice.resources._async import AsyncHelper, poll_wait, waiting
 from splice.resources._check import Where
 from splice.resources._export import Delta, Export
+from splice.resources._file import FileDefinition
 from splice.resources._hooks import (
     PostMapOptions,
     PostMapResult,
@@ -40,6 +41,7 @@ __all__ = [
     "Export",
     "ExportPage",
     "Field",
+    "FileDefinition",
     "Http",
     "HttpAnswer",
     "IgnoreExisting",

@@ -85,6 +85,8 @@ class Export:
     hooks: dict[str, str] = field(default_factory=dict)
     #: an async helper of the same integration (its name) or another's (``crm.bulk``)
     async_helper: str | None = None
+    #: a file definition (its name, or ``crm.orders_csv``): the answer is a file of that format
+    file: str | None = None
     external_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -113,7 +115,7 @@ class Export:
         if self.body_format is not None:
             where.choice(self.body_format, "body_format", BODY_FORMATS, "body format")
         where.integer(self.page_size, "page_size", 1, MAX_PAGE_SIZE)
-        for name in ("records_path", "success_path", "fail_path", "error_path", "async_helper", "external_id"):
+        for name in ("records_path", "success_path", "fail_path", "error_path", "async_helper", "file", "external_id"):
             where.optional_string(getattr(self, name), name)
         where.strings(self.success_values, "success_values")
         where.strings(self.fail_values, "fail_values")
@@ -125,6 +127,9 @@ class Export:
             self.paging.check(where)
         if self.delta is not None:
             self.delta.check(where)
+        if self.file is not None and self.paging is not None:
+            raise where.invalid("paging", "an export with a file definition reads one file, not pages",
+                                hint="leave paging out: each run reads the whole file")  # fmt: skip
         _templates.check(self.path, where, "path")
         _templates.check(self.query, where, "query")
         _templates.check(self.headers, where, "headers")
@@ -148,7 +153,7 @@ class Export:
 
 _OPTIONAL = [
     "query", "headers", "body", "body_format", "records_path", "page_size", "paging", "delta", "success_path",
-    "success_values", "fail_path", "fail_values", "error_path", "hooks", "async_helper", "external_id",
+    "success_values", "fail_path", "fail_values", "error_path", "hooks", "async_helper", "file", "external_id",
 ]  # fmt: skip
 _DEFAULTS: dict[str, Any] = {name: ({} if name in ("query", "headers", "hooks") else None) for name in _OPTIONAL}
 _DEFAULTS.update(page_size=100, success_values=(), fail_values=())

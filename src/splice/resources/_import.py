@@ -53,6 +53,8 @@ class Import:
     mapping: Mapping | None = None
     ignore_existing: IgnoreExisting | None = None
     hooks: dict[str, str] = field(default_factory=dict)
+    #: a file definition (its name, or ``erp.orders_csv``): each batch is sent as one such file
+    file: str | None = None
     external_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -81,7 +83,7 @@ class Import:
         if self.body_format is not None:
             where.choice(self.body_format, "body_format", BODY_FORMATS, "body format")
         where.integer(self.batch_size, "batch_size", 1, MAX_BATCH_SIZE)
-        for name in ("response_id_path", "response_records_path", "success_path", "external_id"):
+        for name in ("response_id_path", "response_records_path", "success_path", "file", "external_id"):
             where.optional_string(getattr(self, name), name)
         where.strings(self.success_values, "success_values")
         for hook in self.hooks:
@@ -93,6 +95,9 @@ class Import:
         if self.ignore_existing is not None:
             where.string(self.ignore_existing.lookup, "ignore_existing.lookup")
             Expression(self.ignore_existing.key, where, "ignore_existing.key", compile_jsonata)
+        if self.file is not None and self.body is not None:
+            raise where.invalid("body", "an import with a file definition sends the generated file as its body",
+                                hint="leave body out, or leave file out and write the body template")  # fmt: skip
         _templates.check(self.path, where, "path")
         _templates.check(self.headers, where, "headers")
         _templates.check(self.body, where, "body")
@@ -118,7 +123,7 @@ class Import:
 
 _OPTIONAL = [
     "headers", "body", "body_format", "batch_size", "response_id_path", "response_records_path", "success_path",
-    "success_values", "mapping", "ignore_existing", "hooks", "external_id",
+    "success_values", "mapping", "ignore_existing", "hooks", "file", "external_id",
 ]  # fmt: skip
 _DEFAULTS: dict[str, Any] = {name: ({} if name in ("headers", "hooks") else None) for name in _OPTIONAL}
 _DEFAULTS.update(batch_size=1, success_values=())

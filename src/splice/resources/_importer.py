@@ -24,6 +24,7 @@ import orjson
 from splice.errors import ApiError, InvalidInput, UsageError
 from splice.resources import _hooks, _templates
 from splice.resources._check import MISSING, as_text, get_path, record_error, shown
+from splice.resources._file import FileDefinition
 from splice.resources._http import Http, HttpAnswer
 from splice.resources._import import Import
 from splice.resources._mapping import CompiledMapping, Compiler, Expression, compile_jsonata, key_string
@@ -100,17 +101,23 @@ async def import_records(
     hooks: Mapping[str, _hooks.Hook] | None = None,
     stage: str | None = None,
     compiler: Compiler = compile_jsonata,
+    file: FileDefinition | None = None,
 ) -> list[ImportResult]:
     """Each record through the stages from ``stage`` (``pre_map`` when None); one result per record.
 
     With ``stage="mapping"`` records are pre-mapped records; with ``"post_map"`` or ``"submit"``
-    they are ``{pre_map_data, post_map_data}`` — each what its ``retry_data["data"]`` holds.
+    they are ``{pre_map_data, post_map_data}`` — each what its ``retry_data["data"]`` holds. An
+    import with ``file=`` needs its file definition passed as ``file``.
     """
     where = import_.where
     start = stage or "pre_map"
     if start not in RETRY_STAGES:
         raise InvalidInput(f"{where}: stage {start!r} cannot be re-entered (stages: {', '.join(RETRY_STAGES)})")
+    if import_.file is not None and file is None:
+        raise UsageError(f"{where}: file definition {import_.file!r} is declared but was not passed",
+                         hint="resolve it and pass it as file=")  # fmt: skip
     run = _Run(import_, http, lookups, dict(settings or {}), _resolved(import_, hooks), compiler)
+    run.file = file
     items = run.items = [run.enter(start, record, index) for index, record in enumerate(records)]
     first = STAGES.index(start)
     for name in STAGES[first:]:
@@ -141,6 +148,7 @@ def _resolved(import_: Import, hooks: Mapping[str, _hooks.Hook] | None) -> dict[
 
 class _Run:
     items: list[_Item]
+    file: FileDefinition | None = None
 
     def __init__(self, import_: Import, http: Http | None, lookups: Lookups, settings: dict[str, Any],
                  hooks: dict[str, _hooks.Hook], compiler: Compiler) -> None:  # fmt: skip
@@ -271,7 +279,11 @@ class _Run:
         try:
             path = _templates.render(import_.path, context, where, "path")
             headers = {k: _templates.render(v, context, where, f"headers.{k}") for k, v in import_.headers.items()}
-            if import_.body is None:  # the mapped record (the batch) as JSON
+            if self.file is not None:  # the batch as one file
+                body = self.file.generate(records)
+                if not any(k.lower() == "content-type" for k in headers):
+                    headers["Content-Type"] = self.file.content_type
+            elif import_.body is None:  # the mapped record (the batch) as JSON
                 body = orjson.dumps(records if batched else records[0])
             else:
                 body = encode_body(import_.body, context, where, "body", import_.sends_json)
@@ -279,7 +291,7 @@ class _Run:
             for item in batch:
                 item.fail("submit", [record_error(exc, "import", field=exc.details.get("field"))], item.pair())
             return
-        if import_.sends_json and not any(k.lower() == "content-type" for k in headers):
+        if self.file is None and import_.sends_json and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = "application/json"
         assert self.http is not None  # run_mapping stops before submit
         answer = await self.http(import_.method, path, query=[], headers=headers, body=body)

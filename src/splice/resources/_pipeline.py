@@ -21,11 +21,12 @@ from typing import Any
 
 import orjson
 
-from splice.errors import ApiError, InvalidInput, UsageError
+from splice.errors import ApiError, FileInvalid, InvalidInput, UsageError
 from splice.resources import _async, _hooks, _templates
 from splice.resources._async import AsyncHelper
 from splice.resources._check import MISSING, Where, as_text, get_path, record_error, shown
 from splice.resources._export import Export
+from splice.resources._file import FileDefinition
 from splice.resources._http import Http, HttpAnswer
 from splice.resources._paging import Fetched, check_state, first_state, next_state
 
@@ -56,16 +57,21 @@ async def export_page(
     end_date: DateLike = None,
     hooks: Mapping[str, _hooks.Hook] | None = None,
     async_helper: AsyncHelper | None = None,
+    file: FileDefinition | None = None,
 ) -> ExportPage:
     """The page ``state`` points at (the first when None); ``start_date`` is the last successful
     run's time (the delta's lower bound), ``end_date`` this run's (now when None). An export
-    with an async helper needs it passed as ``async_helper`` (see :mod:`._async`)."""
+    with an async helper needs it passed as ``async_helper`` (see :mod:`._async`), one with a
+    file definition as ``file``: its answer is then read as one file, whose records are the page."""
     where = export.where
+    if export.file is not None and file is None:
+        raise UsageError(f"{where}: file definition {export.file!r} is declared but was not passed",
+                         hint="resolve it and pass it as file=")  # fmt: skip
     if export.async_helper is not None:
         if async_helper is None:
             raise UsageError(f"{where}: async helper {export.async_helper!r} is declared but was not passed",
                              hint="resolve it and pass it as async_helper=")  # fmt: skip
-        options = {"data": data, "settings": settings, "hooks": hooks}
+        options = {"data": data, "settings": settings, "hooks": hooks, "file": file}
         if state is None:
             return await _submit(export, async_helper, http, _window(export, start_date, end_date), **options)
         return await _job_page(export, async_helper, http, _async.check_job(state, where), state, **options)
@@ -81,9 +87,15 @@ async def export_page(
     if paging is not None and answer.status == paging.last_page_status_code:
         return ExportPage([], [], None, index)
     try:
+        if file is not None:
+            records = _file_records(export, file, method, answer)
+            return await _finish(export, state, records, [], None, settings, hooks)
         parsed = _checked(export, method, answer)
         records = _records(export, parsed)
     except ApiError as exc:
+        return await _finish(export, state, [], [record_error(exc, "export", status=answer.status)], None,
+                             settings, hooks)  # fmt: skip
+    except FileInvalid as exc:
         return await _finish(export, state, [], [record_error(exc, "export", status=answer.status)], None,
                              settings, hooks)  # fmt: skip
     fetched = Fetched(answer.status, answer.headers, parsed, answer.url, records)
@@ -324,6 +336,13 @@ def _checked(export: Export, method: str, answer: HttpAnswer) -> Any:
     if said:
         raise api_failure(where, method, answer, f"failed{said}")
     return body
+
+
+def _file_records(export: Export, file: FileDefinition, method: str, answer: HttpAnswer) -> list[Any]:
+    """The answer read as a file of ``file``'s format (a record per row, line or transaction set)."""
+    if not 200 <= answer.status < 300:
+        raise api_failure(export.where, method, answer, f"answered {answer.status}: {answer.text(MAX_ERROR_BODY)}")
+    return file.parse(answer.content)
 
 
 def _records(export: Export, body: Any) -> list[Any]:

@@ -22,12 +22,12 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from splice._runtime.resource_runs import async_helper_of, record_error, resource_request, resource_script
+from splice._runtime.resource_runs import attachments, record_error, resource_request, resource_script
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice.errors import Conflict, InvalidInput, error_from_dict
 from splice.project import Project
-from splice.resources import AsyncHelper, Export, Import, poll_wait, waiting
+from splice.resources import AsyncHelper, Export, FileDefinition, Import, poll_wait, waiting
 from splice.services.resources import Resource, Resources
 from splice.store import RunRecord, Store
 
@@ -65,6 +65,16 @@ class AsyncHelperType:
         return [h for i in project.integrations.values() for h in i.async_helpers.values()]
 
 
+class FileDefinitionType:
+    name = "file_definitions"
+
+    def parse(self, document: Mapping[str, Any]) -> FileDefinition:
+        return FileDefinition.from_json(dict(document))
+
+    def declared(self, project: Project) -> list[Resource]:
+        return [f for i in project.integrations.values() for f in i.file_definitions.values()]
+
+
 class _Runs(Resources):
     def __init__(self, type: Any, versions: Versions, store: Store, runner: Runner) -> None:
         super().__init__(type, versions, store)
@@ -86,8 +96,8 @@ class _Runs(Resources):
         """One run of ``value``'s pipeline in the sandboxed child (``options``: RunRequest fields)."""
         script = resource_script(self.project.integration(value.integration), kind, value.name)
         conn = await self.runner.connection_for(script, connection)
-        helper = await async_helper_of(self.project, self.store, value)
-        request = resource_request(script, value, conn, input, shown, helper=helper, **options)
+        attached = await attachments(self.project, self.store, value)
+        request = resource_request(script, value, conn, input, shown, attached=attached, **options)
         return await self.runner.run(request)
 
 

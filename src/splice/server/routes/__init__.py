@@ -29,6 +29,7 @@ ROUTERS = [
     resources.crud_router("exports", lambda rt: rt.exports),
     resources.crud_router("imports", lambda rt: rt.imports),
     resources.crud_router("async_helpers", lambda rt: rt.async_helpers),
+    resources.crud_router("file_definitions", lambda rt: rt.file_definitions),
     syncs.router,
     records.router,
     runs.router,
