@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from splice.cli import _connections, _env, _flows, _lookups, _runs, _syncs, _tokens, _transfers
+from splice.cli import _connections, _env, _files, _flows, _lookups, _runs, _syncs, _tokens, _transfers
 from splice.cli._common import report
 from splice.cli._demo import demo
 from splice.cli._doctor import doctor
@@ -59,6 +59,7 @@ app.add_typer(_flows.app, name="flows")
 app.add_typer(_lookups.app, name="lookups")
 app.add_typer(_transfers.exports_app, name="exports")
 app.add_typer(_transfers.imports_app, name="imports")
+app.add_typer(_files.app, name="files")
 app.add_typer(_tokens.app, name="tokens")
 app.add_typer(keys_app, name="keys")
 

@@ -8,6 +8,7 @@ lists them and ``splice runs retry-errors RUN`` retries them alone.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from rich.markup import escape
 from splice.cli._common import JsonOption, ProjectOption, err, fail, out, print_json, run_async, with_runtime
 from splice.cli._render import table
 from splice.errors import InvalidInput, NotFound
+from splice.resources import poll_wait, waiting
 from splice.runtime import Runtime
 from splice.services.resources import Resources
 from splice.services.transfers import MAX_RECORDS
@@ -90,10 +92,18 @@ def run_export(
             target = {**document, "page_size": page_size}  # a virtual export: nothing stored changes
         state: dict[str, Any] | None = None
         count = records = errors = 0
+        dates: dict[str, Any] = {"start_date": start_date, "end_date": end_date}
         while True:
-            dates = {"start_date": start_date, "end_date": end_date} if count == 0 else {}
+            await asyncio.sleep(poll_wait(state))
             page = await rt.exports.run_virtual_with_paging(target, connection=connection,
                                                             paged_export_state=state, **dates)  # fmt: skip
+            if waiting(page["paged_export_state"]):  # an async job submitted or polled: no records yet
+                job = page["paged_export_state"]["async_job"]
+                said = "submitted" if job["polls"] == 0 else f"running (poll {job['polls']})"
+                progress.print(f"job {escape(job['job_id'])}: {said} (run {short_id(page['run_id'])})",
+                               highlight=False)  # fmt: skip
+                state, dates = page["paged_export_state"], {}
+                continue
             for record in page["data"] if as_json else []:
                 print_json(record, line=True)
             progress.print(f"page {count}: {len(page['data']):,} records, {len(page['errors']):,} errors "
@@ -102,7 +112,7 @@ def run_export(
                 err.print(f"  [red]error[/] [{escape(str(error.get('code')))}] {escape(str(error.get('message')))}",
                           highlight=False)  # fmt: skip
             count, records, errors = count + 1, records + len(page["data"]), errors + len(page["errors"])
-            state = page["paged_export_state"]
+            state, dates = page["paged_export_state"], {}
             if state is None or (pages is not None and count >= pages):
                 break
         more = f" (stopped after --pages {pages}; more pages remain)" if state is not None else ""
