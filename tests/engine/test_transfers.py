@@ -85,3 +85,54 @@ async def test_a_streaming_flow_killed_mid_run_sends_no_finished_page_again(
         for index in range(12):
             pages = [c for c in steps if c.step == f"Pull[{index}]" and c.status == "succeeded"]
             assert len(pages) == 1, f"page {index} fetched {len(pages)} times"
+
+
+ASYNC_MODULE = """
+from splice import Integration, auth, step
+from splice.resources import Paging
+
+acme = Integration("acme", base_url="{config.api_url}/api", auth=auth.ApiKey())
+acme.async_helper("bulk", job_id_path="job.id", status_path="/jobs/{{ job_id }}", status_value_path="state",
+                  done_values=["complete"], poll_interval=0.1, time_limit=120,
+                  result_path="/jobs/{{ job_id }}/result?limit=10", result_records_path="data",
+                  result_paging=Paging(method="page", start=1, param="page"))
+acme.export("orders", method="POST", path="/jobs", body={"records": 30, "polls": 40, "outcome": "done"},
+            page_size=10, async_helper="bulk")
+acme.flow("pull", steps=[step.export("Pull", "orders")])
+"""
+
+
+async def test_a_worker_killed_while_polling_an_async_job_resumes_it_without_submitting_again(
+    make_project: ProjectFactory, api: DemoAPI, start_worker: StartWorker, database_url: str
+) -> None:
+    project = make_project({"acme.py": ASYNC_MODULE})
+    async with await Runtime.open(project, database_url=database_url) as rt:
+        token = await connect(rt, api)
+        serve = await asyncio.to_thread(start_worker, project, "serve", "srv1", database_url)
+        submitted = api.stats["jobs.submitted"]
+        async with (
+            session(serve.api_url, token) as http,
+            http.post("/flows/acme.pull/run", json={"connection_id": "c1", "wait": False}) as answer,
+        ):
+            assert answer.status == 202, await answer.text()
+            run_id = (await answer.json())["id"]
+
+        def polls() -> int:
+            return sum(n for key, n in api.stats.items() if key.startswith("jobs.polls."))
+
+        before = polls()
+
+        async def polling() -> bool:
+            return polls() >= before + 3
+
+        await until(polling, f"the job to be polled\n{serve.output()}")
+        assert await asyncio.to_thread(serve.kill) == -signal.SIGKILL
+        assert api.stats["jobs.submitted"] == submitted + 1
+
+        await asyncio.to_thread(start_worker, project, "serve", "srv1", database_url)
+        run = await asyncio.wait_for(rt.flows.wait(run_id), START_TIMEOUT)
+        assert run.status == "succeeded", run.error
+        assert run.output == {"pages": 4, "records": 30, "errors": 0, "failed_records": 0}  # the 4th: empty, the last
+        assert api.stats["jobs.submitted"] == submitted + 1, "the job was submitted again after the crash"
+        submits = [c for c in await children(rt, run_id) if c.step == "Pull[0]"]
+        assert [c.status for c in submits] == ["succeeded"]

@@ -62,7 +62,10 @@ async def make_cache(ctx, input):
     caches = ctx.engine.lookup_caches
     made = await caches.create({"integration": "shop", "name": "carriers", "external_id": "x-1"})
     await ctx.engine.lookups.put_data("shop.carriers", [{"key": "dhl", "value": "DHL Express"}])
-    return {"made": made, "found": await caches.find(external_id="x-1"),
+    helper = await ctx.engine.async_helpers.create({"integration": "shop", "name": "bulk", "job_id_path": "id",
+                                                    "status_path": "/jobs/{{ job_id }}"})
+    csv = await ctx.engine.file_definitions.create({"integration": "shop", "name": "csv", "format": "delimited"})
+    return {"made": made, "found": await caches.find(external_id="x-1"), "helper": helper["id"], "csv": csv["id"],
             "declared": await attempt(lambda: caches.delete("shop.skus")),
             "other": await attempt(lambda: caches.create({"integration": "crm", "name": "mine"}))}
 
@@ -150,6 +153,8 @@ async def test_a_script_creates_a_lookup_cache_and_fills_it(open_rt: Opener) -> 
     assert [(c["id"], c["entries"]) for c in out["found"]] == [("shop.carriers", 1)]
     assert out["declared"]["code"] == "READ_ONLY"
     assert out["other"]["code"] == "ENGINE_NOT_ALLOWED"
+    assert (out["helper"], out["csv"]) == ("shop.bulk", "shop.csv")
+    assert (await rt.file_definitions.get("shop.csv"))["format"] == "delimited"
     assert (await rt.lookups.get_data("shop.carriers"))["data"] == [{"key": "dhl", "value": "DHL Express"}]
     assert [c["id"] for c in await rt.lookups.list()] == ["crm.accounts", "shop.carriers", "shop.skus"]
 
