@@ -39,3 +39,23 @@ async def test_the_readme_flow_copies_every_contact_but_test_accounts(
         assert not any(key.endswith(".test") for key in applied)
         again = await rt.flows.run("crm.to_erp", connection="c1")  # the same records: the API applies none twice
         assert again.status == "succeeded" and all(demo_api.stats[key] == 1 for key in applied)
+
+
+def async_and_files_example() -> str:
+    section = README.read_text().split("### Async helpers and file definitions", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)[0]
+
+
+async def test_the_readme_archive_polls_one_job_and_uploads_a_csv_a_page(
+    make_project: ProjectFactory, demo_api: DemoAPI
+) -> None:
+    submitted, uploads = demo_api.stats["jobs.submitted"], demo_api.stats["files.uploads.archive.csv"]
+    async with await Runtime.open(make_project({"erp.py": async_and_files_example()})) as rt:
+        await rt.connections.add("erp", "c1", {"api_key": "demo-key"}, config={"api_url": demo_api.url})
+        run = await rt.flows.run("erp.archive", connection="c1")
+        assert run.status == "succeeded", run.error
+        assert run.output == {"pages": 3, "records": 1200, "errors": 0, "failed_records": 0}
+    assert demo_api.stats["jobs.submitted"] == submitted + 1
+    assert demo_api.stats["files.uploads.archive.csv"] == uploads + 3
+    last = demo_api.files.files["archive.csv"].decode().split("\r\n")
+    assert last[0] == "id,n" and last[1].endswith("-r1000,1000") and len(last) == 202  # header, 200 rows, ""
