@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/action_http.py
 	$(BIN)/python bench/export_import.py
+	$(BIN)/python bench/files.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
