@@ -36,7 +36,7 @@ from splice.project import Project, load_project
 from splice.services import Connections, EnvVars, Flows, Lookups, Records, ResourceState, Runs, Syncs
 from splice.services.connect import ConnectFlow
 from splice.services.resources import Resources
-from splice.services.transfers import AsyncHelperType, Exports, FileDefinitionType, Imports
+from splice.services.transfers import ASYNC_HELPERS, FILE_DEFINITIONS, Exports, Imports
 from splice.store import RunRecord, SecretBox, Store, open_store
 from splice.triggers import Response, WebhookRequest, WebhookResponse
 
@@ -94,9 +94,9 @@ class Runtime:
         self.exports = Exports(self.versions, store, self.runner)
         self.imports = Imports(self.versions, store, self.runner)
         #: Celigo's async helpers: how APIs that answer "job accepted" are polled (exports use them)
-        self.async_helpers = Resources(AsyncHelperType(), self.versions, store)
+        self.async_helpers = Resources(ASYNC_HELPERS, self.versions, store)
         #: file definitions (delimited, fixed-width, X12): exports parse downloads, imports generate uploads
-        self.file_definitions = Resources(FileDefinitionType(), self.versions, store)
+        self.file_definitions = Resources(FILE_DEFINITIONS, self.versions, store)
         self.runner.engine.resources.update(exports=self.exports, imports=self.imports, lookup_caches=self.lookups,
                                             async_helpers=self.async_helpers,
                                             file_definitions=self.file_definitions)  # fmt: skip  # type: ignore[union-attr]

@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.conftest import ProjectFactory
 
+from splice.demo.server import DemoAPI
 from splice.resources import HttpAnswer
+from splice.runtime import Runtime
 
 
 class AioHttp:
@@ -72,3 +75,23 @@ async def serve() -> AsyncIterator[Serve]:
         await session.close()
     for runner in runners:
         await runner.cleanup()
+
+
+OpenOnDemo = Callable[[str], Awaitable[Runtime]]
+
+
+@pytest.fixture
+async def open_on_demo(demo_api: DemoAPI, make_project: ProjectFactory) -> AsyncIterator[OpenOnDemo]:
+    """``rt = await open_on_demo(source)``: a project of one module whose ``{url}`` is the demo
+    API's, opened, with the connection ``c1`` to the demo API's integration ``acme``."""
+    opened: list[Runtime] = []
+
+    async def open_(source: str) -> Runtime:
+        rt = await Runtime.open(make_project({"acme.py": source.format(url=demo_api.url)}))
+        opened.append(rt)
+        await rt.connections.add("acme", "c1", {"api_key": "demo-key"})
+        return rt
+
+    yield open_
+    for rt in opened:
+        await rt.close()

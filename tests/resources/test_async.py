@@ -4,11 +4,10 @@ each way a job can end badly."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from tests.conftest import ProjectFactory
+from tests.resources.conftest import OpenOnDemo
 
 from splice.demo.server import DemoAPI
 from splice.errors import AsyncJobError, InvalidInput, NotFound, ProjectError
@@ -43,44 +42,39 @@ acme.export("stuck", method="POST", path="/jobs", body=job("never"), async_helpe
 acme.export("odd", method="POST", path="/jobs", body=job("mystery"), async_helper="strict")
 acme.export("inline", method="POST", path="/jobs", body=job("done", polls=1), async_helper="strict")
 acme.export("nohelper", method="POST", path="/jobs", body=job("done"), async_helper="missing")
+acme.async_helper("load", job_id_path="job.id", status_path="/jobs/{{{{ job_id }}}}", status_value_path="state",
+                  done_values=["complete"], poll_interval=0.05, result_path="/jobs/{{{{ job_id }}}}/result")
+acme.import_("bulk_load", path="/jobs", batch_size=3, async_helper="load", response_records_path="data",
+             response_id_path="id", body={{"records": "{{{{ records | length }}}}", "polls": 1}})
+acme.import_("bulk_fail", path="/jobs", batch_size=3, async_helper="load",
+             body={{"records": "{{{{ records | length }}}}", "outcome": "failed"}})
 acme.import_("effects", path="/effects", headers={{"Idempotency-Key": "{{{{ record.id }}}}"}},
              mapping=Mapping(fields=(Field(generate="id", extract="id"),)))
 acme.flow("copy", steps=[step.export("Pull", "orders", then=[step.import_("Push", "effects")])])
 """
 
 
-@pytest.fixture(scope="module")
-def api() -> Iterator[DemoAPI]:
-    server = DemoAPI()
-    server.start_in_thread()
-    yield server
-    server.stop_thread()
-
-
 @pytest.fixture
-async def rt(api: DemoAPI, make_project: ProjectFactory) -> AsyncIterator[Runtime]:
-    root = make_project({"acme.py": MODULE.format(url=api.url)})
-    async with await Runtime.open(root) as opened:
-        await opened.connections.add("acme", "c1", {"api_key": "demo-key"})
-        yield opened
+async def rt(open_on_demo: OpenOnDemo) -> Runtime:
+    return await open_on_demo(MODULE)
 
 
-def submitted(api: DemoAPI) -> int:
-    return api.stats["jobs.submitted"]
+def submitted(demo_api: DemoAPI) -> int:
+    return demo_api.stats["jobs.submitted"]
 
 
-async def test_run_submits_once_polls_and_answers_the_first_page_of_the_result(rt: Runtime, api: DemoAPI) -> None:
-    before = submitted(api)
+async def test_run_submits_once_polls_and_answers_the_first_page_of_the_result(rt: Runtime, demo_api: DemoAPI) -> None:
+    before = submitted(demo_api)
     page = await rt.exports.run("acme.orders", connection="c1")
     assert [r["n"] for r in page["data"]] == list(range(10)) and page["errors"] == []
-    assert submitted(api) == before + 1
+    assert submitted(demo_api) == before + 1
     job = page["paged_export_state"]["async_job"]
     assert job["phase"] == "result" and job["polls"] == 3
-    assert api.stats[f"jobs.polls.{job['job_id']}"] == 3
+    assert demo_api.stats[f"jobs.polls.{job['job_id']}"] == 3
 
 
-async def test_page_by_page_the_submit_and_polls_are_pages_without_records(rt: Runtime, api: DemoAPI) -> None:
-    before = submitted(api)
+async def test_page_by_page_the_submit_and_polls_are_pages_without_records(rt: Runtime, demo_api: DemoAPI) -> None:
+    before = submitted(demo_api)
     pages: list[dict[str, Any]] = []
     state = None
     while True:
@@ -92,7 +86,7 @@ async def test_page_by_page_the_submit_and_polls_are_pages_without_records(rt: R
         assert poll_wait(state) <= 0.05
     assert [len(p["data"]) for p in pages] == [0, 0, 0, 10, 10, 5]
     assert [r["n"] for p in pages for r in p["data"]] == list(range(25))
-    assert submitted(api) == before + 1
+    assert submitted(demo_api) == before + 1
 
 
 async def test_without_a_result_request_the_last_status_answer_is_the_result(rt: Runtime) -> None:
@@ -116,12 +110,22 @@ async def test_a_failed_job_a_stuck_one_and_an_unknown_status_are_clear_errors(r
         await rt.exports.run("acme.nohelper", connection="c1")
 
 
-async def test_a_flow_streams_only_the_result_pages_into_its_import(rt: Runtime, api: DemoAPI) -> None:
-    before = submitted(api)
+async def test_an_import_waits_for_its_batch_job_and_reads_each_records_answer(rt: Runtime, demo_api: DemoAPI) -> None:
+    before = submitted(demo_api)
+    sent = await rt.imports.run("acme.bulk_load", [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}], connection="c1")
+    ids = [r["id"] for r in sent["results"]]
+    assert ids[:3] == [f"job-{before + 1}-r{i}" for i in range(3)] and ids[3] == f"job-{before + 2}-r0"
+    assert submitted(demo_api) == before + 2  # a job per batch of 3
+    failed = await rt.imports.run("acme.bulk_fail", [{"n": 1}, {"n": 2}], connection="c1")
+    assert [r["errors"][0]["code"] for r in failed["results"]] == ["ASYNC_JOB_FAILED"] * 2
+
+
+async def test_a_flow_streams_only_the_result_pages_into_its_import(rt: Runtime, demo_api: DemoAPI) -> None:
+    before = submitted(demo_api)
     run = await rt.flows.run("acme.copy", connection="c1")
     assert run.status == "succeeded", run.error
     assert run.output == {"pages": 3, "records": 25, "errors": 0, "failed_records": 0}
-    assert submitted(api) == before + 1
+    assert submitted(demo_api) == before + 1
 
 
 async def test_helpers_are_resources_and_bad_ones_name_their_field(rt: Runtime) -> None:

@@ -4,10 +4,8 @@ not fit its definition as a page error naming its line."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
-from tests.conftest import ProjectFactory
+from tests.resources.conftest import OpenOnDemo
 
 from splice.demo._files import orders_csv
 from splice.demo.server import DemoAPI
@@ -36,20 +34,9 @@ acme.flow("copy", steps=[step.export("Pull", "orders", then=[step.import_("Push"
 """
 
 
-@pytest.fixture(scope="module")
-def api() -> Iterator[DemoAPI]:
-    server = DemoAPI()
-    server.start_in_thread()
-    yield server
-    server.stop_thread()
-
-
 @pytest.fixture
-async def rt(api: DemoAPI, make_project: ProjectFactory) -> AsyncIterator[Runtime]:
-    root = make_project({"acme.py": MODULE.format(url=api.url)})
-    async with await Runtime.open(root) as opened:
-        await opened.connections.add("acme", "c1", {"api_key": "demo-key"})
-        yield opened
+async def rt(open_on_demo: OpenOnDemo) -> Runtime:
+    return await open_on_demo(MODULE)
 
 
 async def test_an_export_parses_the_file_it_downloads(rt: Runtime) -> None:
@@ -58,18 +45,18 @@ async def test_an_export_parses_the_file_it_downloads(rt: Runtime) -> None:
     assert page["data"][6] == {"id": "SO-7", "customer": "Shop 7, Ltd", "total": "21.50"}
 
 
-async def test_a_flow_copies_the_file_through_an_import_byte_for_byte(rt: Runtime, api: DemoAPI) -> None:
+async def test_a_flow_copies_the_file_through_an_import_byte_for_byte(rt: Runtime, demo_api: DemoAPI) -> None:
     run = await rt.flows.run("acme.copy", connection="c1")
     assert run.status == "succeeded", run.error
     assert run.output == {"pages": 1, "records": 20, "errors": 0, "failed_records": 0}
-    assert api.files.files["copy.csv"] == orders_csv(20)
+    assert demo_api.files.files["copy.csv"] == orders_csv(20)
 
 
-async def test_an_import_generates_fixed_width_with_exact_decimals(rt: Runtime, api: DemoAPI) -> None:
+async def test_an_import_generates_fixed_width_with_exact_decimals(rt: Runtime, demo_api: DemoAPI) -> None:
     sent = await rt.imports.run("acme.upload_totals", [{"id": "A-1", "total": "12.50"}, {"id": "B-22", "total": "3"}],
                                 connection="c1")  # fmt: skip
     assert [r["status_code"] for r in sent["results"]] == [200, 200]
-    assert api.files.files["totals.txt"] == b"A-1        12.50\nB-22           3\n"
+    assert demo_api.files.files["totals.txt"] == b"A-1        12.50\nB-22           3\n"
 
 
 async def test_a_file_that_does_not_fit_is_a_page_error_naming_its_line(rt: Runtime) -> None:

@@ -74,7 +74,7 @@ async def attachments(project: Project, store: Store, value: Export | Import) ->
     """The documents of the async helper and the file definition an export or import names
     (``"bulk"``: of its own integration; ``"crm.bulk"``), as :func:`resource_request` takes them."""
     found: dict[str, Any] = {}
-    for kind, ref in (("async_helper", getattr(value, "async_helper", None)), ("file_definition", value.file)):
+    for kind, ref in (("async_helper", value.async_helper), ("file_definition", value.file)):
         if ref is None:
             continue
         id = ref if "." in ref else f"{value.integration}.{ref}"
@@ -133,7 +133,8 @@ async def _run_import(integration: Integration, ctx: Any, input: dict[str, Any])
         return {"results": await run_mapping(import_, records, lookups, settings=_settings(ctx, input))}
     results = await import_records(import_, records, ApiHttp(ctx.api), lookups=lookups,
                                    settings=_settings(ctx, input), hooks=_hooks(integration, import_.hooks),
-                                   stage=input.get("stage"), file=_file(input.get("file_definition")))  # fmt: skip
+                                   stage=input.get("stage"), file=_file(input.get("file_definition")),
+                                   async_helper=_helper(input.get("async_helper")))  # fmt: skip
     if input.get("lean"):  # a flow's step: what failed in full, what went through in short
         return {"results": [_lean(result.to_json()) for result in results]}
     return {"results": [result.to_json() for result in results]}

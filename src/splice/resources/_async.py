@@ -1,6 +1,8 @@
 """Async helpers (Celigo's): for APIs that answer a request with "job accepted" instead of data.
 
-An export with ``async_helper=`` sends its own request as the **submit**, reads the job id
+An import with ``async_helper=`` sends each batch as a submit and waits for the job within its
+run (the status answer, or the result request's, is then the batch's answer). An export with
+``async_helper=`` sends its own request as the **submit**, reads the job id
 from the answer (``job_id_path``), **polls** the status request until the value at
 ``status_value_path`` is one of ``done_values`` (or ``failed_values``: the job failed), then
 fetches the **result** (``result_path``, paged like an export; without one, the last status
@@ -26,6 +28,7 @@ from splice.errors import ApiError, AsyncJobError, InvalidInput
 from splice.resources import _templates
 from splice.resources._check import MISSING, Where, as_text, from_document, get_path, shown
 from splice.resources._export import HTTP_METHODS, Export
+from splice.resources._import import Import
 from splice.resources._paging import Paging
 
 #: the longest wait between polls, and the longest a job may take (a day)
@@ -141,7 +144,7 @@ def waiting(state: Mapping[str, Any] | None) -> bool:
 JOB = "async_job"
 
 
-def submitted(helper: AsyncHelper, export: Export, body: Any, now: float) -> dict[str, Any]:
+def submitted(helper: AsyncHelper, export: Export | Import, body: Any, now: float) -> dict[str, Any]:
     """The state after the submit answer: the job id, when it was submitted, the first poll's time."""
     job_id = get_path(body, helper.job_id_path)
     if job_id in (MISSING, None, "") or isinstance(job_id, dict | list):
@@ -174,7 +177,7 @@ def check_job(state: Any, where: Where) -> dict[str, Any]:
     return dict(job)
 
 
-def status_of(helper: AsyncHelper, export: Export, job: dict[str, Any], body: Any, now: float) -> str:
+def status_of(helper: AsyncHelper, export: Export | Import, job: dict[str, Any], body: Any, now: float) -> str:
     """``"done"`` or ``"waiting"`` for a status answer; raises for a failed job, one past its
     time limit, or (with ``in_progress_values``) a status that is none of the known ones."""
     value = get_path(body, helper.status_value_path)
@@ -188,7 +191,7 @@ def status_of(helper: AsyncHelper, export: Export, job: dict[str, Any], body: An
             f"{name} failed: {helper.status_value_path} is {shown(value)}",
             code="ASYNC_JOB_FAILED",
             details=details,
-            hint="the API failed the job; see why there, then run the export again",
+            hint="the API failed the job; see why there, then run it again",
         )
     if helper.in_progress_values and text not in helper.in_progress_values:
         known = [*helper.done_values, *helper.failed_values, *helper.in_progress_values]
@@ -208,11 +211,14 @@ def status_of(helper: AsyncHelper, export: Export, job: dict[str, Any], body: An
     return "waiting"
 
 
-def status_request(helper: AsyncHelper, export: Export, job: Mapping[str, Any], context: dict[str, Any]) -> Any:
-    """(method, path, headers) of a status poll; templates see ``job_id`` and the export's context."""
+def status_request(
+    helper: AsyncHelper, headers: Mapping[str, str], job: Mapping[str, Any], context: dict[str, Any]
+) -> Any:
+    """(method, path, headers) of a status poll (``headers``: the resource's, then the helper's);
+    templates see ``job_id`` and the resource's context."""
     where = helper.where
     scope = {**context, "job_id": job["job_id"]}
-    headers = {**export.headers, **helper.headers}
+    headers = {**headers, **helper.headers}
     rendered = {k: _templates.render(v, scope, where, f"headers.{k}") for k, v in headers.items()}
     return helper.status_method, _templates.render(helper.status_path, scope, where, "status_path"), rendered
 

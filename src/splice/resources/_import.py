@@ -55,6 +55,8 @@ class Import:
     hooks: dict[str, str] = field(default_factory=dict)
     #: a file definition (its name, or ``erp.orders_csv``): each batch is sent as one such file
     file: str | None = None
+    #: an async helper (its name, or ``erp.bulk``): each batch's answer is a job to wait for
+    async_helper: str | None = None
     external_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -83,7 +85,14 @@ class Import:
         if self.body_format is not None:
             where.choice(self.body_format, "body_format", BODY_FORMATS, "body format")
         where.integer(self.batch_size, "batch_size", 1, MAX_BATCH_SIZE)
-        for name in ("response_id_path", "response_records_path", "success_path", "file", "external_id"):
+        for name in (
+            "response_id_path",
+            "response_records_path",
+            "success_path",
+            "file",
+            "async_helper",
+            "external_id",
+        ):
             where.optional_string(getattr(self, name), name)
         where.strings(self.success_values, "success_values")
         for hook in self.hooks:
@@ -123,7 +132,7 @@ class Import:
 
 _OPTIONAL = [
     "headers", "body", "body_format", "batch_size", "response_id_path", "response_records_path", "success_path",
-    "success_values", "mapping", "ignore_existing", "hooks", "file", "external_id",
+    "success_values", "mapping", "ignore_existing", "hooks", "file", "async_helper", "external_id",
 ]  # fmt: skip
 _DEFAULTS: dict[str, Any] = {name: ({} if name in ("headers", "hooks") else None) for name in _OPTIONAL}
 _DEFAULTS.update(batch_size=1, success_values=())

@@ -15,6 +15,8 @@ that stage alone, without the stages before it — how one errored record is ret
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,7 +24,8 @@ from typing import Any, Protocol
 import orjson
 
 from splice.errors import ApiError, InvalidInput, UsageError
-from splice.resources import _hooks, _templates
+from splice.resources import _async, _hooks, _templates
+from splice.resources._async import AsyncHelper
 from splice.resources._check import MISSING, as_text, get_path, record_error, shown
 from splice.resources._file import FileDefinition
 from splice.resources._http import Http, HttpAnswer
@@ -102,12 +105,14 @@ async def import_records(
     stage: str | None = None,
     compiler: Compiler = compile_jsonata,
     file: FileDefinition | None = None,
+    async_helper: AsyncHelper | None = None,
 ) -> list[ImportResult]:
     """Each record through the stages from ``stage`` (``pre_map`` when None); one result per record.
 
     With ``stage="mapping"`` records are pre-mapped records; with ``"post_map"`` or ``"submit"``
     they are ``{pre_map_data, post_map_data}`` — each what its ``retry_data["data"]`` holds. An
-    import with ``file=`` needs its file definition passed as ``file``.
+    import with ``file=`` needs its file definition passed as ``file``, one with an async helper
+    the helper as ``async_helper``.
     """
     where = import_.where
     start = stage or "pre_map"
@@ -116,8 +121,11 @@ async def import_records(
     if import_.file is not None and file is None:
         raise UsageError(f"{where}: file definition {import_.file!r} is declared but was not passed",
                          hint="resolve it and pass it as file=")  # fmt: skip
+    if import_.async_helper is not None and async_helper is None:
+        raise UsageError(f"{where}: async helper {import_.async_helper!r} is declared but was not passed",
+                         hint="resolve it and pass it as async_helper=")  # fmt: skip
     run = _Run(import_, http, lookups, dict(settings or {}), _resolved(import_, hooks), compiler)
-    run.file = file
+    run.file, run.helper = file, async_helper
     items = run.items = [run.enter(start, record, index) for index, record in enumerate(records)]
     first = STAGES.index(start)
     for name in STAGES[first:]:
@@ -149,6 +157,7 @@ def _resolved(import_: Import, hooks: Mapping[str, _hooks.Hook] | None) -> dict[
 class _Run:
     items: list[_Item]
     file: FileDefinition | None = None
+    helper: AsyncHelper | None = None
 
     def __init__(self, import_: Import, http: Http | None, lookups: Lookups, settings: dict[str, Any],
                  hooks: dict[str, _hooks.Hook], compiler: Compiler) -> None:  # fmt: skip
@@ -295,7 +304,41 @@ class _Run:
             headers["Content-Type"] = "application/json"
         assert self.http is not None  # run_mapping stops before submit
         answer = await self.http(import_.method, path, query=[], headers=headers, body=body)
+        if self.helper is not None and 200 <= answer.status < 300:
+            try:
+                answer = await self._job(answer)
+            except ApiError as exc:
+                for item in batch:
+                    item.fail("submit", [record_error(exc, "import", status=answer.status)], item.pair())
+                return
         self._read(batch, answer)
+
+    async def _job(self, submit: HttpAnswer) -> HttpAnswer:
+        """Wait for the job a batch's submit answered with: its last status answer, or its result's."""
+        helper, http = self.helper, self.http
+        assert helper is not None and http is not None
+        try:
+            job = _async.submitted(helper, self.import_, submit.json(), time.time())[_async.JOB]
+        except ValueError:
+            raise api_failure(self.where, self.import_.method, submit, "answered a submit that is not JSON") from None
+        context = {"settings": self.settings}
+        while True:
+            await asyncio.sleep(helper.poll_interval)
+            method, path, headers = _async.status_request(helper, {}, job, context)
+            answer = await http(method, path, query=[], headers=headers, body=None)
+            if not 200 <= answer.status < 300:
+                raise api_failure(helper.where, method, answer, f"answered {answer.status}: {answer.text(200)}")
+            try:
+                body = answer.json()
+            except ValueError:
+                raise api_failure(helper.where, method, answer, "answered a status that is not JSON") from None
+            if _async.status_of(helper, self.import_, job, body, time.time()) == "done":
+                break
+            job["polls"] += 1
+        if helper.result_path is None:
+            return answer
+        path = _templates.render(helper.result_path, {**context, "job_id": job["job_id"]}, helper.where, "result_path")
+        return await http(helper.result_method, path, query=[], headers=dict(helper.headers), body=None)
 
     def _read(self, batch: list[_Item], answer: HttpAnswer) -> None:
         import_, where = self.import_, self.where

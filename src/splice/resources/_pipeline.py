@@ -133,7 +133,7 @@ async def _job_page(
     base = first_state(None, job.get("delta"))
     context = _context(export, base, options["data"], options["settings"])
     if job["phase"] == "status":
-        method, path, headers = _async.status_request(helper, export, job, context)
+        method, path, headers = _async.status_request(helper, export.headers, job, context)
         answer = await http(method, path, query=[], headers=headers, body=None)
         if not 200 <= answer.status < 300:
             raise api_failure(helper.where, method, answer, f"answered {answer.status}: {answer.text(MAX_ERROR_BODY)}")

@@ -22,27 +22,16 @@ from urllib.parse import quote, urlencode
 from splice._runtime.versions import Versions
 from splice.errors import InvalidInput, NotFound
 from splice.integration import LookupCache
-from splice.project import Project
-from splice.services.resources import Resource, Resources
+from splice.services.resources import Declared, Resources
 from splice.store import Store
 from splice.store._lookups import MAX_PUT_ENTRIES, check_keys
-
-
-class LookupCacheType:
-    name = "lookup_caches"
-
-    def parse(self, document: Mapping[str, Any]) -> LookupCache:
-        return LookupCache.from_json(dict(document))
-
-    def declared(self, project: Project) -> list[Resource]:
-        return [c for i in project.integrations.values() for c in i.lookup_caches.values()]
 
 
 class Lookups(Resources):
     """Lookup caches of one project: their CRUD, and get, put, delete and purge of their entries."""
 
     def __init__(self, versions: Versions, store: Store) -> None:
-        super().__init__(LookupCacheType(), versions, store)
+        super().__init__(Declared("lookup_caches", LookupCache.from_json), versions, store)
 
     async def known(self, cache_id: str) -> bool:
         """Whether ``cache_id`` names a cache, declared in code or stored."""

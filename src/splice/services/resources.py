@@ -13,7 +13,7 @@ Celigo's form), applied to the stored document, which is then checked whole agai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import jsonpatch
@@ -46,6 +46,21 @@ class ResourceType(Protocol):
         ...
 
     def declared(self, project: Project) -> list[Resource]: ...
+
+
+class Declared:
+    """A resource type read from JSON by ``parser`` and declared on integrations in the attribute
+    of its name (``Declared("exports", Export.from_json)``: ``integration.exports``)."""
+
+    def __init__(self, name: str, parser: Callable[[dict[str, Any]], Resource]) -> None:
+        self.name = name
+        self.parser = parser
+
+    def parse(self, document: Mapping[str, Any]) -> Resource:
+        return self.parser(dict(document))
+
+    def declared(self, project: Project) -> list[Resource]:
+        return [value for i in project.integrations.values() for value in getattr(i, self.name).values()]
 
 
 def resource_id(value: Resource) -> str:

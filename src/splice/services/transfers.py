@@ -26,53 +26,17 @@ from splice._runtime.resource_runs import attachments, record_error, resource_re
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice.errors import Conflict, InvalidInput, error_from_dict
-from splice.project import Project
 from splice.resources import AsyncHelper, Export, FileDefinition, Import, poll_wait, waiting
-from splice.services.resources import Resource, Resources
+from splice.services.resources import Declared, Resources
 from splice.store import RunRecord, Store
 
 #: most records one import run takes (a flow step or a retry sends more as several runs)
 MAX_RECORDS = 10_000
 
 
-class ExportType:
-    name = "exports"
-
-    def parse(self, document: Mapping[str, Any]) -> Export:
-        return Export.from_json(dict(document))
-
-    def declared(self, project: Project) -> list[Resource]:
-        return [e for i in project.integrations.values() for e in i.exports.values()]
-
-
-class ImportType:
-    name = "imports"
-
-    def parse(self, document: Mapping[str, Any]) -> Import:
-        return Import.from_json(dict(document))
-
-    def declared(self, project: Project) -> list[Resource]:
-        return [e for i in project.integrations.values() for e in i.imports.values()]
-
-
-class AsyncHelperType:
-    name = "async_helpers"
-
-    def parse(self, document: Mapping[str, Any]) -> AsyncHelper:
-        return AsyncHelper.from_json(dict(document))
-
-    def declared(self, project: Project) -> list[Resource]:
-        return [h for i in project.integrations.values() for h in i.async_helpers.values()]
-
-
-class FileDefinitionType:
-    name = "file_definitions"
-
-    def parse(self, document: Mapping[str, Any]) -> FileDefinition:
-        return FileDefinition.from_json(dict(document))
-
-    def declared(self, project: Project) -> list[Resource]:
-        return [f for i in project.integrations.values() for f in i.file_definitions.values()]
+#: the resource types without runs of their own
+ASYNC_HELPERS = Declared("async_helpers", AsyncHelper.from_json)
+FILE_DEFINITIONS = Declared("file_definitions", FileDefinition.from_json)
 
 
 class _Runs(Resources):
@@ -105,7 +69,7 @@ class Exports(_Runs):
     """``rt.exports``: declared and stored exports, and their runs (one page each)."""
 
     def __init__(self, versions: Versions, store: Store, runner: Runner) -> None:
-        super().__init__(ExportType(), versions, store, runner)
+        super().__init__(Declared("exports", Export.from_json), versions, store, runner)
 
     async def run(self, export: str, **options: Any) -> dict[str, Any]:
         """The first page of a stored or declared export: ``{run_id, data, errors, paged_export_state}``.
@@ -153,7 +117,7 @@ class Imports(_Runs):
     """``rt.imports``: declared and stored imports, their runs, and retries of their record errors."""
 
     def __init__(self, versions: Versions, store: Store, runner: Runner) -> None:
-        super().__init__(ImportType(), versions, store, runner)
+        super().__init__(Declared("imports", Import.from_json), versions, store, runner)
 
     async def run(self, import_: str | Mapping[str, Any], data: list[Any], **options: Any) -> dict[str, Any]:
         """Send ``data`` through a stored or declared import (or a document): ``{run_id, results, errors}``."""
