@@ -31,7 +31,7 @@ from splice.resources._file import FileDefinition
 from splice.resources._http import Http, HttpAnswer
 from splice.resources._import import Import
 from splice.resources._mapping import CompiledMapping, Compiler, Expression, compile_jsonata, key_string
-from splice.resources._pipeline import MAX_ERROR_BODY, api_failure, encode_body
+from splice.resources._pipeline import MAX_ERROR_BODY, api_failure, encode_body, poll
 
 STAGES = ("pre_map", "mapping", "post_map", "submit", "post_submit")
 #: the stages a record can be re-entered at (post_submit needs the destination's answer)
@@ -324,15 +324,8 @@ class _Run:
         context = {"settings": self.settings}
         while True:
             await asyncio.sleep(helper.poll_interval)
-            method, path, headers = _async.status_request(helper, {}, job, context)
-            answer = await http(method, path, query=[], headers=headers, body=None)
-            if not 200 <= answer.status < 300:
-                raise api_failure(helper.where, method, answer, f"answered {answer.status}: {answer.text(200)}")
-            try:
-                body = answer.json()
-            except ValueError:
-                raise api_failure(helper.where, method, answer, "answered a status that is not JSON") from None
-            if _async.status_of(helper, self.import_, job, body, time.time()) == "done":
+            done, _, answer = await poll(helper, self.import_, http, job, {}, context)
+            if done:
                 break
             job["polls"] += 1
         if helper.result_path is None:

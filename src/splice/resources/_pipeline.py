@@ -92,10 +92,7 @@ async def export_page(
             return await _finish(export, state, records, [], None, settings, hooks)
         parsed = _checked(export, method, answer)
         records = _records(export, parsed)
-    except ApiError as exc:
-        return await _finish(export, state, [], [record_error(exc, "export", status=answer.status)], None,
-                             settings, hooks)  # fmt: skip
-    except FileInvalid as exc:
+    except (ApiError, FileInvalid) as exc:
         return await _finish(export, state, [], [record_error(exc, "export", status=answer.status)], None,
                              settings, hooks)  # fmt: skip
     fetched = Fetched(answer.status, answer.headers, parsed, answer.url, records)
@@ -133,19 +130,10 @@ async def _job_page(
     base = first_state(None, job.get("delta"))
     context = _context(export, base, options["data"], options["settings"])
     if job["phase"] == "status":
-        method, path, headers = _async.status_request(helper, export.headers, job, context)
-        answer = await http(method, path, query=[], headers=headers, body=None)
-        if not 200 <= answer.status < 300:
-            raise api_failure(helper.where, method, answer, f"answered {answer.status}: {answer.text(MAX_ERROR_BODY)}")
-        try:
-            parsed = answer.json()
-        except ValueError:
-            raise api_failure(helper.where, method, answer, f"answered with a body that is not JSON: "
-                              f"{answer.text(200)}") from None  # fmt: skip
-        now = time.time()
+        done, parsed, _ = await poll(helper, export, http, job, export.headers, context)
         polled = {**job, "polls": job["polls"] + 1}
-        if _async.status_of(helper, export, job, parsed, now) == "waiting":
-            return ExportPage([], [], {_async.JOB: {**polled, "next_poll_at": now + helper.poll_interval}}, 0)
+        if not done:
+            return ExportPage([], [], {_async.JOB: {**polled, "next_poll_at": time.time() + helper.poll_interval}}, 0)
         job = {**polled, "phase": "result"}
         if helper.result_path is None:
             records = _records(export, parsed)
@@ -157,6 +145,28 @@ async def _job_page(
     page = await export_page(inner, http, state=inner_state, **options)
     following = None if page.state is None else {_async.JOB: job, "result": page.state}
     return ExportPage(page.data, page.errors, following, page.page_index, page.aborted)
+
+
+async def poll(
+    helper: AsyncHelper,
+    resource: Any,
+    http: Http,
+    job: Mapping[str, Any],
+    headers: Mapping[str, str],
+    context: dict[str, Any],
+) -> tuple[bool, Any, HttpAnswer]:
+    """One status request of a job: (done?, the parsed answer, the answer). Raises for a poll the
+    API failed and for a job that failed, ran out of time or answered an unknown status."""
+    method, path, rendered = _async.status_request(helper, headers, job, context)
+    answer = await http(method, path, query=[], headers=rendered, body=None)
+    if not 200 <= answer.status < 300:
+        raise api_failure(helper.where, method, answer, f"answered {answer.status}: {answer.text(MAX_ERROR_BODY)}")
+    try:
+        parsed = answer.json()
+    except ValueError:
+        raise api_failure(helper.where, method, answer, f"answered with a body that is not JSON: "
+                          f"{answer.text(200)}") from None  # fmt: skip
+    return _async.status_of(helper, resource, dict(job), parsed, time.time()) == "done", parsed, answer
 
 
 async def export_pages(export: Export, http: Http, **options: Any) -> AsyncIterator[ExportPage]:
