@@ -54,7 +54,7 @@ def resource_script(integration: Integration, kind: str, name: str) -> Script:
 
 
 async def resolve(project: Project, store: Store, kind: str, id: str) -> Any:
-    """The export, import or async helper ``id`` names: declared in the project's code, else stored."""
+    """The export, import, async helper or file definition ``id`` names: declared in code, else stored."""
     integration, _, name = id.rpartition(".")
     declared = getattr(project.integration(integration), f"{kind}s").get(name)
     if declared is not None:
