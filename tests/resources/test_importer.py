@@ -253,7 +253,7 @@ def test_an_import_round_trips_through_json() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"batchSize": 2}, "import 'crm': batchSize: unknown key (accepted: batch_size, body,"),
+        ({"batchSize": 2}, "import 'crm': batchSize: unknown key (accepted: async_helper, batch_size, body,"),
         ({"batch_size": 0}, "batch_size: must be a whole number from 1 to 10,000, not 0"),
         (
             {"hooks": {"pre_save_page": "f"}},
