@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from splice._http.transport import AiohttpTransport
 from splice.cli._common import ProjectOption, err, parse_json, print_json, run_async, with_runtime
 from splice.cli._render import log_line, progress_line, run_error
 from splice.errors import InvalidInput
@@ -85,7 +84,7 @@ def run(
             raise InvalidInput("--record runs the script now; it cannot be combined with --background")
         from splice.testing import RecordingTransport
 
-        recorder = RecordingTransport(AiohttpTransport.create())
+        recorder = RecordingTransport()
         options["transport"] = recorder
     code = run_async(with_runtime(project, work, load="strict", **options))
     raise typer.Exit(code)

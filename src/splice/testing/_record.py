@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from splice._http.models import Request, Response
 from splice._http.redact import secret_name
-from splice._http.transport import Chunks, Transport
+from splice._http.transport import AiohttpTransport, Chunks, Transport
 from splice.testing._format import (
     RecordedExchange,
     RecordedRequest,
@@ -28,13 +28,22 @@ from splice.testing._secrets import Placeholders, secret_header
 class RecordingTransport:
     """Implements :class:`~splice._http.transport.Transport`: sends through ``inner``, keeps each exchange.
 
-    >>> recorder = RecordingTransport(AiohttpTransport.create())
+    ``inner`` defaults to an :class:`AiohttpTransport` made on first use (inside the event loop,
+    so a CLI can build the recorder before its loop runs).
+
+    >>> recorder = RecordingTransport()
     >>> rt = await Runtime.open(root, transport=recorder)
     """
 
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
+    def __init__(self, inner: Transport | None = None) -> None:
+        self._inner = inner
         self.raw: list[tuple[Request, Response]] = []
+
+    @property
+    def inner(self) -> Transport:
+        if self._inner is None:
+            self._inner = AiohttpTransport.create()
+        return self._inner
 
     async def send(self, request: Request, *, timeout: float) -> Response:
         response = await self.inner.send(request, timeout=timeout)
@@ -59,7 +68,8 @@ class RecordingTransport:
         return response, tee()
 
     async def close(self) -> None:
-        await self.inner.close()
+        if self._inner is not None:
+            await self._inner.close()
 
     def clear(self) -> None:
         self.raw.clear()
