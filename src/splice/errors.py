@@ -32,6 +32,12 @@ classes and to every code raised in ``src/``::
     │   │                                             in splice.toml's [engine] grants
     │   ├── CapabilityNotGranted   400   500  final   CAPABILITY_NOT_GRANTED: the script used a ctx capability its
     │   │                                             kind does not have; fix the script
+    │   ├── FixtureError           400   500  final   FIXTURE_INVALID, FIXTURE_VERSION, FIXTURE_MISMATCH,
+    │   │                                             FIXTURE_UNUSED, FIXTURE_SECRET: a splice.testing fixture is
+    │   │                                             missing, malformed, of another script or format version, does
+    │   │                                             not hold a request the script made (or holds one it never
+    │   │                                             made), or holds a secret; re-record it (--record,
+    │   │                                             --splice-record) or fix what the message names
     │   └── InvalidInput           422   500  final   INVALID_INPUT, INVALID_CREDENTIALS, INVALID_CONFIG,
     │       │                                         INVALID_SCHEDULE, INVALID_RECORD, MIXED_ID_TYPES, INVALID_CURSOR,
     │       │                                         INVALID_CHECKPOINT, ROUTING_VALUE_MISSING, CONNECTION_NOT_ALLOWED,
@@ -129,6 +135,7 @@ __all__ = [
     "ConnectionError",
     "CredentialsError",
     "FileInvalid",
+    "FixtureError",
     "Forbidden",
     "InternalError",
     "InvalidInput",
@@ -294,6 +301,16 @@ class CapabilityNotGranted(UsageError, AttributeError):
     """
 
     codes = ("CAPABILITY_NOT_GRANTED",)
+
+
+class FixtureError(UsageError):
+    """A recorded fixture that cannot be replayed as it is: the test fails with what to fix.
+
+    Raised by :mod:`splice.testing` (and ``splice run --record``); ``details`` names the fixture
+    file and, for a mismatch, the request and the closest recorded one.
+    """
+
+    codes = ("FIXTURE_INVALID", "FIXTURE_VERSION", "FIXTURE_MISMATCH", "FIXTURE_UNUSED", "FIXTURE_SECRET")
 
 
 class InvalidInput(UsageError):

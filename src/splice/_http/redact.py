@@ -87,7 +87,7 @@ class Redactor:
                     fresh.add(text)
         if fresh:
             self._secrets |= fresh
-            forms = {form for secret in self._secrets for form in _quoted_forms(secret)}
+            forms = {form for secret in self._secrets for form in quoted_forms(secret)}
             ordered = sorted(forms, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
@@ -148,7 +148,7 @@ class Redactor:
         return self.text(key) if isinstance(key, str) else key
 
 
-def _quoted_forms(secret: str) -> set[str]:
+def quoted_forms(secret: str) -> set[str]:
     """The secret raw, JSON-escaped, ``repr()``-escaped and percent-encoded, and each of those
     JSON-escaped once more (how they read in the serialised text :meth:`Redactor.value` searches)."""
     base = {secret, _json_escaped(secret), repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret, safe="")}

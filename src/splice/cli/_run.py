@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from splice.cli._common import ProjectOption, err, parse_json, print_json, run_async, with_runtime
 from splice.cli._render import log_line, progress_line, run_error
+from splice.errors import InvalidInput
 from splice.runtime import Runtime
+
+if TYPE_CHECKING:
+    from splice.testing import RecordingTransport
 
 
 def run(
@@ -27,6 +33,10 @@ def run(
     background: Annotated[
         bool, typer.Option("--background", help="Queue it for a worker (splice serve / worker); print the job id.")
     ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Save the run's API exchanges, input and output as a test fixture (JSON)."),
+    ] = None,
     project: ProjectOption = None,
 ) -> None:
     """Run an action or a sync now; logs (and a sync's progress) go to stderr, the output to stdout as JSON."""
@@ -43,6 +53,12 @@ def run(
                     highlight=False,
                 )
             return 0
+        before = None
+        if recorder is not None:
+            from splice.testing import credentials_before
+
+            before = await credentials_before(rt, script, connection)
+        started = rt.clock.now()
         record = await rt.run(
             script,
             connection=connection,
@@ -51,6 +67,8 @@ def run(
             on_log=None if quiet else (lambda line: log_line(err, line)),
             on_progress=None if quiet else (lambda progress: progress_line(err, progress)),
         )
+        if recorder is not None and fixture_path is not None:
+            await save_fixture(rt, recorder, record, (started, before), fixture_path, quiet)
         if record.status == "succeeded":
             print_json(record.output)
             if not quiet:
@@ -59,6 +77,31 @@ def run(
         run_error(err, record)
         return 1
 
-    options = {"isolation": "none"} if in_process else {}
+    options: dict[str, Any] = {"isolation": "none"} if in_process else {}
+    recorder, fixture_path = None, record
+    if record is not None:
+        if background:
+            raise InvalidInput("--record runs the script now; it cannot be combined with --background")
+        from splice.testing import RecordingTransport
+
+        recorder = RecordingTransport()
+        options["transport"] = recorder
     code = run_async(with_runtime(project, work, load="strict", **options))
     raise typer.Exit(code)
+
+
+async def save_fixture(
+    rt: Runtime,
+    recorder: RecordingTransport,
+    record: Any,
+    start: tuple[datetime, dict[str, Any] | None],
+    path: Path,
+    quiet: bool,
+) -> None:
+    """Write the run's fixture (refused, with nothing written, if a secret would be in it)."""
+    from splice.testing import record_fixture, write_fixture
+
+    fixture, secrets = await record_fixture(rt, recorder, record, *start)
+    write_fixture(fixture, path, secrets)
+    if not quiet:
+        err.print(f"recorded {len(fixture.exchanges)} exchanges to {path}", highlight=False)
