@@ -109,4 +109,18 @@ def test_the_new_projects_own_tests_pass(tmp_path: Path) -> None:
         cwd=root, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "6 passed" in proc.stdout
+
+
+def test_the_new_projects_recorded_fixtures_replay_with_nothing_listening(tmp_path: Path) -> None:
+    """The fixtures name http://127.0.0.1:8765, where nothing listens here: only a replay passes."""
+    root = init_project(tmp_path)
+    fixture = json.loads((root / "tests" / "fixtures" / "create_contact.json").read_text())
+    assert fixture["exchanges"][0]["request"]["url"] == "http://127.0.0.1:8765/api/contacts"
+    assert "demo-key" not in (root / "tests" / "fixtures" / "create_contact.json").read_text()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", "tests/test_offline.py"],
+        cwd=root, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 passed" in proc.stdout
