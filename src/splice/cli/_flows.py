@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
 
 from splice.cli._common import JsonOption, ProjectOption, err, out, parse_json, print_json, run_async, with_runtime
 from splice.cli._render import log_line, run_error
+from splice.cli._run import save_fixture
+from splice.errors import InvalidInput
 from splice.runtime import Runtime
 from splice.store import RunRecord
 
@@ -58,17 +61,36 @@ def run(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print log lines.")] = False,
     in_process: Annotated[bool, typer.Option("--in-process", help="Run steps in this process (debugging).")] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Save the run's API exchanges, payload and step results as a test fixture."),
+    ] = None,
     project: ProjectOption = None,
 ) -> None:
     """Run a flow now (here, its steps in sandboxed children), or queue it with --background."""
     data = parse_json(payload, "payload") if payload is not None else None
+    options: dict[str, Any] = {"isolation": "none"} if in_process else {}
+    recorder = None
+    if record is not None:
+        if background:
+            raise InvalidInput("--record runs the flow now; it cannot be combined with --background")
+        from splice.testing import RecordingTransport
+
+        recorder = options["transport"] = RecordingTransport()
 
     async def work(rt: Runtime) -> int:
-        record = await rt.flows.run(flow, connection=connection, payload=data, background=background,
-                                    on_log=None if quiet else (lambda line: log_line(err, line)))  # fmt: skip
-        return await _finished(rt, record, background)
+        before = None
+        if recorder is not None:
+            from splice.testing import credentials_before
 
-    options = {"isolation": "none"} if in_process else {}
+            before = await credentials_before(rt, flow, connection)
+        started = rt.clock.now()
+        run = await rt.flows.run(flow, connection=connection, payload=data, background=background,
+                                 on_log=None if quiet else (lambda line: log_line(err, line)))  # fmt: skip
+        if recorder is not None and record is not None:
+            await save_fixture(rt, recorder, run, (started, before), record, quiet)
+        return await _finished(rt, run, background)
+
     raise typer.Exit(run_async(with_runtime(project, work, **options)))
 
 

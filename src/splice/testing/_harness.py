@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 from splice._clock import ManualClock, SystemClock
 from splice._http.redact import PUBLIC_FIELDS
 from splice._http.transport import AiohttpTransport
-from splice.errors import FixtureError
+from splice.errors import FixtureError, NotFound
 from splice.integration import Script
 from splice.project import load_project
 from splice.runtime import Runtime
@@ -63,6 +63,8 @@ class HarnessRun:
     output: Any
     logs: list[dict[str, Any]]
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: a flow run's step results by step key
+    steps: dict[str, Any] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -132,27 +134,69 @@ class Harness:
         path = self.fixture_path(fixture)
         if self.recording:
             await self._record(script, path, input=input, connection=connection)
-        loaded = load_fixture(path)
-        if loaded.script != script:
-            raise FixtureError(
-                f"fixture {path} was recorded for {loaded.script}, not {script}",
-                code="FIXTURE_INVALID",
-                details={"path": str(path), "script": loaded.script},
-                hint=f"pass the fixture recorded for {script}, or record one: pytest --splice-record",
-            )
-        refuse_secrets(loaded)
+        loaded = self._load(path, script)
         transport = ReplayTransport(loaded, strict=self.strict if strict is None else strict)
         clock = ManualClock(now or loaded.recorded_at)
         async with _replay_runtime(self.root, transport, clock, self.isolation) as rt:
             target = rt.project.script(script)
-            conn_id = await _add_connection(rt, target, loaded, config, metadata, connection)
+            home = target.integration.name
+            conn_id = await _add_connection(rt, home, loaded, config, metadata, connection)
             for name, value in {**loaded.env, **(env or {})}.items():
                 await rt.env.set(name, value)
             await _seed_state(rt, target, conn_id, state)
             record = await rt.run(script, connection=conn_id, input=loaded.input if input is None else input)
-            result = await _result(rt, target, conn_id, record)
+            result = await _result(rt, record, target.models if target.kind == "sync" else ())
         transport.check()
         return result
+
+    async def run_flow(
+        self,
+        flow: str,
+        *,
+        fixture: str | Path,
+        payload: Any = None,
+        config: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        connection: str | None = None,
+        now: datetime | None = None,
+        strict: bool | None = None,
+    ) -> HarnessRun:
+        """Run the flow ``flow`` replaying ``fixture`` (recorded with ``splice flows run --record``):
+        the result's ``steps`` has each step's result by its key (``Fetch``, ``Each[0]/Tag``).
+
+        Every step runs as it would (code steps in the sandboxed child); the requests of all of
+        them come from the one fixture. ``payload`` defaults to the recorded one."""
+        path = self.fixture_path(fixture)
+        if self.recording:
+            await self._record(flow, path, input=payload, connection=connection)
+        loaded = self._load(path, flow)
+        transport = ReplayTransport(loaded, strict=self.strict if strict is None else strict)
+        clock = ManualClock(now or loaded.recorded_at)
+        async with _replay_runtime(self.root, transport, clock, self.isolation) as rt:
+            found = await rt.flows.get(flow)
+            conn_id = await _add_connection(rt, found.integration, loaded, config, metadata, connection)
+            for name, value in {**loaded.env, **(env or {})}.items():
+                await rt.env.set(name, value)
+            record = await rt.flows.run(
+                found.id, connection=conn_id, payload=loaded.input if payload is None else payload
+            )
+            result = await _result(rt, record, ())
+        transport.check()
+        return result
+
+    def _load(self, path: Path, name: str) -> Fixture:
+        """The fixture at ``path``, recorded for ``name`` and free of secrets."""
+        loaded = load_fixture(path)
+        if loaded.script != name:
+            raise FixtureError(
+                f"fixture {path} was recorded for {loaded.script}, not {name}",
+                code="FIXTURE_INVALID",
+                details={"path": str(path), "script": loaded.script},
+                hint=f"pass the fixture recorded for {name}, or record one: pytest --splice-record",
+            )
+        refuse_secrets(loaded)
+        return loaded
 
     async def _record(self, script: str, path: Path, *, input: Any, connection: str | None) -> None:
         previous = load_fixture(path) if path.is_file() else None
@@ -163,7 +207,10 @@ class Harness:
         try:
             before = await credentials_before(rt, script, conn_id)
             started = SystemClock().now()
-            record = await rt.run(script, connection=conn_id, input=payload)
+            if await _is_flow(rt, script):
+                record = await rt.flows.run(script, connection=conn_id, payload=payload)
+            else:
+                record = await rt.run(script, connection=conn_id, input=payload)
             fixture, secrets = await record_fixture(rt, recorder, record, started, before)
         finally:
             await rt.close()
@@ -183,7 +230,8 @@ async def record_fixture(
     ``credentials`` are the connection's before the run (read them first: a refresh in the run
     replaces them); the fixture's connection gets them as placeholders, so a replay starts where
     the recording did."""
-    target = rt.project.script(f"{record.integration}.{record.script}")
+    name = f"{record.integration}.{record.script}"
+    target = None if record.kind == "flow" else rt.project.script(name)
     secrets = Placeholders()
     connection = None
     if record.connection_id:
@@ -200,13 +248,14 @@ async def record_fixture(
     env = await rt.store.env.all()
     secrets.add_env(env)
     exchanges = recorder.exchanges(secrets)
-    result = await _result(rt, target, record.connection_id, record)
+    result = await _result(rt, record, target.models if target is not None and target.kind == "sync" else ())
+    kind = "flow" if target is None else target.kind
     fixture = Fixture(
-        script=target.qualname,
-        kind=target.kind if target.kind in ("action", "sync", "trigger") else "action",
+        script=name,
+        kind=kind if kind in ("action", "sync", "trigger", "flow") else "action",
         recorded_at=started,
         connection=secrets.value(connection),
-        input=secrets.value(record.input),
+        input=secrets.value((record.input or {}).get("payload") if target is None else record.input),
         output=secrets.value(record.output),
         status=record.status,
         error=secrets.value(record.error),
@@ -222,7 +271,7 @@ async def credentials_before(rt: Runtime, script: str, connection: str | None) -
     """The connection's credentials as a recording starts (``None``: no connection named)."""
     if connection is None:
         return None
-    integration = rt.project.script(script).integration.name
+    integration = script.partition(".")[0]
     return dict((await rt.connections.get(integration, connection)).credentials)
 
 
@@ -264,9 +313,21 @@ async def _replay_runtime(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def _is_flow(rt: Runtime, name: str) -> bool:
+    """Whether ``name`` is a flow (declared or stored) rather than a script."""
+    integration, _, short = name.partition(".")
+    if short in rt.project.integration(integration).scripts:
+        return False
+    try:
+        await rt.flows.get(name)
+    except NotFound:
+        return False
+    return True
+
+
 async def _add_connection(
     rt: Runtime,
-    target: Script,
+    integration: str,
     fixture: Fixture,
     config: dict[str, Any] | None,
     metadata: dict[str, Any] | None,
@@ -278,7 +339,7 @@ async def _add_connection(
     recorded = recorded or {}
     conn_id = connection or recorded.get("id") or DEFAULT_CONNECTION
     await rt.connections.add(
-        target.integration.name,
+        integration,
         conn_id,
         recorded.get("credentials") or {},
         config=recorded.get("config") if config is None else config,
@@ -295,23 +356,34 @@ async def _seed_state(rt: Runtime, target: Script, conn_id: str | None, state: d
         await rt.store.state.put("script", scope_id, key, value)
 
 
-async def _result(rt: Runtime, target: Script, conn_id: str | None, record: RunRecord) -> HarnessRun:
+async def _result(rt: Runtime, record: RunRecord, models: Sequence[type[Any]]) -> HarnessRun:
+    """What the run did; ``models``: a sync's, whose saved records come with it. A flow run's
+    logs are its own and its steps', in order, and ``steps`` has each step's result."""
+    runs = [record]
+    steps: dict[str, Any] = {}
+    if record.kind == "flow":
+        children = list(reversed(await rt.runs.find(parent_id=record.id, limit=10_000)))
+        runs += children
+        steps = {c.step: c.output for c in children if c.step and c.status == "succeeded"}
     logs = [
         {"level": line.level, "message": line.message, "fields": line.fields}
-        for line in await rt.runs.logs(run_id=record.id)
+        for one in runs
+        for line in await rt.runs.logs(run_id=one.id)
     ]
     records: dict[str, list[dict[str, Any]]] = {}
-    if target.kind == "sync" and conn_id:
-        for model in target.models:
-            records[model.__name__] = await _all_records(rt, target, conn_id, model.__name__)
-    return HarnessRun(record=record, output=attrs(record.output), logs=logs, records=attrs(records))
+    if models and record.connection_id:
+        for model in models:
+            records[model.__name__] = await _all_records(rt, record, model.__name__)
+    return HarnessRun(record=record, output=attrs(record.output), logs=logs, records=attrs(records),
+                      steps=attrs(steps))  # fmt: skip
 
 
-async def _all_records(rt: Runtime, target: Script, conn_id: str, model: str) -> list[dict[str, Any]]:
+async def _all_records(rt: Runtime, record: RunRecord, model: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = await rt.records.read(target.integration.name, model, connection=conn_id, cursor=cursor, limit=1000)
+        page = await rt.records.read(record.integration, model, connection=record.connection_id, cursor=cursor,
+                                     limit=1000)  # fmt: skip
         out += [{k: v for k, v in r.items() if k != "_splice"} for r in page.records]
         if page.next_cursor is None:
             return out
