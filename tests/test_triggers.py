@@ -414,3 +414,25 @@ def test_a_missing_secret_is_not_the_callers_fault() -> None:
     with pytest.raises(SpliceError) as info:
         HmacSignature(secret_env="S").verify(WebhookRequest("POST"), {})
     assert type(info.value) is SpliceError and info.value.code == "WEBHOOK_SECRET_MISSING"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        HmacSignature(secret_env="S"),
+        HmacSignature(header="X-Slack-Signature", prefix="v0=", secret_env="S",
+                      timestamp_header="X-Slack-Request-Timestamp", signed_payload="v0:{timestamp}:{body}"),
+        HmacSignature(header="X-Acme-Signature", secret_env="S", encoding="base64", prefix="",
+                      signed_payload="{header:X-Acme-Account}|{query:a}|{body}"),
+    ],
+)  # fmt: skip
+def test_sign_makes_what_verify_accepts_and_nothing_else(signature: HmacSignature) -> None:
+    request = WebhookRequest("POST", "/hook", {"X-Acme-Account": "c1"}, {"a": "1"}, b'{"id": 1}')
+    headers = signature.sign(request, "the-secret")
+    signed = WebhookRequest("POST", "/hook", {"X-Acme-Account": "c1", **headers}, {"a": "1"}, b'{"id": 1}')
+    signature.verify(signed, {"S": "the-secret"})
+    with pytest.raises(Unauthorized, match="does not match"):
+        signature.verify(signed, {"S": "another-secret"})
+    tampered = WebhookRequest("POST", "/hook", {"X-Acme-Account": "c1", **headers}, {"a": "1"}, b'{"id": 2}')
+    with pytest.raises(Unauthorized, match="does not match"):
+        signature.verify(tampered, {"S": "the-secret"})

@@ -201,7 +201,13 @@ class Runtime:
         return await self.runner.run(request)
 
     async def run_trigger(
-        self, integration: str, trigger: str, request: WebhookRequest, *, on_log: LogCallback | None = None
+        self,
+        integration: str,
+        trigger: str,
+        request: WebhookRequest,
+        *,
+        on_log: LogCallback | None = None,
+        flows: bool = True,
     ) -> tuple[RunRecord, WebhookResponse]:
         """Answer a webhook: run the trigger with ``request``; its stored run and the HTTP answer come back.
 
@@ -211,7 +217,8 @@ class Runtime:
         (``WEBHOOK_SECRET_MISSING``), a connection id absent or unknown. Once the run has
         started, its failures are answers, not exceptions: 500 (504 after a time-out) with
         the run id and never a traceback. The run's input is the request with secret headers
-        masked; its output is the response sent.
+        masked; its output is the response sent. ``flows=False`` starts none of the flows bound
+        to the trigger (a test of the trigger alone).
         """
         target = (await self.versions.refresh()).project.integration(integration).script(trigger)
         if target.kind != "trigger":
@@ -227,6 +234,8 @@ class Runtime:
         if record.status != "succeeded":
             return record, WebhookResponse.for_error(record.error or {}, record.id)
         answer = WebhookResponse.from_json(record.output or {})
+        if not flows:
+            return record, answer
         flow_answer = await self._start_flows(target, conn.id if conn else None, request, record)
         return record, flow_answer or answer
 

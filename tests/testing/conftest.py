@@ -18,6 +18,7 @@ ACME = """
 from pydantic import BaseModel
 
 from splice import Integration, auth, paginate
+from splice.triggers import Body, HmacSignature
 
 acme = Integration(
     "acme",
@@ -76,6 +77,33 @@ async def counter(ctx, input):
 async def contacts(ctx):
     async for page in ctx.api.paginate("/contacts", query={"limit": 50}):
         await ctx.records.save(page)
+
+
+@acme.sync(models=[Contact], every="1h", track_deletes=True)
+async def tracked(ctx):
+    # counts its runs in its checkpoint; contacts gone from the API are deleted
+    runs = (await ctx.checkpoint.get()).get("runs", 0)
+    async for page in ctx.api.paginate("/contacts", query={"limit": 50}):
+        await ctx.records.save(page)
+    await ctx.checkpoint.save({"runs": runs + 1})
+
+
+@acme.trigger(
+    signature=HmacSignature(header="X-Acme-Signature", secret_env="ACME_WEBHOOK_SECRET",
+                            timestamp_header="X-Acme-Timestamp"),
+    connection_from=Body("account"),
+)
+async def contact_event(ctx, request):
+    # looks the contact up and answers with its email
+    event = request.json()
+    contact = await ctx.api.get(f"/contacts/{event['id']}")
+    ctx.log.info("event", kind=event.get("type"))
+    return {"payload": event, "response": {"status": 202, "body": {"email": contact["email"]}}}
+
+
+@acme.trigger
+async def ping(ctx, request):
+    return {"pong": request.query.get("n"), "method": request.method}
 """
 
 QUERY = """

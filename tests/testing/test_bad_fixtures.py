@@ -126,7 +126,17 @@ async def test_a_secret_in_a_hand_edited_fixture_is_refused(
     assert caught.value.code == "FIXTURE_SECRET"
 
 
-@pytest.mark.parametrize(("version", "says"), [(0, "cannot migrate it"), (2, "newer splice")])
+async def test_a_version_1_fixture_is_migrated_as_it_is_read(make_project: ProjectFactory, tmp_path: Path) -> None:
+    """Version 1 had no checkpoint or deleted ids: it reads as version 2 with none, and replays."""
+    from splice.testing import FORMAT_VERSION, load_fixture
+
+    loaded = load_fixture(write(tmp_path / "f.json", format_version=1))
+    assert (FORMAT_VERSION, loaded.checkpoint, loaded.deleted) == (2, None, {})
+    assert orjson.loads(loaded.dumps())["format_version"] == 2
+    assert (await replay(make_project(MODULES), tmp_path / "f.json")).output.calls == 1
+
+
+@pytest.mark.parametrize(("version", "says"), [(0, "cannot migrate it"), (3, "newer splice")])
 async def test_another_format_version(make_project: ProjectFactory, tmp_path: Path, version: int, says: str) -> None:
     with pytest.raises(FixtureError, match=says) as caught:
         await replay(make_project(MODULES), write(tmp_path / "f.json", format_version=version))

@@ -54,6 +54,11 @@ async def test_record_with_the_cli_then_pytest_replays_offline(make_project: Pro
     finally:
         await api.stop()
     assert b"demo-key" not in (root / "tests" / "fixtures" / "create_contact.json").read_bytes()
-    result = await asyncio.to_thread(sh, root, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    for isolation in ("none", "process"):  # in-process by default; the sandboxed child on request
+        result = await asyncio.to_thread(sh, root, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                         f"--splice-isolation={isolation}")  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "2 passed" in result.stdout
+    wrong = await asyncio.to_thread(sh, root, sys.executable, "-m", "pytest", "-q", "--splice-isolation=docker")
+    assert wrong.returncode != 0
+    assert "invalid choice: 'docker'" in wrong.stderr

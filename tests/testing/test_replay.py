@@ -110,7 +110,7 @@ async def test_the_file_is_stable_and_sorted(make_project: ProjectFactory, tmp_p
                  config={"api_url": demo_api.url}, input={"n": 2})  # fmt: skip
     text = fixture.read_text()
     data = orjson.loads(text)
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert text == orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
     assert "date" not in data["exchanges"][0]["response"]["headers"]
 

@@ -14,13 +14,19 @@ Bodies are ``{"json": ...}`` when the body is JSON, ``{"text": "..."}`` when it 
                      "method": "POST", "query": [], "url": "http://127.0.0.1:8765/api/contacts"},
          "response": {"body": {"json": {"id": "c_1", ...}}, "headers": {...}, "status": 201}}
       ],
-      "format_version": 1, "input": {...}, "kind": "action", "logs": [...], "output": {...},
-      "recorded_at": "2026-11-01T12:00:00+00:00", "records": {}, "script": "acme.create_contact",
-      "status": "succeeded"
+      "checkpoint": null, "deleted": {}, "format_version": 2, "input": {...}, "kind": "action",
+      "logs": [...], "output": {...}, "recorded_at": "2026-11-01T12:00:00+00:00", "records": {},
+      "script": "acme.create_contact", "status": "succeeded"
     }
 
-``format_version`` says which layout a file has; a file of another version is refused with
-what to do (:data:`MIGRATIONS` holds the upgrades from older layouts, none yet: 1 is the first).
+A sync's fixture also has the records it saved (``records``, by model), the ids it deleted
+(``deleted``) and the checkpoint it left (``checkpoint``). A trigger's ``input`` is the request
+(method, path, headers, query, body; its signature header left out: the harness signs anew)
+and its ``output`` the response it answered.
+
+``format_version`` says which layout a file has. An older one is upgraded as it is read
+(:data:`MIGRATIONS`: version 1 lacked ``checkpoint`` and ``deleted``); a newer one is refused
+with what to do.
 """
 
 from __future__ import annotations
@@ -38,9 +44,16 @@ from multidict import CIMultiDict
 
 from splice.errors import FixtureError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added a sync's ``checkpoint`` and ``deleted`` ids; a version 1 file recorded neither."""
+    return {**data, "format_version": 2, "checkpoint": None, "deleted": {}}
+
+
 #: upgrades of an older layout to the next one, by the version they read
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 #: response and request headers that differ on every call and say nothing about the API
 NOISY_HEADERS = frozenset({"date", "server", "content-length", "transfer-encoding", "connection", "keep-alive"})
 KINDS = ("action", "sync", "trigger", "flow")
@@ -97,6 +110,9 @@ class Fixture:
     error: dict[str, Any] | None = None
     logs: list[dict[str, Any]] = field(default_factory=list)
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: a sync's deleted record ids by model, and the checkpoint it left
+    deleted: dict[str, list[str]] = field(default_factory=dict)
+    checkpoint: dict[str, Any] | None = None
     env: dict[str, str] = field(default_factory=dict)
     exchanges: list[RecordedExchange] = field(default_factory=list)
     #: where it was read from, for error messages
@@ -115,6 +131,8 @@ class Fixture:
             "error": self.error,
             "logs": self.logs,
             "records": self.records,
+            "deleted": self.deleted,
+            "checkpoint": self.checkpoint,
             "env": self.env,
             "exchanges": [_exchange_json(x) for x in self.exchanges],
         }
@@ -162,6 +180,8 @@ def parse_fixture(data: Any, path: Path | None = None) -> Fixture:
             error=data.get("error"),
             logs=list(data.get("logs") or []),
             records=dict(data.get("records") or {}),
+            deleted=dict(data.get("deleted") or {}),
+            checkpoint=data.get("checkpoint"),
             env=dict(data.get("env") or {}),
             exchanges=[_exchange(x, i, where) for i, x in enumerate(_req(data, "exchanges", list, where))],
             path=path,

@@ -26,6 +26,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="splice: run scripts against the live API and record their fixtures again before replaying them",
     )
     group.addoption(
+        "--splice-isolation",
+        choices=("none", "process"),
+        default="none",
+        help="splice: replay scripts in-process (none, the default: fast) or in the sandboxed child (process)",
+    )
+    group.addoption(
         "--splice-strict",
         action="store_true",
         default=False,
@@ -48,6 +54,7 @@ def splice_harness(request: pytest.FixtureRequest) -> Harness:
         _project_root(here, Path(str(request.config.rootpath))),
         record=bool(request.config.getoption("--splice-record")),
         strict=bool(request.config.getoption("--splice-strict")),
+        isolation=str(request.config.getoption("--splice-isolation")),
         base=here,
     )
 

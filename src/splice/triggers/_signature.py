@@ -152,6 +152,21 @@ class HmacSignature:
             return None
         return SignedDelivery(mac, datetime.fromtimestamp(seconds + self.tolerance + CLOCK_SKEW, UTC))
 
+    def sign(self, request: WebhookRequest, secret: str, now: float | None = None) -> dict[str, str]:
+        """The headers that make ``request`` pass :meth:`verify` with ``secret``: the signature and,
+        with ``timestamp_header``, ``now`` (unix seconds, the current time by default) as its timestamp.
+
+        For tests and for senders (``splice.testing`` signs a trigger's request with it); the
+        request's other headers and its query must already be final, as they may be signed.
+        """
+        headers: dict[str, str] = {}
+        stamp = ""
+        if self.timestamp_header is not None:
+            stamp = headers[self.timestamp_header] = str(int(time.time() if now is None else now))
+        mac = hmac.new(secret.encode(), self._payload.render(request, stamp), hashlib.sha256).digest()
+        headers[self.header] = self.prefix + (mac.hex() if self.encoding == "hex" else base64.b64encode(mac).decode())
+        return headers
+
     @property
     def _signed_what(self) -> str:
         return "body" if self.template == "{body}" else f"signed payload {self.template}"
