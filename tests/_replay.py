@@ -1,8 +1,10 @@
 """A tiny in-memory replay transport: recorded exchanges in, no network at all.
 
-A test helper, not the user-facing harness (``splice.testing`` will have that). It answers
-each request with the next recorded :class:`Exchange`, in order, and fails loudly on a
-request it does not expect, naming what it got and what it expected::
+A test helper for splice's own tests, not the user-facing harness (``splice.testing``): it
+takes exchanges written in the test rather than a fixture file, and insists on their exact
+order (a token request before the call it authorises, say), where ``splice.testing`` matches
+by method, URL and query. It answers each request with the next :class:`Exchange` and fails
+loudly on a request it does not expect, naming what it got and what it expected::
 
     transport = ReplayTransport([
         Exchange("POST", "https://api.acme.test/oauth/token", json={"access_token": "t1"}),
