@@ -39,6 +39,8 @@ class RuntimeSection(_Section):
     sync_time_limit: float = Field(default=3600.0, gt=0, le=7 * 86400)
     #: runs one worker process (``splice serve`` / ``splice worker``) executes at once
     concurrency: int = Field(default=4, ge=1, le=64)
+    #: seconds a worker may go without a heartbeat before another declares it lost and runs its jobs
+    worker_timeout: float = Field(default=30.0, ge=1, le=3600)
     memory_limit_mb: int = Field(default=1024, ge=64, le=65536)
     #: seconds a waiting caller's run may spend backing off 429s before RateLimitExceeded
     rate_limit_budget_interactive: float = Field(default=15.0, ge=0)

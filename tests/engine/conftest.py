@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -24,13 +25,18 @@ START_TIMEOUT = 30.0
 class Worker:
     """``splice serve`` / ``splice worker`` as a child process, its output in a file."""
 
-    def __init__(self, command: str, root: Path, env: dict[str, str], worker_id: str, log: Path) -> None:
+    def __init__(self, command: str, root: Path, env: dict[str, str], worker_id: str | None, log: Path) -> None:
         self.log = log
         #: where this process's output starts in a log that an earlier process of the same id wrote
         self.offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(SPLICE), command, "--id", worker_id, *(["--port", "0"] if command == "serve" else [])],
+                [
+                    str(SPLICE),
+                    command,
+                    *(["--id", worker_id] if worker_id else []),
+                    *(["--port", "0"] if command == "serve" else []),
+                ],
                 cwd=root,
                 env=env,
                 stdout=out,
@@ -51,6 +57,13 @@ class Worker:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    @property
+    def worker_id(self) -> str:
+        """The id the worker said it runs under."""
+        found = re.search(r"worker '([^']+)' running on", self.output()[self.offset :])
+        assert found, self.output()
+        return found.group(1)
 
     def kill(self, sig: int = signal.SIGKILL) -> int:
         self.proc.send_signal(sig)
@@ -95,11 +108,15 @@ def project(make_project: ProjectFactory, request: pytest.FixtureRequest) -> Pat
 def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     workers: list[Worker] = []
 
-    def start(root: Path, command: str = "worker", worker_id: str = "w1", database_url: str | None = None) -> Worker:
+    def start(
+        root: Path, command: str = "worker", worker_id: str | None = "w1", database_url: str | None = None
+    ) -> Worker:
+        """``worker_id=None``: the worker's default id (unique per process)."""
         env = clean_env()
         if database_url:
             env["SPLICE_DATABASE_URL"] = database_url
-        worker = Worker(command, root, env, worker_id, tmp_path / f"{command}-{worker_id}.log")
+        name = worker_id or f"default-{uuid.uuid4().hex[:8]}"
+        worker = Worker(command, root, env, worker_id, tmp_path / f"{command}-{name}.log")
         workers.append(worker)
         return worker
 

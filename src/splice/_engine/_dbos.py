@@ -157,6 +157,16 @@ async def launch(runner: JobRunner, store_url: str | sa.URL, executor_id: str, c
     await DBOS.register_queue_async(QUEUE, worker_concurrency=concurrency, polling_interval_sec=POLL)
 
 
+async def recover(executor_id: str) -> int:
+    """Queue again the jobs ``executor_id`` was running (it is gone for good); any worker runs them.
+
+    DBOS re-enqueues each pending workflow of that executor, so its next attempt starts
+    through the queue's atomic dequeue: recovering the same executor twice runs nothing twice.
+    """
+    handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [executor_id])
+    return len(handles)
+
+
 async def shutdown() -> None:
     """Stop executing; jobs still running are recovered when this ``executor_id`` starts again.
 

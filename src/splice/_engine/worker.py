@@ -1,10 +1,11 @@
 """A worker process: the engine executing jobs, and (for ``splice serve``) the scheduler.
 
 ``splice serve`` = REST API + engine + scheduler + workers in one process; ``splice worker`` =
-engine only, sharing the database. Give every worker a stable
-``executor_id``: a worker restarted under the same id resumes the jobs it was running when
-it stopped (DBOS recovers per executor). SIGINT / SIGTERM stop it; runs it was in the middle
-of are cancelled and picked up again by the next start with the same id.
+engine only, sharing the database. Each process has its own executor id (by default
+``worker-<host>-<pid>``) and beats in the store (:mod:`splice._engine.liveness`): when one
+dies, is killed or its machine goes away, a live worker recovers its jobs — at once on the
+same host, after ``[runtime] worker_timeout`` elsewhere. SIGINT / SIGTERM stop it; runs it was
+in the middle of are cancelled and its jobs go to the other workers (or to the next start).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import contextlib
 import errno
 import gc
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
 from splice._engine import _dbos
+from splice._engine.liveness import Liveness
 from splice._engine.scheduler import Scheduler
 from splice.errors import SpliceError
 from splice.runtime import Runtime
@@ -50,8 +53,10 @@ def _listen(runtime: Runtime, host: str | None, port: int | None) -> ApiServer:
 
 
 def default_executor_id(role: str) -> str:
-    """``serve-<host>`` / ``worker-<host>``: stable across restarts of the same machine."""
-    return f"{role}-{socket.gethostname()}"
+    """``serve-<host>-<pid>`` / ``worker-<host>-<pid>``: unique per process, so two workers on one
+    host never share the jobs DBOS recovers by executor id (a restart's new id recovers the old
+    one's jobs through the heartbeats instead)."""
+    return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
 
 async def run_worker(
@@ -74,9 +79,9 @@ async def run_worker(
         # the port first: a second `splice serve` on the same port stops here, before it
         # touches the runs and jobs of the first
         server = _listen(runtime, *api) if api is not None else None
-        lost = await runtime.runner.abandon_runs()
-        if lost:
-            logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", lost)
+        abandoned = await runtime.runner.abandon_runs()
+        if abandoned:
+            logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", abandoned)
         # the script runner starts now, not at the first run: its sandbox report is logged at
         # start, and a host that refuses what sandbox = "strict" requires stops the worker here
         await runtime.executor.start()
@@ -92,13 +97,18 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     scheduler: asyncio.Task[None] | None = None
     serving: asyncio.Task[None] | None = None
+    liveness = Liveness(runtime.store, executor_id, timeout=runtime.project.config.runtime.worker_timeout,
+                        abandon=runtime.runner.abandon_owner, recover=_dbos.recover)  # fmt: skip
+    beating: asyncio.Task[None] | None = None
     try:
+        await liveness.beat()
         await _dbos.launch(
             runtime.job_runner,
             runtime.store.engine.url,
             executor_id,
             concurrency or runtime.project.config.runtime.concurrency,
         )
+        beating = asyncio.create_task(liveness.run(stop.set), name="splice-heartbeat")
         if schedule:
             scheduler = asyncio.create_task(Scheduler(runtime.store, runtime.syncs, runtime.flows, tick=tick).run())
         if server is not None:
@@ -113,7 +123,8 @@ async def run_worker(
         if ready is not None:
             ready(runtime, server.url if server else None)
         await stop.wait()
-        logger.info("stopping: running jobs resume when %s starts again", executor_id)
+        if not liveness.lost:
+            logger.info("stopping %s: its unfinished jobs go to the other workers, or to the next start", executor_id)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -124,5 +135,12 @@ async def run_worker(
             scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await scheduler
+        if beating is not None:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
         await _dbos.shutdown()
+        if not liveness.lost:
+            with contextlib.suppress(Exception):
+                await liveness.stop()
         await runtime.close()

@@ -349,17 +349,21 @@ class Runner:
         Call it before this process starts any run. Jobs among them are also retried by the
         engine; webhook runs, waiting action runs and ``splice run`` runs just end as failed.
         """
-        lost = WorkerLost(
-            "the process running this run stopped before it finished (killed or crashed)",
-            hint="a job is retried by the engine; run anything else again",
-        ).to_dict()
-        count = await self.store.runs.abandon(self.owner, lost)
+        count = await self.abandon_owner(self.owner)
         host = socket.gethostname()
         for owner in await self.store.runs.unfinished_owners():
             name, _, pid = owner.rpartition(":")
             if name == host and pid.isdigit() and owner != local_owner() and not alive(int(pid)):
-                count += await self.store.runs.abandon(owner, lost)
+                count += await self.abandon_owner(owner)
         return count
+
+    async def abandon_owner(self, owner: str) -> int:
+        """Fail (``WORKER_LOST``) every unfinished run of ``owner``, a process known to be gone."""
+        lost = WorkerLost(
+            "the process running this run stopped before it finished (killed, crashed or silent)",
+            hint="a job is retried by the engine; run anything else again",
+        ).to_dict()
+        return await self.store.runs.abandon(owner, lost)
 
 
 def _now() -> datetime:

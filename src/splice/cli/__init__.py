@@ -17,6 +17,7 @@ from splice.cli._logs import logs
 from splice.cli._records import records
 from splice.cli._run import run
 from splice.cli._serve import serve, worker
+from splice.cli._workers import workers
 from splice.errors import SpliceError
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.command()(init)
 app.command()(demo)
 app.command()(serve)
 app.command()(worker)
+app.command()(workers)
 app.command()(run)
 app.command()(logs)
 app.command()(records)

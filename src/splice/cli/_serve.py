@@ -15,7 +15,7 @@ IdOption = Annotated[
     str | None,
     typer.Option(
         "--id",
-        help="Stable worker id; a worker restarted with the same id resumes the jobs it was running.",
+        help="Worker id (default <role>-<host>-<pid>); a worker restarted with the same id resumes its jobs at once.",
         envvar="SPLICE_WORKER_ID",
     ),
 ]

@@ -260,7 +260,10 @@ class RunStore:
         error: dict[str, Any] | None = None,
         finished_at: datetime | None = None,
     ) -> RunRecord:
-        """Record the outcome; ``duration_ms`` is measured from ``started_at`` when set."""
+        """Record the outcome; ``duration_ms`` is measured from ``started_at`` when set.
+
+        A run already failed as ``WORKER_LOST`` keeps that outcome: its worker was declared lost
+        and the job runs elsewhere, so what the lost worker reports late is dropped."""
         _check_status(status, FINISHED_STATUSES)
         check_json(output, "run output", "output")
         check_json(error, "run error", "error")
@@ -271,6 +274,8 @@ class RunStore:
             if row is None:
                 raise _not_found(id)
             record = RunRecord(**row._mapping)
+            if record.status not in _UNFINISHED and (record.error or {}).get("code") == "WORKER_LOST":
+                return record  # another worker declared this one lost: its late outcome is not the run's
             record.status, record.output, record.error = status, output, error
             record.finished_at = finished_at
             if record.started_at is not None:

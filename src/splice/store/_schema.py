@@ -478,3 +478,20 @@ webhook_deliveries = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Index(None, "expires_at"),
 )
+
+# Worker processes (``splice serve``, ``splice worker``) and their heartbeats. A worker whose
+# ``heartbeat_at`` is older than the timeout, or that stopped, is declared ``lost`` by a live one
+# (``recovered_by``), which fails its runs (WORKER_LOST) and has the engine run its jobs again.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("lost_at", UTCDateTime, nullable=True),
+    sa.Column("recovered_by", sa.String(255), nullable=True),
+    sa.Index(None, "status", "heartbeat_at"),
+)

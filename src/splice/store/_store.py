@@ -24,6 +24,7 @@ from splice.store._schedules import ScheduleStore
 from splice.store._state import StateStore
 from splice.store._tokens import TokenStore
 from splice.store._webhook_deliveries import WebhookDeliveryStore
+from splice.store._workers import WorkerStore
 
 
 class Store:
@@ -56,6 +57,7 @@ class Store:
         self.resources = ResourceStore(db, clock)
         self.run_errors = RunErrorStore(db, clock)
         self.lookups = LookupStore(db)
+        self.workers = WorkerStore(db)
 
     @property
     def url(self) -> str:
