@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from splice.errors import AlreadyExists, InvalidInput, NotFound
+from splice.errors import AlreadyExists, InvalidInput, NotFound, WorkerLost
 from splice.store._engine import Database
 from splice.store._group_commit import GroupCommit
 from splice.store._schema import check_json, check_text, run_logs, runs, utcnow
@@ -274,7 +274,7 @@ class RunStore:
             if row is None:
                 raise _not_found(id)
             record = RunRecord(**row._mapping)
-            if record.status not in _UNFINISHED and (record.error or {}).get("code") == "WORKER_LOST":
+            if record.status not in _UNFINISHED and (record.error or {}).get("code") in WorkerLost.codes:
                 return record  # another worker declared this one lost: its late outcome is not the run's
             record.status, record.output, record.error = status, output, error
             record.finished_at = finished_at
