@@ -172,8 +172,7 @@ class Harness:
             target = rt.project.script(script)
             home = target.integration.name
             conn_id = await _add_connection(rt, home, loaded, config, metadata, connection)
-            for name, value in {**loaded.env, **(env or {})}.items():
-                await rt.env.set(name, value)
+            await _set_env(rt, loaded, env)
             await _seed_state(rt, target, conn_id, state)
             await _seed_sync(rt, target, conn_id, checkpoint, records)
             record = await rt.run(script, connection=conn_id, input=loaded.input if input is None else input)
@@ -208,8 +207,7 @@ class Harness:
         async with _replay_runtime(self.root, transport, clock, self.isolation) as rt:
             found = await rt.flows.get(flow)
             conn_id = await _add_connection(rt, found.integration, loaded, config, metadata, connection)
-            for name, value in {**loaded.env, **(env or {})}.items():
-                await rt.env.set(name, value)
+            await _set_env(rt, loaded, env)
             record = await rt.flows.run(
                 found.id, connection=conn_id, payload=loaded.input if payload is None else payload
             )
@@ -265,8 +263,7 @@ class Harness:
                 )
             routed = target.connection_from is not None
             await _add_connection(rt, target.integration.name, loaded, config, metadata, connection, always=routed)
-            for name, value in {**loaded.env, **(env or {})}.items():
-                await rt.env.set(name, value)
+            await _set_env(rt, loaded, env)
             recorded = loaded.input if isinstance(loaded.input, dict) else {}
             request = await _webhook(rt, target, {**recorded, **given}, sign=sign)
             record, response = await rt.run_trigger(target.integration.name, target.name, request, flows=False)
@@ -470,6 +467,12 @@ async def _add_connection(
         metadata=recorded.get("metadata") if metadata is None else metadata,
     )
     return str(conn_id)
+
+
+async def _set_env(rt: Runtime, fixture: Fixture, env: dict[str, str] | None) -> None:
+    """The fixture's env (placeholders), with the test's ``env`` over it."""
+    for name, value in {**fixture.env, **(env or {})}.items():
+        await rt.env.set(name, value)
 
 
 async def _seed_state(rt: Runtime, target: Script, conn_id: str | None, state: dict[str, Any] | None) -> None:
