@@ -40,7 +40,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 _JSON_OPTIONS = _json.OPTIONS
 #: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
