@@ -14,6 +14,7 @@ goes through its :class:`~splice._runtime.runner.Runner` (``rt.run``, ``rt.run_t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +30,7 @@ from splice._runtime.request import LogCallback, ProgressCallback, RunRequest, n
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice._runtime.webhooks import admit, secret_headers
-from splice.errors import InvalidInput, NotFound, SpliceError
+from splice.errors import InvalidInput, NotFound, SpliceError, error_from_dict
 from splice.flows import _chain
 from splice.integration import Script
 from splice.project import Project, load_project
@@ -199,6 +200,31 @@ class Runtime:
             background=background, time_limit=time_limit, run_id=run_id or new_run_id(),
         )  # fmt: skip
         return await self.runner.run(request)
+
+    async def run_durably(
+        self, script: str, *, connection: str | None = None, input: Any = None, run_id: str | None = None
+    ) -> RunRecord:
+        """Run an action now as a job and wait for it: what a waiting ``POST /actions`` does.
+
+        In a process that runs the engine (``splice serve``) the job starts here at once, and
+        if this process dies before it ends, a live worker runs it again (the dead attempt's
+        run says ``WORKER_LOST``; the next is another run of the same job): a caller that
+        stopped waiting loses nothing. Elsewhere it runs as :meth:`run` does. The first
+        attempt's run is ``run_id``; refusals raise before any run is stored.
+        """
+        request = await self.runner.request(script, connection=connection, input=input, run_id=run_id or new_run_id())
+        conn_id = request.connection.id if request.connection else None
+        started = None
+        if kind_of(request.script).queueable:
+            started = await self.jobs.start_here(
+                str(uuid.uuid4()), request.script.qualname, conn_id, input, first_run=request.run_id
+            )
+        if started is None:
+            return await self.runner.run(request)
+        summary = await started
+        if summary.get("run_id"):
+            return await self.store.runs.get(summary["run_id"])
+        raise error_from_dict(summary.get("error") or {})
 
     async def run_trigger(
         self,

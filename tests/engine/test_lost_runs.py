@@ -1,4 +1,5 @@
-"""What a kill -9 leaves behind: no sync deletes what it saved, no run stays ``running`` forever."""
+"""What a kill -9 leaves behind: no sync deletes what it saved, no run stays ``running`` forever,
+a waiting action's job runs again."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.engine.test_worker import ITEMS, all_ids, connect, expected_ids, hist
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
+from splice.store import RunRecord
 
 SYNCS = ("acme.items", "acme.flaky", "acme.slow", "acme.tracked")
 MORE = """
@@ -135,8 +137,17 @@ async def test_runs_in_flight_at_a_kill_end_failed_when_their_process_starts_aga
         assert {r.script for r in await rt.runs.find(status="running")} == {"slow_hook", "slow_action"}
 
         again = await asyncio.to_thread(start_worker, project, "serve", "srv1")
-        runs = await rt.runs.find(integration="acme")
+
+        async def retried() -> RunRecord | None:
+            runs = await rt.runs.find(script="slow_action", status="running")
+            return runs[0] if runs else None
+
+        # the waiting action was a job: it runs again; the webhook's and the CLI's runs just ended
+        retry = await until(retried, f"the action's job to run again\n{again.output()}")
+        runs = [r for r in await rt.runs.find(integration="acme") if r.id != retry.id]
         assert len(runs) == 3
         for run in runs:
             assert run.status == "failed" and run.error["code"] == "WORKER_LOST", (run, again.output())
             assert run.finished_at is not None and run.duration_ms is not None
+        (action,) = [r for r in runs if r.job_id]
+        assert (retry.job_id, retry.attempt) == (action.job_id, 2)

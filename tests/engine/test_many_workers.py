@@ -13,6 +13,7 @@ import signal
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 from tests.conftest import ProjectFactory
 from tests.engine._project import syncs
@@ -22,6 +23,7 @@ from tests.engine.test_worker import ITEMS, all_ids, connect, expected_ids, hist
 
 from splice.demo.server import DemoAPI
 from splice.runtime import Runtime
+from splice.store import RunRecord
 
 pytestmark = pytest.mark.postgres
 TIMEOUT = 3  # [runtime] worker_timeout of these projects, in seconds
@@ -129,3 +131,51 @@ async def _done(rt: Runtime, run_id: str, n: int) -> bool:
 
 def keys_of(keys: set[str]) -> list[str]:
     return [k.split(":", 1)[1] for k in keys]
+
+
+ACTION = """
+import asyncio
+
+from splice import Integration, auth
+
+acme = Integration("acme", base_url="{config.api_url}/api", auth=auth.ApiKey())
+
+
+@acme.action
+async def pay(ctx, input):
+    answer = await ctx.api.post("/effects", {}, headers={"Idempotency-Key": ctx.run.idempotency_key})
+    await asyncio.sleep(input["seconds"])
+    return {"applied": answer["applied"]}
+"""
+
+
+async def test_a_waiting_action_outlives_its_killed_api_process(
+    make_project: ProjectFactory, api: DemoAPI, start_worker: StartWorker, database_url: str
+) -> None:
+    root = make_project({"acme.py": ACTION}, toml=TOML)
+    async with await Runtime.open(root, database_url=database_url) as rt:
+        await rt.connections.add("acme", "c1", {"api_key": "demo-key"}, config={"api_url": api.url})
+        _, token = await rt.store.tokens.create("test")
+        serve, worker = await asyncio.gather(
+            asyncio.to_thread(start_worker, root, "serve", None, database_url),
+            asyncio.to_thread(start_worker, root, "worker", None, database_url),
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(serve.api_url, headers=headers) as http:
+            body = {"connection_id": "c1", "input": {"seconds": 4}, "timeout": 1}
+            async with http.post("/actions/acme/pay", json=body) as answer:
+                assert answer.status == 202, await answer.text()
+                run_id = (await answer.json())["run_id"]
+        assert await asyncio.to_thread(serve.kill) == -signal.SIGKILL
+
+        async def finished() -> list[RunRecord] | None:
+            runs = await history(rt, "pay")
+            return runs if runs[-1].status == "succeeded" else None
+
+        first, second = await until(finished, f"the action to run again\n{worker.output()}")
+        assert (first.id, first.owner, first.status) == (run_id, serve.worker_id, "failed")
+        assert first.error["code"] == "WORKER_LOST"
+        assert (second.job_id, second.attempt, second.owner) == (first.job_id, 2, worker.worker_id)
+        assert second.output == {"applied": 1}
+        assert counted(api, "applied") == {first.job_id: 1}, "its effect applied exactly once"
+        assert counted(api, "requests") == {first.job_id: 2}

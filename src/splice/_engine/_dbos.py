@@ -12,7 +12,10 @@ it is pinned and wrapped). What splice uses:
   (DBOS refuses deduplication on partitioned queues, so this, not a partition, is what
   keeps one run of a sync per connection);
 - recovery: a worker restarted with the same ``--id`` picks up the jobs it was running when
-  it died, and the interrupted step runs again — the sync resumes from its checkpoint.
+  it died, and the interrupted step runs again — the sync resumes from its checkpoint;
+- a job started at once in the process that runs the engine (:meth:`Jobs.start_here`): a
+  waiting ``POST /actions`` call, which must not sit behind the queue's poll, yet must be
+  recovered like any job when its process dies.
 
 Anything may enqueue (the CLI, the scheduler, the REST server later) through
 :class:`Jobs`, which talks to the system database only; only :func:`launch` executes jobs.
@@ -27,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from dbos import DBOS, DBOSClient, StepOptions
+from dbos import DBOS, DBOSClient, SetWorkflowID, StepOptions
 from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
 from splice._engine.jobs import JobRunner
@@ -82,11 +85,14 @@ class AttemptFailed(Exception):
 
 
 @DBOS.workflow(name=WORKFLOW)
-async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any]:
-    """One job: the script's attempts; a summary of the last one, never an exception."""
+async def _job(script: str, connection: str | None, input: Any, first_run: str | None = None) -> dict[str, Any]:
+    """One job: the script's attempts; a summary of the last one, never an exception.
+
+    ``first_run`` is the id its first attempt's run takes (a caller already told its own
+    caller which run to poll)."""
     job_id = DBOS.workflow_id or ""
     try:
-        run = await DBOS.run_step_async(_retry_policy(script), _attempt, script, connection, input, job_id)
+        run = await DBOS.run_step_async(_retry_policy(script), _attempt, script, connection, input, job_id, first_run)
     except AttemptFailed as exc:
         return _summary(exc.run)
     except Exception as exc:  # DBOS wraps the last failure once retries are used up
@@ -113,14 +119,18 @@ def _retry_policy(script: str) -> StepOptions:
     )
 
 
-async def _attempt(script: str, connection: str | None, input: Any, job_id: str) -> RunRecord:
+async def _attempt(
+    script: str, connection: str | None, input: Any, job_id: str, first_run: str | None = None
+) -> RunRecord:
     runner = _require_runner()
     logger.info("job %s: %s for %s starting", job_id, script, connection or "-")
     task = asyncio.current_task()
     assert task is not None
     _attempts.add(task)
     try:
-        run = await runner.run_job_attempt(script, connection=connection, input=input, job_id=job_id)
+        run = await runner.run_job_attempt(
+            script, connection=connection, input=input, job_id=job_id, first_run=first_run
+        )
     finally:
         _attempts.discard(task)
     code = f" [{(run.error or {}).get('code')}]" if run.error else ""
@@ -217,6 +227,21 @@ class Jobs:
                 hint="wait for it to finish (splice syncs list shows its last run)",
             ) from None
         return str(handle.workflow_id)
+
+    async def start_here(
+        self, job_id: str, script: str, connection: str | None, input: Any, *, first_run: str
+    ) -> Awaitable[dict[str, Any]] | None:
+        """Start a job at once in this process when it runs the engine (no wait for the queue's
+        poll, nor its concurrency limit), recorded under this process's executor id so that
+        its recovery after a crash is any job's; its first run is ``first_run``. None when
+        this process does not run the engine: queue the job instead.
+
+        What comes back resolves to the job's summary (see :meth:`wait`)."""
+        if _runner is None:
+            return None
+        with SetWorkflowID(job_id):
+            handle = await DBOS.start_workflow_async(_job, script, connection, input, first_run)
+        return handle.get_result()
 
     async def status(self, job_id: str) -> str:
         """DBOS's status of a job: ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, …"""

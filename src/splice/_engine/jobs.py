@@ -25,12 +25,21 @@ class JobQueue(Protocol):
         """Wait for a job to end and return its summary."""
         ...
 
+    async def start_here(
+        self, job_id: str, script: str, connection: str | None, input: Any, *, first_run: str
+    ) -> Awaitable[dict[str, Any]] | None:
+        """Start a job at once in this process if it runs the engine; its summary, awaited. None if it does not."""
+        ...
+
     async def close(self) -> None: ...
 
 
 class JobRunner(Protocol):
-    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
-        """Run one attempt of a job; the stored run comes back whatever its outcome."""
+    async def run_job_attempt(
+        self, script: str, *, connection: str | None, input: Any, job_id: str, first_run: str | None = None
+    ) -> RunRecord:
+        """Run one attempt of a job; the stored run comes back whatever its outcome. The first
+        attempt's run takes the id ``first_run`` when one is given."""
         ...
 
     def retries(self, script: str) -> tuple[int, float]:

@@ -325,17 +325,22 @@ class Runner:
 
     # --- jobs (the engine's side) ----------------------------------------------------------
 
-    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
+    async def run_job_attempt(
+        self, script: str, *, connection: str | None, input: Any, job_id: str, first_run: str | None = None
+    ) -> RunRecord:
         """One attempt of a queued job (the engine calls this; it retries failed attempts).
 
         An attempt left ``running`` by a worker that died is marked failed (``WORKER_LOST``)
-        first, so the run history shows every attempt; this one counts on from them.
+        first, so the run history shows every attempt; this one counts on from them. The
+        first attempt's run is ``first_run`` when given (a caller waits for it, and named it).
         """
         lost = WorkerLost("the worker running this attempt stopped; the job retried it")
         await self.store.runs.interrupt(job_id, lost.to_dict())
         attempt = 1 + len(await self.store.runs.find(job_id=job_id, limit=10_000))
-        request = await self.request(script, connection=connection, input=input)
-        return await self.run(request.with_job(job_id, attempt))
+        request = (await self.request(script, connection=connection, input=input)).with_job(job_id, attempt)
+        if attempt == 1 and first_run:  # someone waits for it: the interactive rate-limit budget
+            request = replace(request, run_id=first_run, background=False)
+        return await self.run(request)
 
     def retries(self, script: str) -> tuple[int, float]:
         """How often a failed job of ``script`` is retried, and the first wait (doubling)."""
