@@ -45,7 +45,7 @@ WORKFLOW = "splice.job"
 #: bump when the job workflow changes shape: DBOS recovers only jobs of the same version
 VERSION = "splice-jobs-1"
 #: how often an idle worker looks for queued jobs, in seconds
-POLL = 0.25
+POLL = 0.1
 
 logging.getLogger("dbos").setLevel(logging.CRITICAL)
 logger = logging.getLogger("splice.jobs")
@@ -160,11 +160,18 @@ async def launch(runner: JobRunner, store_url: str | sa.URL, executor_id: str, c
     url = system_database_url(store_url)
     DBOS(config={
         "name": APP, "system_database_url": url, "executor_id": executor_id,
-        "application_version": VERSION, "log_level": "CRITICAL",
+        "application_version": VERSION, "log_level": "CRITICAL", "sys_db_pool_size": pool_size(concurrency),
     })  # fmt: skip
     await asyncio.to_thread(DBOS.migrate, url)
     DBOS.launch()
     await DBOS.register_queue_async(QUEUE, worker_concurrency=concurrency, polling_interval_sec=POLL)
+
+
+def pool_size(concurrency: int) -> int:
+    """The engine's connections to its database in a worker: enough for its ``concurrency`` jobs
+    to record their steps at once, not DBOS's default 20 per process, which four workers and
+    the store's own pools take past PostgreSQL's default ``max_connections`` of 100."""
+    return min(20, concurrency + 2)
 
 
 async def recover(executor_id: str) -> int:
@@ -200,15 +207,17 @@ class Jobs:
     def __init__(self, store_url: str | sa.URL) -> None:
         self.url = system_database_url(store_url)
         self._client: DBOSClient | None = None
+        self._connecting = asyncio.Lock()
 
     async def _connect(self) -> DBOSClient:
-        if self._client is None:
+        async with self._connecting:  # one client however many callers come first at once
+            if self._client is None:
 
-            def connect() -> DBOSClient:
-                DBOS.migrate(self.url)
-                return DBOSClient(system_database_url=self.url, application_name=APP)
+                def connect() -> DBOSClient:
+                    DBOS.migrate(self.url)
+                    return DBOSClient(system_database_url=self.url, application_name=APP, system_database_pool_size=4)
 
-            self._client = await asyncio.to_thread(connect)
+                self._client = await asyncio.to_thread(connect)
         return self._client
 
     async def enqueue(self, script: str, connection: str | None, input: Any, *, dedup: str | None) -> str:
