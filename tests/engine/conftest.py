@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,13 +25,23 @@ START_TIMEOUT = 30.0
 class Worker:
     """``splice serve`` / ``splice worker`` as a child process, its output in a file."""
 
-    def __init__(self, command: str, root: Path, env: dict[str, str], worker_id: str | None, log: Path) -> None:
+    def __init__(
+        self,
+        command: str,
+        root: Path,
+        env: dict[str, str],
+        worker_id: str | None,
+        log: Path,
+        prefix: Sequence[str] = (),
+    ) -> None:
+        """``prefix``: a command the worker runs under (another host: see ``tests/engine/_hosts.py``)."""
         self.log = log
         #: where this process's output starts in a log that an earlier process of the same id wrote
         self.offset = log.stat().st_size if log.exists() else 0
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [
+                    *prefix,
                     str(SPLICE),
                     command,
                     *(["--id", worker_id] if worker_id else []),
@@ -109,14 +119,18 @@ def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     workers: list[Worker] = []
 
     def start(
-        root: Path, command: str = "worker", worker_id: str | None = "w1", database_url: str | None = None
+        root: Path,
+        command: str = "worker",
+        worker_id: str | None = "w1",
+        database_url: str | None = None,
+        prefix: Sequence[str] = (),
     ) -> Worker:
         """``worker_id=None``: the worker's default id (unique per process)."""
         env = clean_env()
         if database_url:
             env["SPLICE_DATABASE_URL"] = database_url
         name = worker_id or f"default-{uuid.uuid4().hex[:8]}"
-        worker = Worker(command, root, env, worker_id, tmp_path / f"{command}-{name}.log")
+        worker = Worker(command, root, env, worker_id, tmp_path / f"{command}-{name}.log", prefix)
         workers.append(worker)
         return worker
 
