@@ -14,7 +14,6 @@ goes through its :class:`~splice._runtime.runner.Runner` (``rt.run``, ``rt.run_t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,7 +29,7 @@ from splice._runtime.request import LogCallback, ProgressCallback, RunRequest, n
 from splice._runtime.runner import Runner
 from splice._runtime.versions import Versions
 from splice._runtime.webhooks import admit, secret_headers
-from splice.errors import InvalidInput, NotFound, SpliceError, error_from_dict
+from splice.errors import InvalidInput, NotFound, SpliceError
 from splice.flows import _chain
 from splice.integration import Script
 from splice.project import Project, load_project
@@ -103,6 +102,7 @@ class Runtime:
                                             file_definitions=self.file_definitions)  # fmt: skip  # type: ignore[union-attr]
         #: what a worker hands the engine: job attempts of scripts, and flow runs
         self.job_runner = JobDispatch(self.runner, self.flows)
+        self.runner.requeue = self._requeue
 
     def _on_load(self, project: Project) -> None:
         self.store.state.max_value_bytes = project.config.runtime.max_state_kb * 1024
@@ -185,6 +185,7 @@ class Runtime:
         background: bool = False,
         time_limit: float | None = None,
         run_id: str | None = None,
+        recoverable: bool = False,
     ) -> RunRecord:
         """Run an action or a sync now and wait for it; the stored run (status, output or error) comes back.
 
@@ -194,37 +195,18 @@ class Runtime:
         a sync's progress (requests, records, rate) is stored on the run every second and
         passed to ``on_progress``. ``run_id`` (from :func:`new_run_id`) lets a caller that may
         stop waiting tell its own caller which run to poll.
+
+        ``recoverable``: the run is the first attempt of a job of its own id, as a waiting ``POST
+        /actions`` is. Should this process die before it ends, the worker that finds it gone
+        marks it ``WORKER_LOST`` and queues the job, which runs the script again with the same
+        ``ctx.run.idempotency_key``; a waiting caller costs nothing more until then.
         """
+        run_id = run_id or new_run_id()
         request = await self.runner.request(
             script, connection=connection, input=input, on_log=on_log, on_progress=on_progress,
-            background=background, time_limit=time_limit, run_id=run_id or new_run_id(),
+            background=background, time_limit=time_limit, run_id=run_id, job_id=run_id if recoverable else None,
         )  # fmt: skip
         return await self.runner.run(request)
-
-    async def run_durably(
-        self, script: str, *, connection: str | None = None, input: Any = None, run_id: str | None = None
-    ) -> RunRecord:
-        """Run an action now as a job and wait for it: what a waiting ``POST /actions`` does.
-
-        In a process that runs the engine (``splice serve``) the job starts here at once, and
-        if this process dies before it ends, a live worker runs it again (the dead attempt's
-        run says ``WORKER_LOST``; the next is another run of the same job): a caller that
-        stopped waiting loses nothing. Elsewhere it runs as :meth:`run` does. The first
-        attempt's run is ``run_id``; refusals raise before any run is stored.
-        """
-        request = await self.runner.request(script, connection=connection, input=input, run_id=run_id or new_run_id())
-        conn_id = request.connection.id if request.connection else None
-        started = None
-        if kind_of(request.script).queueable:
-            started = await self.jobs.start_here(
-                str(uuid.uuid4()), request.script.qualname, conn_id, input, first_run=request.run_id
-            )
-        if started is None:
-            return await self.runner.run(request)
-        summary = await started
-        if summary.get("run_id"):
-            return await self.store.runs.get(summary["run_id"])
-        raise error_from_dict(summary.get("error") or {})
 
     async def run_trigger(
         self,
@@ -302,6 +284,11 @@ class Runtime:
         return self.project.config.runtime.max_webhook_body_kb * 1024
 
     # --- jobs ----------------------------------------------------------------------------------
+
+    async def _requeue(self, run: RunRecord) -> None:
+        """Queue the job a lost recoverable run was the first attempt of (see :meth:`run`)."""
+        await self.jobs.enqueue(f"{run.integration}.{run.script}", run.connection_id, run.input, dedup=None,
+                                job_id=run.job_id)  # fmt: skip
 
     async def enqueue(self, script: str, *, connection: str | None = None, input: Any = None) -> str:
         """Queue a run of an action (or a sync) to run in the background on a worker; returns the job id."""

@@ -12,10 +12,7 @@ it is pinned and wrapped). What splice uses:
   (DBOS refuses deduplication on partitioned queues, so this, not a partition, is what
   keeps one run of a sync per connection);
 - recovery: a worker restarted with the same ``--id`` picks up the jobs it was running when
-  it died, and the interrupted step runs again — the sync resumes from its checkpoint;
-- a job started at once in the process that runs the engine (:meth:`Jobs.start_here`): a
-  waiting ``POST /actions`` call, which must not sit behind the queue's poll, yet must be
-  recovered like any job when its process dies.
+  it died, and the interrupted step runs again — the sync resumes from its checkpoint.
 
 Anything may enqueue (the CLI, the scheduler, the REST server later) through
 :class:`Jobs`, which talks to the system database only; only :func:`launch` executes jobs.
@@ -30,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from dbos import DBOS, DBOSClient, SetWorkflowID, StepOptions
+from dbos import DBOS, DBOSClient, StepOptions
 from dbos._error import DBOSNonExistentWorkflowError, DBOSQueueDeduplicatedError
 
 from splice._engine.jobs import JobRunner
@@ -85,14 +82,11 @@ class AttemptFailed(Exception):
 
 
 @DBOS.workflow(name=WORKFLOW)
-async def _job(script: str, connection: str | None, input: Any, first_run: str | None = None) -> dict[str, Any]:
-    """One job: the script's attempts; a summary of the last one, never an exception.
-
-    ``first_run`` is the id its first attempt's run takes (a caller already told its own
-    caller which run to poll)."""
+async def _job(script: str, connection: str | None, input: Any) -> dict[str, Any]:
+    """One job: the script's attempts; a summary of the last one, never an exception."""
     job_id = DBOS.workflow_id or ""
     try:
-        run = await DBOS.run_step_async(_retry_policy(script), _attempt, script, connection, input, job_id, first_run)
+        run = await DBOS.run_step_async(_retry_policy(script), _attempt, script, connection, input, job_id)
     except AttemptFailed as exc:
         return _summary(exc.run)
     except Exception as exc:  # DBOS wraps the last failure once retries are used up
@@ -119,18 +113,14 @@ def _retry_policy(script: str) -> StepOptions:
     )
 
 
-async def _attempt(
-    script: str, connection: str | None, input: Any, job_id: str, first_run: str | None = None
-) -> RunRecord:
+async def _attempt(script: str, connection: str | None, input: Any, job_id: str) -> RunRecord:
     runner = _require_runner()
     logger.info("job %s: %s for %s starting", job_id, script, connection or "-")
     task = asyncio.current_task()
     assert task is not None
     _attempts.add(task)
     try:
-        run = await runner.run_job_attempt(
-            script, connection=connection, input=input, job_id=job_id, first_run=first_run
-        )
+        run = await runner.run_job_attempt(script, connection=connection, input=input, job_id=job_id)
     finally:
         _attempts.discard(task)
     code = f" [{(run.error or {}).get('code')}]" if run.error else ""
@@ -161,10 +151,32 @@ async def launch(runner: JobRunner, store_url: str | sa.URL, executor_id: str, c
     DBOS(config={
         "name": APP, "system_database_url": url, "executor_id": executor_id,
         "application_version": VERSION, "log_level": "CRITICAL", "sys_db_pool_size": pool_size(concurrency),
+        "system_database_engine": sqlite_engine(url),
     })  # fmt: skip
     await asyncio.to_thread(DBOS.migrate, url)
     DBOS.launch()
     await DBOS.register_queue_async(QUEUE, worker_concurrency=concurrency, polling_interval_sec=POLL)
+
+
+def sqlite_engine(url: str) -> sa.Engine | None:
+    """The engine's SQLite file as the store's is kept: write-ahead log, ``synchronous=NORMAL``
+    (a commit survives the process dying, not the machine losing power). DBOS's own engine
+    keeps SQLite's rollback journal and syncs the disk at every commit (~8 ms a commit on this
+    machine's disk, several per job). None for PostgreSQL: DBOS's engine is right.
+
+    DBOS's own connection settings are kept: IMMEDIATE transactions, a long busy timeout,
+    foreign keys."""
+    if not url.startswith("sqlite"):
+        return None
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = "IMMEDIATE"
+        for pragma in ("busy_timeout=30000", "foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    return engine
 
 
 def pool_size(concurrency: int) -> int:
@@ -215,15 +227,23 @@ class Jobs:
 
                 def connect() -> DBOSClient:
                     DBOS.migrate(self.url)
-                    return DBOSClient(system_database_url=self.url, application_name=APP, system_database_pool_size=4)
+                    return DBOSClient(
+                        system_database_url=self.url, system_database_engine=sqlite_engine(self.url),
+                        application_name=APP, system_database_pool_size=4,
+                    )  # fmt: skip
 
                 self._client = await asyncio.to_thread(connect)
         return self._client
 
-    async def enqueue(self, script: str, connection: str | None, input: Any, *, dedup: str | None) -> str:
-        """Queue a job; with ``dedup``, refuse (``SYNC_RUNNING``) while another with it is queued or running."""
+    async def enqueue(
+        self, script: str, connection: str | None, input: Any, *, dedup: str | None, job_id: str | None = None
+    ) -> str:
+        """Queue a job; with ``dedup``, refuse (``SYNC_RUNNING``) while another with it is queued or running.
+        ``job_id`` names it (queueing the same id twice queues it once)."""
         client = await self._connect()
         options: dict[str, Any] = {"workflow_name": WORKFLOW, "queue_name": QUEUE, "app_version": VERSION}
+        if job_id is not None:
+            options["workflow_id"] = job_id
         if dedup is not None:
             options["deduplication_id"] = dedup
         try:
@@ -236,21 +256,6 @@ class Jobs:
                 hint="wait for it to finish (splice syncs list shows its last run)",
             ) from None
         return str(handle.workflow_id)
-
-    async def start_here(
-        self, job_id: str, script: str, connection: str | None, input: Any, *, first_run: str
-    ) -> Awaitable[dict[str, Any]] | None:
-        """Start a job at once in this process when it runs the engine (no wait for the queue's
-        poll, nor its concurrency limit), recorded under this process's executor id so that
-        its recovery after a crash is any job's; its first run is ``first_run``. None when
-        this process does not run the engine: queue the job instead.
-
-        What comes back resolves to the job's summary (see :meth:`wait`)."""
-        if _runner is None:
-            return None
-        with SetWorkflowID(job_id):
-            handle = await DBOS.start_workflow_async(_job, script, connection, input, first_run)
-        return handle.get_result()
 
     async def status(self, job_id: str) -> str:
         """DBOS's status of a job: ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, …"""

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, script: str, connection: str | None, input: Any, *, dedup: str | None) -> str:
-        """Queue a job; with ``dedup``, refuse (``SYNC_RUNNING``) while another with it is queued or running."""
+    async def enqueue(
+        self, script: str, connection: str | None, input: Any, *, dedup: str | None, job_id: str | None = None
+    ) -> str:
+        """Queue a job; with ``dedup``, refuse (``SYNC_RUNNING``) while another with it is queued or running.
+        ``job_id`` names it (queueing the same id twice queues it once)."""
         ...
 
     async def wait(
@@ -25,21 +28,12 @@ class JobQueue(Protocol):
         """Wait for a job to end and return its summary."""
         ...
 
-    async def start_here(
-        self, job_id: str, script: str, connection: str | None, input: Any, *, first_run: str
-    ) -> Awaitable[dict[str, Any]] | None:
-        """Start a job at once in this process if it runs the engine; its summary, awaited. None if it does not."""
-        ...
-
     async def close(self) -> None: ...
 
 
 class JobRunner(Protocol):
-    async def run_job_attempt(
-        self, script: str, *, connection: str | None, input: Any, job_id: str, first_run: str | None = None
-    ) -> RunRecord:
-        """Run one attempt of a job; the stored run comes back whatever its outcome. The first
-        attempt's run takes the id ``first_run`` when one is given."""
+    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
+        """Run one attempt of a job; the stored run comes back whatever its outcome."""
         ...
 
     def retries(self, script: str) -> tuple[int, float]:

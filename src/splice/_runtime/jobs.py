@@ -24,14 +24,10 @@ class JobDispatch:
         self.runner = runner
         self.flows = flows
 
-    async def run_job_attempt(
-        self, script: str, *, connection: str | None, input: Any, job_id: str, first_run: str | None = None
-    ) -> RunRecord:
+    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
         if script.startswith(FLOW_JOB):
             return await self.flows.run_job(str((input or {}).get("run_id")), job_id)
-        return await self.runner.run_job_attempt(
-            script, connection=connection, input=input, job_id=job_id, first_run=first_run
-        )
+        return await self.runner.run_job_attempt(script, connection=connection, input=input, job_id=job_id)
 
     def retries(self, script: str) -> tuple[int, float]:
         """A flow is not retried whole: its steps have their own retries, and a crashed attempt resumes."""

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,8 @@ class Runner:
         #: what scripts' ``ctx.engine`` calls (None: a runner without it refuses ctx.engine)
         self.engine = engine
         self.owner = local_owner()
+        #: queues the job of a lost recoverable run (a waiting action); None: such runs just fail
+        self.requeue: Callable[[RunRecord], Awaitable[None]] | None = None
 
     @property
     def project(self) -> Project:
@@ -325,22 +328,17 @@ class Runner:
 
     # --- jobs (the engine's side) ----------------------------------------------------------
 
-    async def run_job_attempt(
-        self, script: str, *, connection: str | None, input: Any, job_id: str, first_run: str | None = None
-    ) -> RunRecord:
+    async def run_job_attempt(self, script: str, *, connection: str | None, input: Any, job_id: str) -> RunRecord:
         """One attempt of a queued job (the engine calls this; it retries failed attempts).
 
         An attempt left ``running`` by a worker that died is marked failed (``WORKER_LOST``)
-        first, so the run history shows every attempt; this one counts on from them. The
-        first attempt's run is ``first_run`` when given (a caller waits for it, and named it).
+        first, so the run history shows every attempt; this one counts on from them.
         """
         lost = WorkerLost("the worker running this attempt stopped; the job retried it")
         await self.store.runs.interrupt(job_id, lost.to_dict())
         attempt = 1 + len(await self.store.runs.find(job_id=job_id, limit=10_000))
-        request = (await self.request(script, connection=connection, input=input)).with_job(job_id, attempt)
-        if attempt == 1 and first_run:  # someone waits for it: the interactive rate-limit budget
-            request = replace(request, run_id=first_run, background=False)
-        return await self.run(request)
+        request = await self.request(script, connection=connection, input=input)
+        return await self.run(request.with_job(job_id, attempt))
 
     def retries(self, script: str) -> tuple[int, float]:
         """How often a failed job of ``script`` is retried, and the first wait (doubling)."""
@@ -352,7 +350,7 @@ class Runner:
         name (a worker restarted under its ``--id``), and those of dead processes of this host.
 
         Call it before this process starts any run. Jobs among them are also retried by the
-        engine; webhook runs, waiting action runs and ``splice run`` runs just end as failed.
+        engine, waiting actions queued as jobs; webhook runs and ``splice run`` runs just end as failed.
         """
         count = await self.abandon_owner(self.owner)
         host = socket.gethostname()
@@ -363,12 +361,18 @@ class Runner:
         return count
 
     async def abandon_owner(self, owner: str) -> int:
-        """Fail (``WORKER_LOST``) every unfinished run of ``owner``, a process known to be gone."""
+        """Fail (``WORKER_LOST``) every unfinished run of ``owner``, a process known to be gone,
+        and queue the jobs of the recoverable ones among them (waiting actions) to run again."""
         lost = WorkerLost(
             "the process running this run stopped before it finished (killed, crashed or silent)",
             hint="a job is retried by the engine; run anything else again",
         ).to_dict()
-        return await self.store.runs.abandon(owner, lost)
+        recoverable = await self.store.runs.unqueued_jobs(owner) if self.requeue is not None else []
+        count = await self.store.runs.abandon(owner, lost)
+        for run in recoverable:
+            assert self.requeue is not None
+            await self.requeue(run)
+        return count
 
 
 def _now() -> datetime:

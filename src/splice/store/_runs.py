@@ -323,6 +323,13 @@ class RunStore:
         """
         return await self._fail_unfinished(sa.and_(_R.owner == owner, _R.status.in_(_UNFINISHED)), error, finished_at)
 
+    async def unqueued_jobs(self, owner: str) -> list[RunRecord]:
+        """The unfinished runs of ``owner`` that are the first attempt of a job no queue holds yet:
+        a run whose ``job_id`` is its own id (a waiting action, see ``Runtime.run(recoverable=True)``)."""
+        query = sa.select(runs).where(_R.owner == owner, _R.status.in_(_UNFINISHED), _R.job_id == _R.id)
+        async with self._db.read() as conn:
+            return [RunRecord(**row._mapping) for row in (await conn.execute(query)).all()]
+
     async def unfinished_owners(self) -> list[str]:
         """The owners of runs still ``queued`` or ``running``."""
         query = sa.select(_R.owner).where(_R.status.in_(_UNFINISHED), _R.owner.is_not(None)).distinct()

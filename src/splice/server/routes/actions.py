@@ -1,7 +1,7 @@
 """``POST /actions/{integration}/{action}``: run an action and wait for its output, or queue it.
 
-Waiting (the default) runs it in this server's process, as a job the engine recovers if the
-process dies (another worker runs it again), and answers with the output; if it takes longer
+Waiting (the default) runs it in this server's process, as the first attempt of a job that a
+live worker queues should this process die, and answers with the output; if it takes longer
 than ``timeout`` the answer is 202 with the run id to poll (``GET /runs/{id}``) and the run
 goes on. ``wait: false`` queues it on the durable engine (any worker runs it) and
 answers 202 with the job id (``GET /runs?job_id=``). A failed run is an error envelope with
@@ -74,7 +74,9 @@ async def run_action(
     if rt.project.integration(integration).script(action).kind != "action":
         raise NotFound(f"{script} is not an action")
     run_id = new_run_id()
-    task = asyncio.create_task(rt.run_durably(script, connection=body.connection_id, input=body.input, run_id=run_id))
+    task = asyncio.create_task(
+        rt.run(script, connection=body.connection_id, input=body.input, run_id=run_id, recoverable=True)
+    )
     done, _ = await asyncio.wait({task}, timeout=body.timeout)
     if not done:
         _detached.add(task)
