@@ -24,7 +24,9 @@ from pathlib import Path
 from splice._engine import _dbos
 from splice._engine.liveness import Liveness
 from splice._engine.scheduler import Scheduler
-from splice.errors import SpliceError
+from splice.config import find_root
+from splice.deploy import DeployedVersions, open_deployed
+from splice.errors import ProjectError, SpliceError
 from splice.runtime import Runtime
 from splice.server import ApiServer, create_app
 
@@ -59,6 +61,37 @@ def default_executor_id(role: str) -> str:
     return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
 
+async def open_runtime(project: Path | str | None, database_url: str | None, isolation: str | None) -> Runtime:
+    """The runtime a worker runs, following deployed versions (``splice deploy``) from the start.
+
+    With no project folder (none given, no ``splice.toml`` here or above) and a database URL,
+    the newest deployed version alone: a machine needs no copy of the project.
+    """
+    if project is None and database_url and not _project_here():
+        return await open_deployed(database_url, isolation=isolation)
+    try:
+        runtime = await Runtime.open(project, isolation=isolation, database_url=database_url)
+    except ProjectError as exc:
+        if project is None and not _project_here():
+            exc.hint = "run it in the project folder, pass --project DIR, or pass --database-url URL to run the "
+            exc.hint += "version deployed there (splice deploy)"
+        raise
+    try:
+        await runtime.versions.follow(DeployedVersions(runtime.store))
+    except BaseException:
+        await runtime.close()
+        raise
+    return runtime
+
+
+def _project_here() -> bool:
+    try:
+        find_root()
+    except ProjectError:
+        return False
+    return True
+
+
 async def run_worker(
     project: Path | str | None,
     *,
@@ -69,10 +102,13 @@ async def run_worker(
     tick: float = 1.0,
     api: tuple[str | None, int | None] | None = None,
     ready: Callable[[Runtime, str | None], None] | None = None,
+    database_url: str | None = None,
 ) -> None:
     """Execute jobs until SIGINT or SIGTERM; schedule syncs when ``schedule``; serve the REST API
-    when ``api`` is given as (host, port), either None for the project's ``[server]`` setting."""
-    runtime = await Runtime.open(project, isolation=isolation)
+    when ``api`` is given as (host, port), either None for the project's ``[server]`` setting.
+    ``database_url``: the database (default: the project's); with no project folder, the code
+    is the version deployed there."""
+    runtime = await open_runtime(project, database_url, isolation)
     runtime.runner.owner = executor_id
     server: ApiServer | None = None
     try:

@@ -11,6 +11,7 @@ so it ends as the same ``error:`` / ``hint:`` lines.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ MAX_LOG_LINES = 1000
 #: what ``GET /runs`` returns at most per request
 MAX_RUNS = 500
 NEW_TOKEN = "create one where the server's project is with `splice tokens create NAME`"
+DEPLOY_TOKEN = (
+    "create a deploy token where the server's project is (splice tokens create NAME --deploy), set SPLICE_TOKEN to it"
+)
 _RECORD_TIMES = ("first_seen_at", "last_modified_at", "deleted_at")
 _RUN_TIMES = ("created_at", "started_at", "finished_at")
 _SYNC_KEYS = frozenset(("sync", "connection", "schedule", "overridden", "paused", "connection_status", "last_run",
@@ -325,7 +329,8 @@ class RemoteRuntime:
         ]
         body_args: dict[str, Any] = {}
         if data is not None:
-            body_args = {"data": data, "headers": {"Content-Type": "application/octet-stream"}}
+            # a stream, not bytes: aiohttp warns that a large bytes body would hold up the event loop
+            body_args = {"data": io.BytesIO(data), "headers": {"Content-Type": "application/octet-stream"}}
         elif json is not None:
             body_args = {"data": orjson.dumps(json), "headers": {"Content-Type": "application/json"}}
         try:
@@ -382,6 +387,8 @@ class RemoteRuntime:
         )
         if isinstance(rebuilt, errors.Unauthorized):
             rebuilt.hint = self._token_hint()
+        elif isinstance(rebuilt, errors.DeployNotAllowed):  # the server words its hint for REST
+            rebuilt.hint = DEPLOY_TOKEN
         return rebuilt
 
     def _token_hint(self) -> str:

@@ -7,12 +7,15 @@ worker runs the newest version for new runs, unpacked once per machine (:func:`u
 
 from splice.deploy._archive import ArchiveInfo, check_archive, digest_of, pack, project_files, unpack
 from splice.deploy._cache import cache_root, unpacked
+from splice.deploy._source import DeployedVersions, open_deployed
 
 __all__ = [
     "ArchiveInfo",
+    "DeployedVersions",
     "cache_root",
     "check_archive",
     "digest_of",
+    "open_deployed",
     "pack",
     "project_files",
     "unpack",
