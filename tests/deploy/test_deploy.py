@@ -175,3 +175,16 @@ async def test_bad_deploys_answer_clear_errors_and_lose_nothing(
         async with http.get("/deploys") as response:
             assert [v["number"] for v in await response.json()] == [1]
         assert await answers(http, 1)
+
+        # code that does not import, sent past the CLI's check: stored, but no worker uses it
+        broken = hot(4)
+        with (broken / "integrations" / "hot.py").open("a") as module:
+            module.write("\n\ndef broken(:\n    pass\n")
+        async with http.post("/deploys", data=pack(broken, "integrations")) as response:
+            assert (response.status, (await response.json())["number"]) == (201, 2)
+        failure = "deployed version 2 does not load"
+        await until(lambda: failure in serve.output(), "the failed load in the log")
+        for _ in range(3):
+            assert await answers(http, 1)
+        assert serve.output().count(failure) == 1
+        assert "runs go on with deployed version 1" in serve.output()
