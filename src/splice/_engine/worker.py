@@ -62,26 +62,18 @@ def default_executor_id(role: str) -> str:
 
 
 async def open_runtime(project: Path | str | None, database_url: str | None, isolation: str | None) -> Runtime:
-    """The runtime a worker runs, following deployed versions (``splice deploy``) from the start.
-
-    With no project folder (none given, no ``splice.toml`` here or above) and a database URL,
-    the newest deployed version alone: a machine needs no copy of the project.
-    """
+    """The runtime a worker runs: the project folder's, or with none (none given, no ``splice.toml``
+    here or above) and a database URL, the newest version deployed there: a machine needs no
+    copy of the project."""
     if project is None and database_url and not _project_here():
         return await open_deployed(database_url, isolation=isolation)
     try:
-        runtime = await Runtime.open(project, isolation=isolation, database_url=database_url)
+        return await Runtime.open(project, isolation=isolation, database_url=database_url)
     except ProjectError as exc:
         if project is None and not _project_here():
             exc.hint = "run it in the project folder, pass --project DIR, or pass --database-url URL to run the "
             exc.hint += "version deployed there (splice deploy)"
         raise
-    try:
-        await runtime.versions.follow(DeployedVersions(runtime.store))
-    except BaseException:
-        await runtime.close()
-        raise
-    return runtime
 
 
 def _project_here() -> bool:
@@ -110,11 +102,15 @@ async def run_worker(
     is the version deployed there."""
     runtime = await open_runtime(project, database_url, isolation)
     runtime.runner.owner = executor_id
+    #: the process's own settings (port, concurrency, timeout): from where it started, not from later deploys
+    settings = runtime.project.config
     server: ApiServer | None = None
     try:
         # the port first: a second `splice serve` on the same port stops here, before it
         # touches the runs and jobs of the first
         server = _listen(runtime, *api) if api is not None else None
+        # the newest deployed version from now on (until something is deployed: the files here)
+        await runtime.versions.follow(DeployedVersions(runtime.store))
         abandoned = await runtime.runner.abandon_runs()
         if abandoned:
             logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", abandoned)
@@ -133,7 +129,7 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     scheduler: asyncio.Task[None] | None = None
     serving: asyncio.Task[None] | None = None
-    liveness = Liveness(runtime.store, executor_id, timeout=runtime.project.config.runtime.worker_timeout,
+    liveness = Liveness(runtime.store, executor_id, timeout=settings.runtime.worker_timeout,
                         abandon=runtime.runner.abandon_owner, recover=_dbos.recover)  # fmt: skip
     beating: asyncio.Task[None] | None = None
     try:
@@ -142,7 +138,7 @@ async def run_worker(
             runtime.job_runner,
             runtime.store.engine.url,
             executor_id,
-            concurrency or runtime.project.config.runtime.concurrency,
+            concurrency or settings.runtime.concurrency,
         )
         beating = asyncio.create_task(liveness.run(stop.set), name="splice-heartbeat")
         if schedule:

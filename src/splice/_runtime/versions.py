@@ -245,7 +245,10 @@ class Versions:
         what = "the project changed" if new.deployed is None else "a new version was deployed"
         logger.info("%s: %s loaded, new runs use it%s", what, new.label, going)
         fixed = _fixed_at_start(old.project, new.project)
-        if fixed:
+        if fixed and new.deployed is not None:
+            logger.warning("%s's splice.toml sets %s otherwise; this process keeps the settings it started with",
+                           new.label, ", ".join(fixed))  # fmt: skip
+        elif fixed:
             logger.warning("splice.toml: %s changed; that takes effect when this process restarts", ", ".join(fixed))
         if old.runs:
             self._replaced.append(old)
