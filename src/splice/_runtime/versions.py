@@ -112,7 +112,8 @@ class Version:
 
 
 class Versions:
-    """The current version of the project, loaded again when its files change.
+    """The current version of the project, loaded again when its files change (or, once
+    :meth:`follow` is called, when a newer version is deployed).
 
     ``on_load`` is called with each new version's project before runs use it.
     """
