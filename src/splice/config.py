@@ -88,6 +88,8 @@ class ServerSection(_Section):
     public_url: str | None = None
     #: largest request body of every endpoint but webhooks (413 before it is read); see max_webhook_body_kb
     max_body_kb: int = Field(default=1024, ge=1, le=256 * 1024)
+    #: largest project archive ``splice deploy`` may upload (``POST /deploys``)
+    max_deploy_mb: int = Field(default=32, ge=1, le=1024)
 
 
 class EngineSection(_Section):

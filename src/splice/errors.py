@@ -27,9 +27,11 @@ classes and to every code raised in ``src/``::
     │   │                                             you are (a valid token; a webhook signed anew: a signed
     │   │                                             delivery is accepted once)
     │   ├── Forbidden              403   500  final   FORBIDDEN, ENGINE_NOT_ALLOWED: use a token that may do this
-    │   │                                             (not read-only, not limited to some tenants); a script reaching
-    │   │                                             another integration's resources through ctx.engine: grant it
-    │   │                                             in splice.toml's [engine] grants
+    │   │   │                                         (not read-only, not limited to some tenants); a script reaching
+    │   │   │                                         another integration's resources through ctx.engine: grant it
+    │   │   │                                         in splice.toml's [engine] grants
+    │   │   └── DeployNotAllowed   403   500  final   DEPLOY_NOT_ALLOWED: deploy (or roll back) with a token made
+    │   │                                             for it (splice tokens create NAME --deploy)
     │   ├── CapabilityNotGranted   400   500  final   CAPABILITY_NOT_GRANTED: the script used a ctx capability its
     │   │                                             kind does not have; fix the script
     │   ├── FixtureError           400   500  final   FIXTURE_INVALID, FIXTURE_VERSION, FIXTURE_MISMATCH,
@@ -45,11 +47,13 @@ classes and to every code raised in ``src/``::
     │       │                                         INPUT_TOO_LARGE, STATE_TOO_LARGE, INVALID_FLOW,
     │       │                                         INVALID_EXPRESSION, EXPRESSION_FAILED, FLOW_CYCLE,
     │       │                                         STEP_RESULT_TOO_LARGE, AMBIGUOUS_ID, INVALID_RESOURCE,
-    │       │                                         LOOKUP_PUT_TOO_LARGE, LOOKUP_CACHE_FULL, RECORDS_FAILED:
+    │       │                                         LOOKUP_PUT_TOO_LARGE, LOOKUP_CACHE_FULL, RECORDS_FAILED,
+    │       │                                         INVALID_ARCHIVE:
     │       │                                         fix the value the message names (a short run id: give
     │       │                                         more of it; an export's or import's field; a lookup put:
     │       │                                         send smaller batches, or make room in the cache; failed
-    │       │                                         records: fix and retry them, splice runs retry-errors)
+    │       │                                         records: fix and retry them, splice runs retry-errors;
+    │       │                                         a deploy's archive: deploy with `splice deploy`)
     │       ├── PayloadTooLarge    413   500  final   PAYLOAD_TOO_LARGE: send less, or raise the limit the hint names
     │       ├── InvalidJson        400   400  final   INVALID_JSON: send a JSON body (a webhook's body is the
     │       │                                         caller's, so a run that cannot parse it answers 400 too)
@@ -134,6 +138,7 @@ __all__ = [
     "ConnectionBroken",
     "ConnectionError",
     "CredentialsError",
+    "DeployNotAllowed",
     "FileInvalid",
     "FixtureError",
     "Forbidden",
@@ -294,6 +299,16 @@ class Forbidden(UsageError):
     http_status = 403
 
 
+class DeployNotAllowed(Forbidden):
+    """The token may not deploy: only a token created for it (``--deploy``) uploads code or rolls back.
+
+    Deploying changes what every worker runs, so it is a permission of its own, not part of
+    full access.
+    """
+
+    codes = ("DEPLOY_NOT_ALLOWED",)
+
+
 class CapabilityNotGranted(UsageError, AttributeError):
     """A script used a ``ctx`` capability its kind does not have (a trigger writing records, say).
 
@@ -340,6 +355,7 @@ class InvalidInput(UsageError):
         "LOOKUP_PUT_TOO_LARGE",
         "LOOKUP_CACHE_FULL",
         "RECORDS_FAILED",
+        "INVALID_ARCHIVE",
     )
     http_status = 422
 

@@ -61,14 +61,16 @@ class Runtime:
         *,
         transport: Transport | None = None,
         clock: Clock | None = None,
+        deployed: int | None = None,
     ) -> None:
+        """``deployed``: the deployed version (``splice deploy``) ``project`` was unpacked from, if it was."""
         self.store = store
         self.secrets = secrets
         self.isolation = isolation
         self.clock = clock or SystemClock()
         self.transport = transport or AiohttpTransport.create()
         #: the project's current version, and older ones still finishing runs
-        self.versions = Versions(project, isolation, on_load=self._on_load)
+        self.versions = Versions(project, isolation, on_load=self._on_load, deployed=deployed)
         self._on_load(project)
         self.apis = ApiFactory(store, self.transport, self.clock)
         #: state by resource type and id (``integrations``, ``connections``, ``flows``…)

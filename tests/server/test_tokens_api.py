@@ -20,7 +20,7 @@ async def test_create_shows_the_secret_once_and_it_works(server: Server) -> None
     secret = created["secret"]
     assert secret.startswith("splice_") and created["prefix"] == secret[:14]
     assert created["id"].startswith("tok_") and created["name"] == "ci"
-    assert created["scope"] == {"read_only": True, "integrations": None, "connections": None}
+    assert created["scope"] == {"read_only": True, "integrations": None, "connections": None, "deploy": False}
     assert created["revoked_at"] is None and created["last_used_at"] is None
 
     ci = server.as_token(secret)
@@ -45,7 +45,7 @@ async def test_list_get_and_revoke(server: Server) -> None:
         server.client, "POST", "/tokens", {"name": "tenant", "integrations": ["acme"], "connections": ["c1"]}
     )
     assert status == 201
-    assert created["scope"] == {"read_only": False, "integrations": ["acme"], "connections": ["c1"]}
+    assert created["scope"] == {"read_only": False, "integrations": ["acme"], "connections": ["c1"], "deploy": False}
 
     status, listed = await _call(server.client, "GET", "/tokens")
     assert status == 200

@@ -11,8 +11,8 @@ from splice.store._schema import connections, env_vars
 
 def test_public_api_is_curated_and_sorted() -> None:
     expected = [
-        "AccessToken", "CacheSize", "Connection", "FlowStore", "LogLine", "LogRecord", "LookupStore",
-        "OAuthStateStore", "RecordPage",
+        "AccessToken", "CacheSize", "Connection", "DeployStore", "FlowStore", "LogLine", "LogRecord", "LookupStore",
+        "OAuthStateStore", "ProjectVersion", "RecordPage",
         "ResourceStore", "RunError", "RunErrorStore", "RunRecord", "SaveResult", "ScheduleStore", "SecretBox",
         "Store", "StoredFlow", "StoredResource", "Stream", "SyncSchedule", "TokenScope", "TokenStore",
         "WebhookDeliveryStore", "open_store", "short_id",

@@ -24,7 +24,9 @@ from pathlib import Path
 from splice._engine import _dbos
 from splice._engine.liveness import Liveness
 from splice._engine.scheduler import Scheduler
-from splice.errors import SpliceError
+from splice.config import find_root
+from splice.deploy import DeployedVersions, open_deployed
+from splice.errors import ProjectError, SpliceError
 from splice.runtime import Runtime
 from splice.server import ApiServer, create_app
 
@@ -59,6 +61,29 @@ def default_executor_id(role: str) -> str:
     return f"{role}-{socket.gethostname()}-{os.getpid()}"
 
 
+async def open_runtime(project: Path | str | None, database_url: str | None, isolation: str | None) -> Runtime:
+    """The runtime a worker runs: the project folder's, or with none (none given, no ``splice.toml``
+    here or above) and a database URL, the newest version deployed there: a machine needs no
+    copy of the project."""
+    if project is None and database_url and not _project_here():
+        return await open_deployed(database_url, isolation=isolation)
+    try:
+        return await Runtime.open(project, isolation=isolation, database_url=database_url)
+    except ProjectError as exc:
+        if project is None and not _project_here():
+            exc.hint = "run it in the project folder, pass --project DIR, or pass --database-url URL to run the "
+            exc.hint += "version deployed there (splice deploy)"
+        raise
+
+
+def _project_here() -> bool:
+    try:
+        find_root()
+    except ProjectError:
+        return False
+    return True
+
+
 async def run_worker(
     project: Path | str | None,
     *,
@@ -69,16 +94,23 @@ async def run_worker(
     tick: float = 1.0,
     api: tuple[str | None, int | None] | None = None,
     ready: Callable[[Runtime, str | None], None] | None = None,
+    database_url: str | None = None,
 ) -> None:
     """Execute jobs until SIGINT or SIGTERM; schedule syncs when ``schedule``; serve the REST API
-    when ``api`` is given as (host, port), either None for the project's ``[server]`` setting."""
-    runtime = await Runtime.open(project, isolation=isolation)
+    when ``api`` is given as (host, port), either None for the project's ``[server]`` setting.
+    ``database_url``: the database (default: the project's); with no project folder, the code
+    is the version deployed there."""
+    runtime = await open_runtime(project, database_url, isolation)
     runtime.runner.owner = executor_id
+    #: the process's own settings (port, concurrency, timeout): from where it started, not from later deploys
+    settings = runtime.project.config
     server: ApiServer | None = None
     try:
         # the port first: a second `splice serve` on the same port stops here, before it
         # touches the runs and jobs of the first
         server = _listen(runtime, *api) if api is not None else None
+        # the newest deployed version from now on (until something is deployed: the files here)
+        await runtime.versions.follow(DeployedVersions(runtime.store))
         abandoned = await runtime.runner.abandon_runs()
         if abandoned:
             logger.warning("%d runs left unfinished by a stopped process are now failed (WORKER_LOST)", abandoned)
@@ -97,7 +129,7 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     scheduler: asyncio.Task[None] | None = None
     serving: asyncio.Task[None] | None = None
-    liveness = Liveness(runtime.store, executor_id, timeout=runtime.project.config.runtime.worker_timeout,
+    liveness = Liveness(runtime.store, executor_id, timeout=settings.runtime.worker_timeout,
                         abandon=runtime.runner.abandon_owner, recover=_dbos.recover)  # fmt: skip
     beating: asyncio.Task[None] | None = None
     try:
@@ -106,7 +138,7 @@ async def run_worker(
             runtime.job_runner,
             runtime.store.engine.url,
             executor_id,
-            concurrency or runtime.project.config.runtime.concurrency,
+            concurrency or settings.runtime.concurrency,
         )
         beating = asyncio.create_task(liveness.run(stop.set), name="splice-heartbeat")
         if schedule:

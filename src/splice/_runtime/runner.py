@@ -136,7 +136,7 @@ class Runner:
             env = await self._secrets(redactor, request.connection)
         except SpliceError as exc:  # the secrets cannot be read (a changed key): the run fails, stored
             unreadable = exc
-        record, created = await self._create(request, redactor)
+        record, created = await self._create(request, redactor, version.deployed)
         gateway: RunGateway | None = None
         progress: Progress | None = None
         try:
@@ -167,8 +167,11 @@ class Runner:
             outcome = RunOutcome.failed(_internal_error(record, exc))
         return await self._settle(record, outcome, gateway, progress, redactor, request.deferred)
 
-    async def _create(self, request: RunRequest, redactor: Redactor) -> tuple[RunRecord, asyncio.Future[None] | None]:
-        """The run's row, stored; for a deferred run, being stored (the future says when)."""
+    async def _create(
+        self, request: RunRequest, redactor: Redactor, deployed: int | None
+    ) -> tuple[RunRecord, asyncio.Future[None] | None]:
+        """The run's row, stored; for a deferred run, being stored (the future says when).
+        ``deployed``: the deployed version whose code runs."""
         now = _now()
         script = request.script
         record = RunRecord(
@@ -186,6 +189,7 @@ class Runner:
             job_id=request.job_id,
             owner=self.owner,
             step=request.step,
+            project_version=deployed,
         )
         if request.deferred is None:
             return await self.store.runs.create(record), None

@@ -15,8 +15,13 @@ start; in process mode its zygote starts at once, so the version is the code bot
 within moments of each other. A version that does not load is not used: runs go on with the
 last good one, and the failure is logged once per change of the files.
 
-Nothing is stored: a later "deploy" will keep versions in the database and hand this class
-the version to load instead of the files on disk.
+Deployed versions (``splice deploy``) come from the database instead, once a worker follows
+them (:meth:`Versions.follow`, as ``splice serve`` and ``splice worker`` do): when a run starts,
+at most once per ``interval``, the newest deployed number is read (one indexed query); a new
+one is unpacked into the machine's cache and loaded like changed files, and from then on the
+files on disk are not looked at. Until something is deployed, the files are followed as before.
+Each version knows the deployed number it came from (:attr:`Version.deployed`), which its runs
+record.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from splice._runtime.executor import Executor
 from splice._runtime.resource_runs import script_of
@@ -65,6 +72,25 @@ def fingerprint(root: Path, package: str) -> Fingerprint:
     return frozenset(found)
 
 
+class Deployed(Protocol):
+    """A deployed version as the database lists it."""
+
+    number: int
+    digest: str
+
+
+class DeploySource(Protocol):
+    """Where deployed versions come from (:class:`splice.deploy.DeployedVersions`: the store)."""
+
+    async def newest(self) -> Deployed | None:
+        """The version new runs should use; None when nothing is deployed."""
+        ...
+
+    async def unpack(self, version: Deployed) -> Path:
+        """The folder holding ``version``'s files (its project root)."""
+        ...
+
+
 @dataclass(eq=False, slots=True)
 class Version:
     """The project as loaded once, the executor running its scripts, and how many runs use it."""
@@ -74,13 +100,20 @@ class Version:
     executor: Executor
     fingerprint: Fingerprint
     runs: int = 0
+    #: the deployed version (``splice deploy``) it was loaded from; None: the files on disk
+    deployed: int | None = None
 
     def holds(self, script: Script) -> bool:
         return self.project.integrations.get(script.integration.name) is script.integration
 
+    @property
+    def label(self) -> str:
+        return f"version {self.number}" if self.deployed is None else f"deployed version {self.deployed}"
+
 
 class Versions:
-    """The current version of the project, loaded again when its files change.
+    """The current version of the project, loaded again when its files change (or, once
+    :meth:`follow` is called, when a newer version is deployed).
 
     ``on_load`` is called with each new version's project before runs use it.
     """
@@ -92,11 +125,17 @@ class Versions:
         *,
         interval: float = 1.0,
         on_load: Callable[[Project], None] | None = None,
+        deployed: int | None = None,
     ) -> None:
+        """``deployed``: the deployed version ``project`` was unpacked from, if it was."""
         self.isolation = isolation
         self.interval = interval
         self.on_load = on_load
-        self.current = Version(1, project, Executor(project, isolation), _fingerprint(project))
+        executor = Executor(project, isolation)
+        self.current = Version(1, project, executor, _fingerprint(project), deployed=deployed)
+        self._source: DeploySource | None = None
+        #: a deployed version that did not load: not tried again (a new deploy or rollback is a new number)
+        self._failed_deploy: int | None = None
         #: replaced versions with runs still going
         self._replaced: list[Version] = []
         self._checked = time.monotonic()
@@ -124,14 +163,46 @@ class Versions:
             if now - self._checked < (self.interval if max_age is None else max_age):
                 return self.current
             self._checked = now
-            seen = _fingerprint(self.current.project)
-            if seen == self.current.fingerprint or seen == self._failed:
-                return self.current
-            self._loading = asyncio.create_task(self._load(seen))
+            load = await self._change()
+            if self._loading is None:  # (nobody started loading while the database answered)
+                if load is None:
+                    return self.current
+                self._loading = asyncio.create_task(load())
         return await asyncio.shield(self._loading)
 
-    async def _load(self, seen: Fingerprint) -> Version:
-        root = self.current.project.root
+    async def follow(self, source: DeploySource) -> Version:
+        """Run the newest deployed version from ``source`` from now on (the files until one exists).
+
+        Loads it at once when there is one, so a worker starts on the deployed code.
+        """
+        self._source = source
+        return await self.refresh(max_age=0)
+
+    async def _change(self) -> Callable[[], Awaitable[Version]] | None:
+        """How to load what changed: the newest deployed version, or the files; None: nothing did."""
+        if self._source is not None:
+            newest = await self._source.newest()
+            if newest is not None:
+                if newest.number in (self.current.deployed, self._failed_deploy):
+                    return None
+                return partial(self._load_deployed, newest)
+        if self.current.deployed is not None:
+            return None
+        seen = _fingerprint(self.current.project)
+        if seen == self.current.fingerprint or seen == self._failed:
+            return None
+        return partial(self._load, self.current.project.root, seen)
+
+    async def _load_deployed(self, version: Deployed) -> Version:
+        assert self._source is not None
+        try:
+            root = await self._source.unpack(version)
+        except Exception as exc:
+            self._loading = None
+            return self._not_loaded(exc, f"deployed version {version.number} cannot be unpacked", version.number)
+        return await self._load(root, None, version.number)
+
+    async def _load(self, root: Path, seen: Fingerprint | None, deployed: int | None = None) -> Version:
         executor: Executor | None = None
         try:
             project = await asyncio.to_thread(load_project, root, fresh=True)
@@ -142,28 +213,43 @@ class Versions:
         except Exception as exc:
             if executor is not None:
                 await executor.close()
-            self._failed = seen
-            reason = exc.message if isinstance(exc, SpliceError) else f"{type(exc).__name__}: {exc}"
-            logger.error(
-                "the project changed but does not load: %s (runs go on with version %d)",
-                reason,
-                self.current.number,
-                exc_info=None if isinstance(exc, SpliceError) else exc,
-            )
-            return self.current
+            if deployed is None:
+                return self._not_loaded(exc, "the project changed but does not load", None, seen)
+            return self._not_loaded(exc, f"deployed version {deployed} does not load", deployed)
         finally:
             self._loading = None
-        self._replace(Version(self.current.number + 1, project, executor, seen))
+        fingerprint = seen if seen is not None else _fingerprint(project)
+        self._replace(Version(self.current.number + 1, project, executor, fingerprint, deployed=deployed))
+        return self.current
+
+    def _not_loaded(self, exc: Exception, what: str, deployed: int | None, seen: Fingerprint | None = None) -> Version:
+        """Log once why a version is not used; runs go on with the current one."""
+        if deployed is None:
+            self._failed = seen
+        else:
+            self._failed_deploy = deployed
+        reason = exc.message if isinstance(exc, SpliceError) else f"{type(exc).__name__}: {exc}"
+        logger.error(
+            "%s: %s (runs go on with %s)",
+            what,
+            reason,
+            self.current.label,
+            exc_info=None if isinstance(exc, SpliceError) else exc,
+        )
         return self.current
 
     def _replace(self, new: Version) -> None:
         old, self.current, self._failed = self.current, new, None
         if self.on_load is not None:
             self.on_load(new.project)
-        going = f"; {old.runs} running finish on version {old.number}" if old.runs else ""
-        logger.info("the project changed: version %d loaded, new runs use it%s", new.number, going)
+        going = f"; {old.runs} running finish on {old.label}" if old.runs else ""
+        what = "the project changed" if new.deployed is None else "a new version was deployed"
+        logger.info("%s: %s loaded, new runs use it%s", what, new.label, going)
         fixed = _fixed_at_start(old.project, new.project)
-        if fixed:
+        if fixed and new.deployed is not None:
+            logger.warning("%s's splice.toml sets %s otherwise; this process keeps the settings it started with",
+                           new.label, ", ".join(fixed))  # fmt: skip
+        elif fixed:
             logger.warning("splice.toml: %s changed; that takes effect when this process restarts", ", ".join(fixed))
         if old.runs:
             self._replaced.append(old)

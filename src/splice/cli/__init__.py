@@ -10,6 +10,7 @@ import typer
 from splice.cli import _connections, _env, _files, _flows, _lookups, _runs, _syncs, _tokens, _transfers
 from splice.cli._common import report
 from splice.cli._demo import demo
+from splice.cli._deploy import deploy
 from splice.cli._doctor import doctor
 from splice.cli._init import init
 from splice.cli._keys import app as keys_app
@@ -53,6 +54,7 @@ app.command()(run)
 app.command()(logs)
 app.command()(records)
 app.command()(doctor)
+app.command()(deploy)
 app.add_typer(_connections.app, name="connections")
 app.add_typer(_runs.app, name="runs")
 app.add_typer(_env.app, name="env")

@@ -3,14 +3,15 @@
 :class:`RemoteRuntime` has the few reading services of :class:`~splice.runtime.Runtime` that
 ``connections list|show``, ``syncs list``, ``records``, ``logs``, ``runs list|show`` and
 ``lookups list|get`` call (``rt.connections``, ``rt.syncs``, ``rt.records``, ``rt.runs``,
-``rt.lookups``), implemented over the REST API with a bearer token, and returning objects
-those commands print exactly as they print local ones. A failed request raises a
+``rt.lookups``), and ``splice deploy``'s (``rt.deploys``), implemented over the REST API with
+a bearer token, and returning objects those commands print exactly as they print local ones. A failed request raises a
 :class:`~splice.errors.SpliceError` rebuilt from the server's ``{"error": {...}}`` envelope,
 so it ends as the same ``error:`` / ``hint:`` lines.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ MAX_LOG_LINES = 1000
 #: what ``GET /runs`` returns at most per request
 MAX_RUNS = 500
 NEW_TOKEN = "create one where the server's project is with `splice tokens create NAME`"
+DEPLOY_TOKEN = (
+    "create a deploy token where the server's project is (splice tokens create NAME --deploy), set SPLICE_TOKEN to it"
+)
 _RECORD_TIMES = ("first_seen_at", "last_modified_at", "deleted_at")
 _RUN_TIMES = ("created_at", "started_at", "finished_at")
 _SYNC_KEYS = frozenset(("sync", "connection", "schedule", "overridden", "paused", "connection_status", "last_run",
@@ -255,6 +259,29 @@ class RemoteLookups:
             return {"data": list(page["data"]), "next_page_url": page["next_page_url"]}
 
 
+class RemoteDeploys:
+    """``splice deploy``'s calls: upload a version, list them, roll back."""
+
+    def __init__(self, remote: RemoteRuntime) -> None:
+        self._remote = remote
+
+    async def create(self, archive: bytes, message: str | None = None) -> dict[str, Any]:
+        return await self._version(self._remote.send("POST", ("deploys",), {"message": message}, data=archive))
+
+    async def list(self) -> list[dict[str, Any]]:
+        rows = await self._remote.get(("deploys",))
+        with self._remote._parsing():
+            return [_deployed(row) for row in rows]
+
+    async def rollback(self, to: int | None = None) -> dict[str, Any]:
+        return await self._version(self._remote.send("POST", ("deploys", "rollback"), json={"to": to}))
+
+    async def _version(self, sent: Any) -> dict[str, Any]:
+        data = await sent
+        with self._remote._parsing():
+            return _deployed(data)
+
+
 class RemoteRuntime:
     """The reading half of a Runtime, over ``splice serve``'s REST API."""
 
@@ -270,6 +297,7 @@ class RemoteRuntime:
         self.records = RemoteRecords(self)
         self.runs = RemoteRuns(self)
         self.lookups = RemoteLookups(self)
+        self.deploys = RemoteDeploys(self)
 
     async def close(self) -> None:
         await self._session.close()
@@ -278,17 +306,35 @@ class RemoteRuntime:
 
     async def get(self, path: tuple[str, ...], **params: Any) -> Any:
         """``GET`` a path (its segments quoted) with the non-``None`` params; the parsed JSON."""
+        return await self.send("GET", path, params)
+
+    async def send(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        params: dict[str, Any] | None = None,
+        *,
+        data: bytes | None = None,
+        json: Any = None,
+    ) -> Any:
+        """``method`` a path with the non-``None`` params and a body (raw ``data`` or ``json``); the parsed JSON."""
         url = self.server
         for segment in path:
             url = url / segment
         query = [
             (name, _param(item))
-            for name, value in params.items()
+            for name, value in (params or {}).items()
             if value is not None
             for item in (value if isinstance(value, list) else [value])
         ]
+        body_args: dict[str, Any] = {}
+        if data is not None:
+            # a stream, not bytes: aiohttp warns that a large bytes body would hold up the event loop
+            body_args = {"data": io.BytesIO(data), "headers": {"Content-Type": "application/octet-stream"}}
+        elif json is not None:
+            body_args = {"data": orjson.dumps(json), "headers": {"Content-Type": "application/json"}}
         try:
-            async with self._session.get(url, params=query) as response:
+            async with self._session.request(method, url, params=query, **body_args) as response:
                 body = await response.read()
                 status, reason = response.status, response.reason
         except TimeoutError:  # before ClientConnectionError: aiohttp's timeouts are both
@@ -341,6 +387,8 @@ class RemoteRuntime:
         )
         if isinstance(rebuilt, errors.Unauthorized):
             rebuilt.hint = self._token_hint()
+        elif isinstance(rebuilt, errors.DeployNotAllowed):  # the server words its hint for REST
+            rebuilt.hint = DEPLOY_TOKEN
         return rebuilt
 
     def _token_hint(self) -> str:
@@ -378,6 +426,12 @@ def _run(data: dict[str, Any]) -> RunRecord:
     times = {name: _time(data[name]) if data[name] is not None else None for name in _RUN_TIMES}
     fields = {name: data[name] for name in RunRecord.__slots__ if name != "owner" and name not in times}
     return RunRecord(**fields, **times)
+
+
+def _deployed(data: dict[str, Any]) -> dict[str, Any]:
+    """A version as ``/deploys`` answers it, its time parsed (a missing key is a parse error)."""
+    keys = ("number", "digest", "size", "created_by", "message", "rollback_of", "current")
+    return {**{key: data[key] for key in keys}, "created_at": _time(data["created_at"])}
 
 
 def _reason(exc: BaseException) -> str:

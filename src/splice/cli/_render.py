@@ -22,7 +22,7 @@ END_LEVEL = {"succeeded": "info", "failed": "error", "timed_out": "error", "canc
 #: a run's fields in ``--json``, in the order ``GET /runs`` has them (its ``owner`` is internal)
 _RUN_FIELDS = ("id", "kind", "integration", "script", "connection_id", "status", "input", "output", "error",
                "attempt", "parent_id", "job_id", "test_mode", "progress", "created_at", "started_at",
-               "finished_at", "duration_ms")  # fmt: skip
+               "finished_at", "duration_ms", "project_version")  # fmt: skip
 
 
 def log_line(console: Console, line: LogLine, prefix: str = "") -> None:

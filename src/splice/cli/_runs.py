@@ -289,6 +289,8 @@ def _fields(run: RunRecord) -> list[tuple[str, str]]:
         rows.append(("job", escape(f"{run.job_id}, attempt {run.attempt}")))
     if run.parent_id:
         rows.append(("started by", escape(f"{run.parent_id} ({short_id(run.parent_id)})")))
+    if run.project_version is not None:
+        rows.append(("code", f"deployed version {run.project_version}"))
     rows.append(("created", _when(run.created_at) + " UTC"))
     if run.started_at:
         rows.append(("started", _when(run.started_at) + " UTC"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -44,9 +45,21 @@ def worker(
     id: IdOption = None,
     concurrency: ConcurrencyOption = None,
     in_process: InProcessOption = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            metavar="URL",
+            help="The database shared with `splice serve`. With no project folder here, the worker runs the "
+            "version deployed there (splice deploy); SPLICE_SECRET_KEY must hold the server's key.",
+            envvar="SPLICE_DATABASE_URL",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker that executes queued syncs and actions, beside `splice serve` on the same database."""
-    _run("worker", project, id, concurrency, in_process, schedule=False, api=None)
+    if database_url:
+        os.environ["SPLICE_DATABASE_URL"] = database_url  # the project's settings then name the same database
+    _run("worker", project, id, concurrency, in_process, schedule=False, api=None, database_url=database_url)
 
 
 def _run(
@@ -57,6 +70,7 @@ def _run(
     in_process: bool,
     schedule: bool,
     api: tuple[str | None, int | None] | None,
+    database_url: str | None = None,
 ) -> None:
     from splice._engine.worker import default_executor_id, run_worker  # loads the engine: only when serving
 
@@ -66,8 +80,10 @@ def _run(
 
     def ready(rt: Runtime, url: str | None) -> None:
         what = "scheduler and worker" if schedule else "worker"
+        deployed = rt.versions.current.deployed
+        code = "" if deployed is None else f", deployed version {deployed}"
         err.print(
-            f"splice {role}: {what} {executor_id!r} running on {rt.store!r} (Ctrl-C to stop)",
+            f"splice {role}: {what} {executor_id!r} running on {rt.store!r}{code} (Ctrl-C to stop)",
             highlight=False,
         )
         if url:
@@ -82,5 +98,6 @@ def _run(
             concurrency=concurrency,
             api=api,
             ready=ready,
+            database_url=database_url,
         )
     )

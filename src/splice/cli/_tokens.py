@@ -32,12 +32,16 @@ def create(
     connection: Annotated[
         list[str] | None, typer.Option("--connection", "-c", help="Only this connection id (repeatable).")
     ] = None,
+    deploy: Annotated[
+        bool, typer.Option("--deploy", help="May also deploy the project's code and roll it back (splice deploy).")
+    ] = False,
     project: ProjectOption = None,
 ) -> None:
     """Create a token; prints its secret (once) on stdout."""
 
     async def work(rt: Runtime) -> None:
-        scope = TokenScope(read_only=read_only, integrations=integration or None, connections=connection or None)
+        scope = TokenScope(read_only=read_only, integrations=integration or None, connections=connection or None,
+                           deploy=deploy)  # fmt: skip
         token, secret = await rt.tokens.create(name, scope)
         sys.stdout.write(secret + "\n")
         sys.stdout.flush()

@@ -66,6 +66,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.router.routes.append(webhooks.FAST_ROUTE)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=runtime.project.config.server.max_body_kb * 1024)
+    server = runtime.project.config.server
+    deploys = (server.max_deploy_mb * 1024 * 1024, "[server] max_deploy_mb")
+    app.add_middleware(BodyLimit, max_bytes=server.max_body_kb * 1024, own={"/deploys": deploys})
     app.add_middleware(RequestId)  # outermost: the 413s above carry the request id too
     return app

@@ -13,6 +13,7 @@ same behaviour on both, migrated by alembic when opened.
 
 from splice.store._connections import Connection
 from splice.store._crypto import SecretBox
+from splice.store._deploys import DeployStore, ProjectVersion
 from splice.store._flows import FlowStore, StoredFlow
 from splice.store._lookups import CacheSize, LookupStore
 from splice.store._oauth_states import OAuthStateStore
@@ -30,11 +31,13 @@ __all__ = [
     "AccessToken",
     "CacheSize",
     "Connection",
+    "DeployStore",
     "FlowStore",
     "LogLine",
     "LogRecord",
     "LookupStore",
     "OAuthStateStore",
+    "ProjectVersion",
     "RecordPage",
     "ResourceStore",
     "RunError",

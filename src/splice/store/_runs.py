@@ -86,6 +86,8 @@ class RunRecord:
     #: a flow's step run: the step's key in its flow run; a flow run: its flow's version
     step: str | None = None
     version: str | None = None
+    #: the deployed project version (``splice deploy``) the run's code came from; None: the files on disk
+    project_version: int | None = None
 
 
 @dataclass(slots=True)

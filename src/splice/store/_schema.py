@@ -40,7 +40,7 @@ from splice.errors import InvalidInput
 #: alembic history when the PostgreSQL database is shared.
 VERSION_TABLE = "splice_alembic_version"
 #: the newest migration; checked at every open without loading the migration scripts.
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 
 _JSON_OPTIONS = _json.OPTIONS
 #: stands in for NUL in what PostgreSQL stores (a private-use character, so rarely escaped itself)
@@ -255,6 +255,8 @@ runs = sa.Table(
     sa.Column("step", sa.String(512), nullable=True),
     #: a flow run: the version (hash) of the flow document it ran
     sa.Column("version", sa.String(32), nullable=True),
+    #: the deployed project version (``project_versions.number``) the run's code came from; None: files on disk
+    sa.Column("project_version", sa.Integer, nullable=True),
     sa.Index(None, "integration", "script", "created_at"),
     sa.Index(None, "connection_id", "created_at"),
     sa.Index(None, "status"),
@@ -494,4 +496,21 @@ workers = sa.Table(
     sa.Column("lost_at", UTCDateTime, nullable=True),
     sa.Column("recovered_by", sa.String(255), nullable=True),
     sa.Index(None, "status", "heartbeat_at"),
+)
+
+# Deployed versions of the project (``splice deploy``): the package and splice.toml as a
+# deterministic tar.gz, numbered from 1. The newest number is the version new runs use; a
+# rollback appends a copy of an older version's archive (``rollback_of``), so that stays the
+# only rule and the history is never rewritten.
+project_versions = sa.Table(
+    "project_versions",
+    metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("archive", sa.LargeBinary, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=True),
+    sa.Column("message", sa.String(1024), nullable=True),
+    sa.Column("rollback_of", sa.Integer, nullable=True),
 )

@@ -10,6 +10,7 @@ from splice._clock import Clock, SystemClock
 from splice.store._checkpoints import CheckpointStore
 from splice.store._connections import ConnectionStore
 from splice.store._crypto import SecretBox
+from splice.store._deploys import DeployStore
 from splice.store._engine import Database, connect, redact_url
 from splice.store._env import EnvStore
 from splice.store._flows import FlowStore
@@ -32,8 +33,9 @@ class Store:
 
     ``connections``, ``env``, ``runs``, ``state``, ``locks``, ``records``,
     ``checkpoints``, ``schedules``, ``tokens``, ``oauth_states``, ``webhook_deliveries``,
-    ``flows``, ``lookups``, ``resources`` (exports, imports, … created over the API) and
-    ``run_errors`` (records a run could not process). Get one with
+    ``flows``, ``lookups``, ``resources`` (exports, imports, … created over the API),
+    ``run_errors`` (records a run could not process), ``workers`` and ``deploys`` (deployed
+    versions of the project). Get one with
     :func:`open_store`; close it with :meth:`close` or ``async with``. ``clock`` decides when
     OAuth states and webhook deliveries expire and when a token was last used.
     """
@@ -58,6 +60,7 @@ class Store:
         self.run_errors = RunErrorStore(db, clock)
         self.lookups = LookupStore(db)
         self.workers = WorkerStore(db)
+        self.deploys = DeployStore(db)
 
     @property
     def url(self) -> str:

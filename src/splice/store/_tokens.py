@@ -72,12 +72,21 @@ class TokenScope:
     read_only: bool = False
     integrations: tuple[str, ...] | None = None
     connections: tuple[str, ...] | None = None
+    #: may upload the project's code and roll it back (``splice deploy``): a permission of its own
+    deploy: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.read_only, bool):
-            raise InvalidInput(f"token scope read_only must be true or false, not {self.read_only!r}")
+        for name in ("read_only", "deploy"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInput(f"token scope {name} must be true or false, not {getattr(self, name)!r}")
         object.__setattr__(self, "integrations", _check_names(self.integrations, "integrations"))
         object.__setattr__(self, "connections", _check_names(self.connections, "connections"))
+        if self.deploy and not self.full_access:
+            raise InvalidInput(
+                "a deploy token cannot be read-only or limited to some integrations or connections: "
+                "a deploy changes the code of every integration",
+                details={"field": "deploy"},
+            )
 
     def allows(self, integration: str | None = None, connection: str | None = None, *, write: bool = False) -> bool:
         """Whether a request about ``integration`` / ``connection`` is within this scope.
@@ -107,31 +116,37 @@ class TokenScope:
         ]
         if self.read_only:
             return ", ".join(["read-only", "; ".join(limits)]) if limits else "read-only"
+        if self.deploy:
+            return "full access, deploy"
         return "; ".join(limits) if limits else "full access"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form, as stored and as shown over REST."""
-        return {
+        """JSON-safe form, as stored and as shown over REST (``deploy`` only when granted)."""
+        data: dict[str, Any] = {
             "read_only": self.read_only,
             "integrations": None if self.integrations is None else list(self.integrations),
             "connections": None if self.connections is None else list(self.connections),
         }
+        if self.deploy:
+            data["deploy"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> TokenScope:
         """Parse :meth:`to_dict`'s form (missing keys take defaults); InvalidInput when malformed."""
         if not isinstance(data, dict):
             raise InvalidInput(f"a token scope must be an object, not {type(data).__name__}")
-        unknown = sorted(set(data) - {"read_only", "integrations", "connections"})
+        unknown = sorted(set(data) - {"read_only", "integrations", "connections", "deploy"})
         if unknown:
             raise InvalidInput(
                 f"unknown token scope field(s): {', '.join(map(str, unknown))}",
-                hint="a scope has read_only, integrations and connections",
+                hint="a scope has read_only, integrations, connections and deploy",
             )
         return cls(
             read_only=data.get("read_only", False),
             integrations=data.get("integrations"),
             connections=data.get("connections"),
+            deploy=data.get("deploy", False),
         )
 
 

@@ -4,6 +4,7 @@ from splice.server.routes import (
     actions,
     connect,
     connections,
+    deploys,
     env,
     flows,
     integrations,
@@ -39,5 +40,6 @@ ROUTERS = [
     lookups.router,
     env.router,
     tokens.router,
+    deploys.router,
     webhooks.router,
 ]

@@ -53,6 +53,9 @@ class RunOut(BaseModel):
     duration_ms: float | None
     step: str | None = Field(default=None, description="a flow's step run: the step's key in its flow run")
     version: str | None = Field(default=None, description="a flow run: the version of the flow it ran")
+    project_version: int | None = Field(
+        default=None, description="the deployed project version (`GET /deploys`) whose code ran; null: files on disk"
+    )
     steps: list[RunOut] | None = Field(
         default=None, description="a flow run (GET /runs/{id} only): its step runs, in the order they started"
     )

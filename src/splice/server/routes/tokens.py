@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from splice.errors import Forbidden
+from splice.errors import DeployNotAllowed, Forbidden
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._bodies import JsonBody
 from splice.server._errors import ERROR_RESPONSES
@@ -33,6 +33,7 @@ class ScopeOut(BaseModel):
     read_only: bool
     integrations: list[str] | None
     connections: list[str] | None
+    deploy: bool = Field(default=False, description="may deploy the project's code and roll it back (`/deploys`)")
 
 
 class TokenOut(BaseModel):
@@ -66,6 +67,7 @@ class NewToken(JsonBody):
     connections: list[ScopeName] | None = Field(
         default=None, min_length=1, description="only these connection ids; null for all"
     )
+    deploy: bool = Field(default=False, description="may deploy and roll back; only a deploy token may create one")
 
 
 def _require_full_access(caller: Caller) -> None:
@@ -87,7 +89,14 @@ async def list_tokens(rt: RuntimeDep, caller: CallerDep, include_revoked: bool =
 async def create_token(body: NewToken, rt: RuntimeDep, caller: CallerDep) -> CreatedToken:
     """The only response that carries the secret: it is not stored, so it cannot be shown again."""
     _require_full_access(caller)
-    scope = TokenScope(read_only=body.read_only, integrations=body.integrations, connections=body.connections)
+    if body.deploy and not caller.token.scope.deploy:
+        raise DeployNotAllowed(
+            "only a deploy token may create another deploy token",
+            hint="create it where the server's project is: splice tokens create NAME --deploy",
+            hints={"rest": 'send this request with a token whose scope has "deploy": true'},
+        )
+    scope = TokenScope(read_only=body.read_only, integrations=body.integrations, connections=body.connections,
+                       deploy=body.deploy)  # fmt: skip
     token, secret = await rt.tokens.create(body.name, scope)
     return CreatedToken(**TokenOut.of(token).model_dump(), secret=secret)
 
