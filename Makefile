@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test lint bench clean
 
@@ -15,7 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/splice demo
 
+# chromium (Debian's: Playwright cannot download browsers here) drives the dashboard's tests: installed when missing.
 test: $(STAMP) lint
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
@@ -23,7 +26,6 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
 # wrk (the load generator of bench/webhooks.py) is a Debian package: installed when missing.
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	$(BIN)/python bench/api_client.py

@@ -23,6 +23,7 @@ from splice.server._params import refuse_nul
 from splice.server._request_id import RequestId
 from splice.server._truncate import LIST_FIELD_BYTES
 from splice.server.routes import ROUTERS, webhooks
+from splice.ui import create_ui
 
 DESCRIPTION = f"""splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
 `Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.router.routes.append(webhooks.FAST_ROUTE)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/ui", create_ui(runtime))
     app.add_middleware(BodyLimit, max_bytes=runtime.project.config.server.max_body_kb * 1024)
     app.add_middleware(RequestId)  # outermost: the 413s above carry the request id too
     return app
