@@ -62,3 +62,25 @@ def test_a_runs_log_lines_arrive_while_it_runs(page: Page, site: Site) -> None:
     expect(page.locator("#run-status")).to_have_text("succeeded", timeout=10_000)
     expect(page.locator("#logs li")).to_have_count(6)
     expect(page.locator("#run-output")).to_contain_text('"ticks": 6')
+
+
+def test_a_failed_flow_run_retried_from_its_failed_step_turns_green(page: Page, site: Site) -> None:
+    failed = site.api("POST", "/flows/acme.gated/run", {"connection_id": "c1"})
+    assert "the gate is closed" in str(failed)
+    run_id = site.api("GET", "/runs?kind=flow&limit=1")[0]["id"]
+    sign_in(page, site)
+    page.goto(f"{site.url}/ui/runs/{run_id}")
+    expect(page.locator("#run-status")).to_have_text("failed")
+    expect(page.locator("#run-error")).to_contain_text("the gate is closed")
+    steps = page.get_by_role("list", name="steps in order").locator("li")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("succeeded")
+    expect(steps.nth(1)).to_contain_text("failed")
+
+    site.cli("env", "set", "GATE_OPEN", "yes")
+    page.get_by_role("button", name="retry from Gate").click()
+    expect(page).not_to_have_url(re.compile(run_id))
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=20_000)
+    names = page.get_by_role("list", name="steps in order").locator("li strong")
+    expect(names).to_have_text(["Count", "Gate", "Each", "Check", "Check"])
+    expect(page.locator("#run-output")).to_contain_text('"n": 2')

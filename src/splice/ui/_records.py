@@ -17,7 +17,8 @@ from splice.ui._auth import Viewer, runtime
 from splice.ui._render import page
 
 router = APIRouter()
-PAGE = 50
+#: records per page the browser offers
+SIZES = (50, 500)
 FILTERS = ("added", "updated", "deleted")
 Text = Annotated[str, Query(max_length=512)]
 
@@ -36,14 +37,16 @@ def _models(request: Request, caller: Viewer) -> dict[str, list[str]]:
 @router.get("/records")
 async def records_page(
     request: Request, caller: Viewer, integration: Text = "", model: Text = "", connection: Text = "",
-    cursor: Text = "", filter: Text = "", modified_after: Text = "", id: Text = "",
+    cursor: Text = "", filter: Text = "", modified_after: Text = "", id: Text = "", size: int = SIZES[0],
 ) -> Response:  # fmt: skip
     rt = runtime(request)
     connections = [c.id for c in await rt.connections.list(integration or None) if caller.sees(c.integration, c.id)]
     query = {"integration": integration, "model": model, "connection": connection, "filter": filter,
-             "modified_after": modified_after}  # fmt: skip
-    context: dict[str, Any] = {"models": _models(request, caller), "connections": connections, "query": query,
-                               "filters": FILTERS, "records": None, "next_cursor": None, "record": None}  # fmt: skip
+             "modified_after": modified_after, "size": size if size in SIZES else SIZES[0]}  # fmt: skip
+    context: dict[str, Any] = {
+        "models": _models(request, caller), "connections": connections, "query": query, "filters": FILTERS,
+        "sizes": SIZES, "records": None, "next_cursor": None, "record": None,
+    }  # fmt: skip
     if integration and model and connection:
         caller.check(integration, connection)
         if filter and filter not in FILTERS:
@@ -51,7 +54,7 @@ async def records_page(
         after = datetime.fromisoformat(modified_after) if modified_after else None
         result = await rt.records.read(integration, model, connection=connection, cursor=cursor or None,
                                        modified_after=after, filter={filter} if filter else None,
-                                       ids=[id] if id else None, limit=PAGE)  # fmt: skip
+                                       ids=[id] if id else None, limit=query["size"])  # fmt: skip
         context.update(records=result.records, next_cursor=result.next_cursor, cursor=cursor)
         if id and result.records:
             context["record"] = result.records[0]

@@ -66,15 +66,37 @@ async def run_view(rt: Runtime, caller: Caller, run_id: str) -> dict[str, Any]:
     run = await visible_run(rt, caller, run_id)
     scope = scope_filters(caller)
     attempts = await rt.runs.find(job_id=run.job_id, limit=100, **scope) if run.job_id else [run]
-    steps = list(reversed(await rt.runs.find(parent_id=run.id, limit=10_000))) if run.kind == "flow" else []
+    steps = in_order(await rt.runs.find(parent_id=run.id, limit=10_000)) if run.kind == "flow" else []
     errors = await rt.runs.errors(run.id, status="open", **scope) if run.kind == "import" else []
     return {"run": run, "attempts": attempts, "steps": [step_view(s) for s in steps], "record_errors": errors}
+
+
+def _top(key: str) -> str:
+    """The top-level step a key belongs to: ``"Each order[2]/Check order"`` → ``"Each order"``."""
+    return key.split("/")[0].split("[")[0]
+
+
+def in_order(steps: list[RunRecord]) -> list[RunRecord]:
+    """Step runs in the flow's order, as ``splice runs show`` lists them: each top-level step
+    where it first started, a loop's or a branch's steps under it (a loop ends after its items)."""
+    order: dict[str, int] = {}
+    for child in sorted(steps, key=lambda r: r.created_at):
+        order.setdefault(_top(child.step or ""), len(order))
+
+    def position(child: RunRecord) -> tuple[int, int, datetime, str]:
+        key = child.step or ""
+        return order[_top(key)], int(key != _top(key)), child.created_at, key
+
+    return sorted(steps, key=position)
 
 
 def step_view(step: RunRecord) -> dict[str, Any]:
     """A step run as the timeline draws it: indented by how deep in branches and loops its key is."""
     key = step.step or step.script
-    return {"run": step, "key": key, "depth": key.count("/"), "name": key.rsplit("/", 1)[-1]}
+    depth = key.count("/")
+    name = key.rsplit("/", 1)[-1]
+    where = key.split("/")[0].removeprefix(_top(key)) if depth else ""
+    return {"run": step, "key": key, "depth": depth, "name": name, "item": where}
 
 
 @router.get("/runs/{run_id}")
