@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/splice demo
 
+# chromium (Debian's: Playwright cannot download browsers here) drives the dashboard's tests: installed when missing.
 test: $(STAMP) lint
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
@@ -23,7 +26,6 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
 # wrk (the load generator of bench/webhooks.py) is a Debian package: installed when missing.
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
 	$(BIN)/python bench/api_client.py
@@ -33,6 +35,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/action_http.py
 	$(BIN)/python bench/export_import.py
 	$(BIN)/python bench/files.py
+
+# the dashboard's screenshots in docs/ (shown in the README), taken with chromium from a served demo project
+screenshots: $(STAMP)
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -35,6 +35,8 @@ MAX_LOG_LINES = wire.MAX_LOG_LINES
 MAX_LOG_MESSAGE = 16_384
 #: log lines are stored in batches of this many while a run goes on
 LOG_BATCH = 500
+#: seconds a logged line waits for others before it is stored, so a run's logs can be followed live
+LOG_DELAY = 0.2
 #: calls one child may have in flight; past it the parent stops reading its socket for a while
 MAX_INFLIGHT = 64
 
@@ -59,6 +61,7 @@ class RunGateway:
     effects: int = 0
     _writing: asyncio.Future[None] | None = None
     _created: asyncio.Future[None] | None = None
+    _timer: asyncio.TimerHandle | None = None
 
     @property
     def run_id(self) -> str:
@@ -91,6 +94,16 @@ class RunGateway:
         if self.on_log is not None:
             self.on_log(line)
         if len(self.logs) >= LOG_BATCH:
+            self._write_pending()
+        elif self._timer is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the run's end stores them
+                self._timer = asyncio.get_running_loop().call_later(LOG_DELAY, self._write_pending)
+
+    def _write_pending(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.logs:
             self._write(self.logs)
             self.logs = []
 
@@ -121,9 +134,7 @@ class RunGateway:
             message = f"{self.dropped_logs} log lines dropped (a run keeps at most {MAX_LOG_LINES:,})"
             self.logs.append(LogLine(ts=datetime.now(UTC), level="warning", message=message, fields={}))
             self.dropped_logs = 0
-        if self.logs:
-            self._write(self.logs)
-            self.logs = []
+        self._write_pending()
         if self._writing is not None:
             await self._writing
 

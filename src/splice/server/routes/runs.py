@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from splice.errors import NotFound
+from splice.runtime import Runtime
 from splice.server._auth import Caller, CallerDep, RuntimeDep
 from splice.server._errors import ERROR_RESPONSES
 from splice.server._truncate import clip
@@ -98,6 +99,21 @@ def split_script(integration: str | None, script: str | None) -> tuple[str | Non
     return owner, name
 
 
+async def visible_run(rt: Runtime, caller: Caller, run_id: str) -> RunRecord:
+    """The run ``run_id`` names if the token may see it; else 404, as if it did not exist.
+
+    The one check of a run's visibility, for the REST API and the dashboard alike.
+    """
+    try:
+        record: RunRecord | None = await rt.runs.get(run_id, **scope_filters(caller))
+    except NotFound:
+        record = None
+    limited = caller.token.scope.connections is not None and record is not None and record.connection_id is None
+    if record is None or limited or not caller.sees(record.integration, record.connection_id):
+        raise NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="GET /runs lists the runs you may see")
+    return record
+
+
 NameQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
 ScriptQuery = Annotated[
     str | None, Query(min_length=1, max_length=257, description="`echo`, or qualified: `acme.echo`")
@@ -154,13 +170,7 @@ async def get_run(run_id: RunId, rt: RuntimeDep, caller: CallerDep) -> RunOut:
 
     `run_id` may be short: the last characters of an id (8 in the CLI's listings), when they
     name one run the token may see (422 `AMBIGUOUS_ID` naming them when several do)."""
-    try:
-        record: RunRecord | None = await rt.runs.get(run_id, **scope_filters(caller))
-    except NotFound:
-        record = None
-    limited = caller.token.scope.connections is not None and record is not None and record.connection_id is None
-    if record is None or limited or not caller.sees(record.integration, record.connection_id):
-        raise NotFound(f"run {run_id!r} not found", details={"id": run_id}, hint="GET /runs lists the runs you may see")
+    record = await visible_run(rt, caller, run_id)
     run = RunOut.of(record)
     if record.kind == "flow":
         children = await rt.runs.find(parent_id=record.id, limit=10_000)

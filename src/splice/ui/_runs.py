@@ -1,0 +1,132 @@
+"""Runs: the list (filtered, keyset-paged, refreshed in place) and one run's page, with retries.
+
+The list asks the store exactly what ``GET /runs`` asks it, with the token's limits in the
+query; one run is found through ``visible_run``, the REST API's own check.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from splice.errors import InvalidInput
+from splice.runtime import Runtime
+from splice.server._auth import Caller
+from splice.server.routes.runs import scope_filters, split_script, visible_run
+from splice.store import RunRecord
+from splice.ui._auth import CsrfChecked, Viewer, runtime
+from splice.ui._render import page
+
+router = APIRouter()
+PAGE = 50
+STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
+KINDS = ("action", "sync", "trigger", "flow", "export", "import")
+#: the list's time filter: runs created within the last ...
+SINCE = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+Text = Annotated[str, Query(max_length=257)]
+
+
+def _filters(script: str, connection: str, status: str, kind: str, since: str) -> dict[str, Any] | None:
+    names = split_script(None, script or None)
+    if names is None:
+        return None
+    if status and status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    window = SINCE.get(since)
+    return {
+        "integration": names[0], "script": names[1], "connection_id": connection or None,
+        "status": status or None, "kind": kind or None,
+        "since": datetime.now(UTC) - window if window else None,
+    }  # fmt: skip
+
+
+@router.get("/runs")
+async def runs_page(
+    request: Request, caller: Viewer, script: Text = "", connection: Text = "", status: Text = "", kind: Text = "",
+    since: Text = "", before: Text = "",
+) -> Response:  # fmt: skip
+    """Newest first, ``PAGE`` at a time; htmx re-fetches the ``rows`` block every two seconds."""
+    filters = _filters(script, connection, status, kind, since)
+    rows: list[RunRecord] = []
+    if filters is not None:
+        rows = await runtime(request).runs.find(**filters, **scope_filters(caller), limit=PAGE + 1,
+                                                before_id=before or None)  # fmt: skip
+    query = {"script": script, "connection": connection, "status": status, "kind": kind, "since": since}
+    block = "rows" if request.headers.get("hx-request") and request.headers.get("hx-target") == "runs-rows" else None
+    return page(request, "runs.html", block, runs=rows[:PAGE], more=len(rows) > PAGE, query=query, before=before,
+                statuses=STATUSES, kinds=KINDS, windows=tuple(SINCE))  # fmt: skip
+
+
+async def run_view(rt: Runtime, caller: Caller, run_id: str) -> dict[str, Any]:
+    """What the run page shows: the run, its attempts and, for a flow, its steps in order."""
+    run = await visible_run(rt, caller, run_id)
+    scope = scope_filters(caller)
+    attempts = await rt.runs.find(job_id=run.job_id, limit=100, **scope) if run.job_id else [run]
+    steps = in_order(await rt.runs.find(parent_id=run.id, limit=10_000)) if run.kind == "flow" else []
+    errors = await rt.runs.errors(run.id, status="open", **scope) if run.kind == "import" else []
+    return {"run": run, "attempts": attempts, "steps": [step_view(s) for s in steps], "record_errors": errors}
+
+
+def _top(key: str) -> str:
+    """The top-level step a key belongs to: ``"Each order[2]/Check order"`` → ``"Each order"``."""
+    return key.split("/")[0].split("[")[0]
+
+
+def in_order(steps: list[RunRecord]) -> list[RunRecord]:
+    """Step runs in the flow's order, as ``splice runs show`` lists them: each top-level step
+    where it first started, a loop's or a branch's steps under it (a loop ends after its items)."""
+    order: dict[str, int] = {}
+    for child in sorted(steps, key=lambda r: r.created_at):
+        order.setdefault(_top(child.step or ""), len(order))
+
+    def position(child: RunRecord) -> tuple[int, int, datetime, str]:
+        key = child.step or ""
+        return order[_top(key)], int(key != _top(key)), child.created_at, key
+
+    return sorted(steps, key=position)
+
+
+def step_view(step: RunRecord) -> dict[str, Any]:
+    """A step run as the timeline draws it: indented by how deep in branches and loops its key is."""
+    key = step.step or step.script
+    depth = key.count("/")
+    name = key.rsplit("/", 1)[-1]
+    where = key.split("/")[0].removeprefix(_top(key)) if depth else ""
+    return {"run": step, "key": key, "depth": depth, "name": name, "item": where}
+
+
+@router.get("/runs/{run_id}")
+async def run_page(request: Request, caller: Viewer, run_id: str, q: Text = "") -> Response:
+    rt = runtime(request)
+    view = await run_view(rt, caller, run_id)
+    lines = await rt.runs.logs(run_id=view["run"].id, text=q or None, limit=1000, latest=True,
+                               **scope_filters(caller))  # fmt: skip
+    last_seq = lines[-1].seq if lines else 0
+    return page(request, "run.html", **view, lines=lines, last_seq=last_seq, q=q)
+
+
+@router.post("/runs/{run_id}/retry", dependencies=[CsrfChecked])
+async def retry(
+    request: Request, caller: Viewer, run_id: str, from_step: Annotated[str, Form(max_length=512)] = ""
+) -> Response:
+    """Retry a failed flow run from ``from_step`` (default: the step that failed); show the new run."""
+    rt = runtime(request)
+    old = await visible_run(rt, caller, run_id)
+    caller.check(old.integration, old.connection_id, write=True)
+    new = await rt.flows.retry(old.id, from_step=from_step or None, background=True)
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/runs/{new.id}", status_code=303)
+
+
+@router.post("/runs/{run_id}/errors/retry", dependencies=[CsrfChecked])
+async def retry_errors(request: Request, caller: Viewer, run_id: str) -> Response:
+    """Retry an import run's errored records alone, each from the stage it failed at."""
+    rt = runtime(request)
+    old = await visible_run(rt, caller, run_id)
+    caller.check(old.integration, old.connection_id, write=True)
+    answers = await rt.imports.retry_errors(old.id)
+    target = answers[0]["run_id"] if answers else old.id
+    return RedirectResponse(f"{request.scope.get('root_path', '')}/runs/{target}", status_code=303)

@@ -1,0 +1,86 @@
+"""Sign in, the runs list and a run's page with its logs arriving live, in chromium."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+from playwright.sync_api import Page, expect
+from tests.ui.conftest import Site, sign_in
+
+
+def test_sign_in_shows_runs_and_sign_out_ends_the_session(page: Page, site: Site) -> None:
+    page.goto(site.url + "/ui/runs")
+    expect(page).to_have_url(re.compile(r"/ui/login$"))
+    page.get_by_label("Access token").fill("spl_not_a_real_token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+
+    sign_in(page, site)
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+    assert site.token not in page.content() and site.token not in page.url
+    cookie = next(c for c in page.context.cookies() if c["name"] == "splice_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and site.token not in cookie["value"]
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/ui/login$"))
+    page.goto(site.url + "/ui/runs")
+    expect(page).to_have_url(re.compile(r"/ui/login$"))
+
+
+def test_a_failed_run_shows_its_error_code_message_and_traceback(page: Page, site: Site) -> None:
+    site.api("POST", "/actions/acme/crash", {"connection_id": "c1", "input": {}})
+    sign_in(page, site)
+    page.goto(site.url + "/ui/runs?script=acme.crash&status=failed")
+    page.locator("#runs-rows a").first.click()
+    error = page.locator("#run-error")
+    expect(error).to_contain_text("the crash the dashboard shows")
+    expect(page.locator("#run-traceback")).to_contain_text("RuntimeError")
+
+
+def test_a_runs_log_lines_arrive_while_it_runs(page: Page, site: Site) -> None:
+    sign_in(page, site)
+    answer: dict[str, object] = {}
+    body = {"connection_id": "c1", "input": {"lines": 6, "every": 0.7}}
+    call = threading.Thread(target=lambda: answer.update(site.api("POST", "/actions/acme/slow", body)))
+    call.start()
+    try:
+        page.goto(site.url + "/ui/runs?script=acme.slow&status=running")
+        link = page.locator("#runs-rows a").first
+        expect(link).to_be_visible(timeout=15_000)  # the list refreshes itself while the run starts
+        link.click()
+        expect(page.locator("#run-status")).to_have_text("running")
+        expect(page.locator("#logs li").first).to_contain_text("tick", timeout=5_000)
+        seen = page.locator("#logs li").count()
+        start = time.monotonic()
+        expect(page.locator("#logs li").nth(seen)).to_contain_text("tick", timeout=5_000)  # a new line, no reload
+        assert time.monotonic() - start < 3
+        assert call.is_alive(), "the lines must have arrived while the run was still going"
+    finally:
+        call.join(timeout=30)
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=10_000)
+    expect(page.locator("#logs li")).to_have_count(6)
+    expect(page.locator("#run-output")).to_contain_text('"ticks": 6')
+
+
+def test_a_failed_flow_run_retried_from_its_failed_step_turns_green(page: Page, site: Site) -> None:
+    failed = site.api("POST", "/flows/acme.gated/run", {"connection_id": "c1"})
+    assert "the gate is closed" in str(failed)
+    run_id = site.api("GET", "/runs?kind=flow&limit=1")[0]["id"]
+    sign_in(page, site)
+    page.goto(f"{site.url}/ui/runs/{run_id}")
+    expect(page.locator("#run-status")).to_have_text("failed")
+    expect(page.locator("#run-error")).to_contain_text("the gate is closed")
+    steps = page.get_by_role("list", name="steps in order").locator("li")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("succeeded")
+    expect(steps.nth(1)).to_contain_text("failed")
+
+    site.cli("env", "set", "GATE_OPEN", "yes")
+    page.get_by_role("button", name="retry from Gate").click()
+    expect(page).not_to_have_url(re.compile(run_id))
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=20_000)
+    names = page.get_by_role("list", name="steps in order").locator("li strong")
+    expect(names).to_have_text(["Count", "Gate", "Each", "Check", "Check"])
+    expect(page.locator("#run-output")).to_contain_text('"n": 2')

@@ -1,0 +1,103 @@
+"""Connections, syncs, records and flows in chromium, and a scoped token that sees only its tenant."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from tests.ui.conftest import Site, sign_in
+
+
+def test_a_sync_triggered_from_the_dashboard_shows_progress_then_its_records_page_through(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site)
+    page.goto(site.url + "/ui/syncs")
+    row = page.locator('tr[data-sync="acme.contacts"][data-connection="c1"]')
+    expect(row).to_be_visible()
+    before = [run["id"] for run in site.api("GET", "/runs?script=acme.contacts&connection_id=c1")]
+    row.get_by_role("button", name="Trigger").click()
+    expect(page.get_by_role("status")).to_contain_text("acme.contacts queued for c1")
+    last_run = row.locator("td:nth-child(4) a")
+    expect(last_run).not_to_have_attribute("href", re.compile("|".join(before) or "^$"), timeout=30_000)
+    expect(row.locator(".progress")).to_contain_text(re.compile(r"pages: \d+"), timeout=30_000)
+    expect(row).to_contain_text("succeeded", timeout=60_000)
+    expect(row).to_contain_text("Contact: 10000")
+
+    page.goto(site.url + "/ui/records")
+    page.get_by_label("Integration").select_option("acme")
+    page.get_by_label("Model").select_option("Contact")
+    page.get_by_label("Connection").select_option("c1")
+    page.get_by_label("Per page").select_option("500")
+    page.get_by_role("button", name="Show").click()
+    ids: set[str] = set()
+    for _ in range(25):
+        rows = page.locator("#records-rows tr td:first-child")
+        ids.update(rows.all_inner_texts())
+        following = page.get_by_role("link", name="Next page →")
+        if following.count() == 0:
+            break
+        following.click()
+    assert len(ids) == 10_000
+
+    page.locator("#records-rows a").first.click()
+    expect(page.locator("#record-json")).to_contain_text('"_splice"')
+    expect(page.locator("#record-json")).to_contain_text('"email"')
+
+
+def test_connections_are_tested_and_deleted_after_a_confirmation(page: Page, site: Site) -> None:
+    site.cli("connections", "add", "acme", "doomed", "--credential", "api_key=demo-key", "--config",
+             f"api_url={site.api('GET', '/connections/acme/c1')['config']['api_url']}")  # fmt: skip
+    sign_in(page, site)
+    page.goto(site.url + "/ui/connections")
+    page.get_by_role("link", name="doomed").click()
+    expect(page.get_by_text("api_key")).to_be_visible()
+    assert "demo-key" not in page.content()
+    page.get_by_role("button", name="Test").click()
+    expect(page.locator("#test-result")).to_contain_text("Test passed")
+    page.get_by_text("Delete…").click()
+    page.get_by_role("button", name="Yes, delete acme/doomed").click()
+    expect(page).to_have_url(re.compile(r"/ui/connections$"))
+    expect(page.get_by_role("link", name="doomed")).to_have_count(0)
+
+
+def test_a_connection_scoped_token_sees_and_acts_on_its_tenant_only(page: Page, site: Site) -> None:
+    site.api("POST", "/actions/acme/count_contacts", {"connection_id": "c2", "input": {}})
+    other = site.api("GET", "/runs?connection_id=c2&limit=1")[0]
+    scoped = site.cli("tokens", "create", "tenant-c1", "--connection", "c1")
+    sign_in(page, site, scoped)
+
+    page.goto(site.url + "/ui/runs")
+    expect(page.locator("#runs-rows")).not_to_contain_text("c2")
+    page.goto(f"{site.url}/ui/runs/{other['id']}")
+    expect(page.get_by_role("heading", name=re.compile("404"))).to_be_visible()
+    page.goto(site.url + "/ui/connections")
+    expect(page.get_by_role("link", name="c1")).to_be_visible()
+    expect(page.get_by_role("link", name="c2")).to_have_count(0)
+    page.goto(site.url + "/ui/connections/acme/c2")
+    expect(page.get_by_role("heading", name=re.compile("404"))).to_be_visible()
+    page.goto(site.url + "/ui/syncs")
+    expect(page.locator('tr[data-connection="c2"]')).to_have_count(0)
+
+    # a forged form post (with this session's own CSRF secret) still cannot act on another tenant
+    csrf = page.locator('input[name="csrf"]').first.get_attribute("value")
+    answer = page.request.post(site.url + "/ui/syncs/acme/contacts/c2/pause", form={"csrf": csrf or ""})
+    assert answer.status == 404
+    assert not site.api("GET", "/syncs/acme/contacts/c2")["paused"]
+
+
+def test_a_post_without_the_sessions_csrf_secret_is_refused(page: Page, site: Site) -> None:
+    sign_in(page, site)
+    answer = page.request.post(site.url + "/ui/syncs/acme/contacts/c1/pause", form={"csrf": "forged"})
+    assert answer.status == 403
+    assert not site.api("GET", "/syncs/acme/contacts/c1")["paused"]
+
+
+def test_flows_are_listed_and_drawn_as_their_trigger_and_steps(page: Page, site: Site) -> None:
+    sign_in(page, site)
+    page.goto(site.url + "/ui/flows")
+    page.get_by_role("link", name="acme.gated").click()
+    drawing = page.get_by_label("the flow, trigger then steps")
+    expect(drawing.locator(".trigger")).to_contain_text("manual")
+    expect(drawing.locator("li.node > strong")).to_have_text(["Count", "Gate", "Each", "Check"])
+    expect(drawing.locator("li.for_each")).to_contain_text("Check")
