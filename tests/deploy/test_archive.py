@@ -17,8 +17,10 @@ from splice.errors import InvalidInput, ProjectError
 
 
 def _tar(files: dict[str, bytes], *, links: dict[str, str] | None = None) -> bytes:
+    """The same bytes at every call (gzip's header time is 0): pytest-xdist's workers must
+    collect the same test ids from them."""
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -79,7 +81,7 @@ def test_no_project_is_a_project_error(tmp_path: Path) -> None:
     ("data", "why"),
     [
         (b"not an archive", "not a .tar.gz"),
-        (gzip.compress(b"x" * 100), "not a .tar.gz"),
+        (gzip.compress(b"x" * 100, mtime=0), "not a .tar.gz"),
         (_tar({"integrations/__init__.py": b""}), "no splice.toml"),
         (_tar({"splice.toml": b"[project\n", "integrations/__init__.py": b""}), "not valid TOML"),
         (_tar({"splice.toml": b""}), "no package 'integrations'"),
