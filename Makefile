@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/action_http.py
 	$(BIN)/python bench/export_import.py
 	$(BIN)/python bench/files.py
+	$(BIN)/python bench/scale.py
 
 # the dashboard's screenshots in docs/ (shown in the README), taken with chromium from a served demo project
 screenshots: $(STAMP)
