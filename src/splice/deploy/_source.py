@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from splice._runtime.versions import Deployed
-from splice.deploy._cache import is_cached, unpacked, version_dir
+from splice.deploy._cache import cached, unpacked
 from splice.errors import InvalidInput, ProjectError
 from splice.project import load_project
 from splice.runtime import Runtime
@@ -33,8 +33,9 @@ class DeployedVersions:
         return await self._store.deploys.newest()
 
     async def unpack(self, version: Deployed) -> Path:
-        if is_cached(version.number, version.digest, self._cache):
-            return version_dir(version.number, version.digest, self._cache)
+        found = cached(version.number, version.digest, self._cache)
+        if found is not None:
+            return found
         data = await self._store.deploys.archive(version.number)
         return await asyncio.to_thread(unpacked, version.number, version.digest, data, self._cache)
 
