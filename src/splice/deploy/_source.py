@@ -64,7 +64,16 @@ async def open_deployed(database_url: str, *, isolation: str | None = None) -> R
                 hints={"rest": "deploy the project first: POST /deploys"},
             )
         root = await source.unpack(newest)
-        project = await asyncio.to_thread(load_project, root)
+        try:
+            project = await asyncio.to_thread(load_project, root)
+        except ProjectError as exc:
+            raise ProjectError(
+                f"deployed version {newest.number} does not load: {exc.message}",
+                code=exc.code,
+                details={**exc.details, "version": newest.number},
+                hint="deploy a fixed version, or go back to the last good one: splice deploy --rollback",
+                hints={"rest": "deploy a fixed version (POST /deploys), or POST /deploys/rollback"},
+            ) from None
         mode = isolation or project.config.runtime.isolation
         runtime = Runtime(project, store, secrets, mode, deployed=newest.number)
     except BaseException:
