@@ -52,9 +52,12 @@ async def test_new_runs_use_a_deploy_while_running_ones_finish_on_theirs_and_rol
         async with aiohttp.ClientSession(serve.api_url, headers={"Authorization": f"Bearer {secret}"}) as http:
             assert await answers(http, 0)  # nothing deployed: the files on disk
 
-            first = await deploy(hot(1), serve.api_url, deploy_token, "-m", "first")
+            v1 = hot(1)
+            first = await deploy(v1, serve.api_url, deploy_token, "-m", "first")
             assert first.code == 0, first
             assert "version 1 is current" in first.stdout
+            again = await deploy(v1, serve.api_url, deploy_token)
+            assert "unchanged: version 1 is current and has this very code" in again.stdout, again
             await until(lambda: answers(http, 1), "deployed version 1 to answer")
 
             status, held = await call(http, "held", timeout=0.5)
