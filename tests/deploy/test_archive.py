@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import ProjectFactory
 
 from splice.deploy import check_archive, pack, project_files, unpack, unpacked
+from splice.deploy._cache import KEEP_SECONDS, cached
 from splice.errors import InvalidInput, ProjectError
 
 
@@ -109,3 +110,19 @@ def test_unpacked_once_into_a_folder_named_by_version_and_digest(make_project: P
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [folder.name]  # no scratch folders left
     with pytest.raises(FileExistsError):
         unpack(data, folder)
+
+
+def test_a_version_no_worker_loaded_for_longer_than_any_run_is_pruned(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    data = pack(_project(make_project), "integrations")
+    digest = check_archive(data).digest
+    root = tmp_path / "cache"
+    old, used = unpacked(1, digest, data, root), unpacked(2, digest, data, root)
+    long_ago = time.time() - KEEP_SECONDS - 60
+    for folder in (old, used):
+        os.utime(folder, (long_ago, long_ago))
+    assert cached(2, digest, root) == used  # loaded again: kept from now on
+    assert cached(9, digest, root) is None
+    new = unpacked(3, digest, data, root)  # unpacking a version prunes the stale ones
+    assert sorted(p.name for p in root.iterdir()) == sorted([used.name, new.name])

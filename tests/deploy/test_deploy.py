@@ -52,9 +52,12 @@ async def test_new_runs_use_a_deploy_while_running_ones_finish_on_theirs_and_rol
         async with aiohttp.ClientSession(serve.api_url, headers={"Authorization": f"Bearer {secret}"}) as http:
             assert await answers(http, 0)  # nothing deployed: the files on disk
 
-            first = await deploy(hot(1), serve.api_url, deploy_token, "-m", "first")
+            v1 = hot(1)
+            first = await deploy(v1, serve.api_url, deploy_token, "-m", "first")
             assert first.code == 0, first
             assert "version 1 is current" in first.stdout
+            again = await deploy(v1, serve.api_url, deploy_token)
+            assert "unchanged: version 1 is current and has this very code" in again.stdout, again
             await until(lambda: answers(http, 1), "deployed version 1 to answer")
 
             status, held = await call(http, "held", timeout=0.5)
@@ -131,6 +134,22 @@ async def test_a_worker_with_nothing_to_run_says_what_is_missing(database_url: s
     assert no_code.code == 1 and "nothing deployed in the database" in no_code.stderr, no_code
     no_database = await asplice("worker", cwd=empty)
     assert no_database.code == 1 and "--database-url URL" in no_database.stderr, no_database
+
+
+async def test_a_worker_without_the_project_refuses_a_newest_version_that_does_not_load(
+    database_url: str, hot: Callable[[int], Path], tmp_path: Path
+) -> None:
+    broken = hot(1)
+    with (broken / "integrations" / "hot.py").open("a") as module:
+        module.write("\n\ndef broken(:\n    pass\n")
+    async with await Runtime.open(hot(0), database_url=database_url) as rt:
+        archive = pack(broken, "integrations")
+        await rt.store.deploys.create(archive, check_archive(archive).digest)
+    env = clean_env(SPLICE_SECRET_KEY="x" * 43 + "=", SPLICE_CACHE_DIR=str(tmp_path / "cache"))
+    result = await asplice("worker", "--database-url", database_url, cwd=tmp_path, env=env)
+    assert result.code == 1, result
+    assert "error: deployed version 1 does not load: " in result.stderr and "SyntaxError" in result.stderr
+    assert "splice deploy --rollback" in result.stderr
 
 
 async def test_bad_deploys_answer_clear_errors_and_lose_nothing(

@@ -77,6 +77,9 @@ def _done(version: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(version)
         return
+    if version["unchanged"]:
+        out.print(f"unchanged: version {version['number']} is current and has this very code", highlight=False)
+        return
     what = f" (the code of version {version['rollback_of']})" if version["rollback_of"] else ""
     out.print(
         f"version {version['number']}{what} is current: new runs use it; runs going finish on their version",

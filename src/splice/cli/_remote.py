@@ -431,7 +431,8 @@ def _run(data: dict[str, Any]) -> RunRecord:
 def _deployed(data: dict[str, Any]) -> dict[str, Any]:
     """A version as ``/deploys`` answers it, its time parsed (a missing key is a parse error)."""
     keys = ("number", "digest", "size", "created_by", "message", "rollback_of", "current")
-    return {**{key: data[key] for key in keys}, "created_at": _time(data["created_at"])}
+    found = {key: data[key] for key in keys}
+    return {**found, "created_at": _time(data["created_at"]), "unchanged": bool(data.get("unchanged"))}
 
 
 def _reason(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from splice._runtime.versions import Deployed
-from splice.deploy._cache import is_cached, unpacked, version_dir
+from splice.deploy._cache import cached, unpacked
 from splice.errors import InvalidInput, ProjectError
 from splice.project import load_project
 from splice.runtime import Runtime
@@ -33,8 +33,9 @@ class DeployedVersions:
         return await self._store.deploys.newest()
 
     async def unpack(self, version: Deployed) -> Path:
-        if is_cached(version.number, version.digest, self._cache):
-            return version_dir(version.number, version.digest, self._cache)
+        found = cached(version.number, version.digest, self._cache)
+        if found is not None:
+            return found
         data = await self._store.deploys.archive(version.number)
         return await asyncio.to_thread(unpacked, version.number, version.digest, data, self._cache)
 
@@ -63,7 +64,16 @@ async def open_deployed(database_url: str, *, isolation: str | None = None) -> R
                 hints={"rest": "deploy the project first: POST /deploys"},
             )
         root = await source.unpack(newest)
-        project = await asyncio.to_thread(load_project, root)
+        try:
+            project = await asyncio.to_thread(load_project, root)
+        except ProjectError as exc:
+            raise ProjectError(
+                f"deployed version {newest.number} does not load: {exc.message}",
+                code=exc.code,
+                details={**exc.details, "version": newest.number},
+                hint="deploy a fixed version, or go back to the last good one: splice deploy --rollback",
+                hints={"rest": "deploy a fixed version (POST /deploys), or POST /deploys/rollback"},
+            ) from None
         mode = isolation or project.config.runtime.isolation
         runtime = Runtime(project, store, secrets, mode, deployed=newest.number)
     except BaseException:

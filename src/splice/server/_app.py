@@ -36,8 +36,9 @@ column, and a key the body does not take is 422 `INVALID_INPUT` naming it and th
 Each action also has its own path, `POST /actions/<integration>/<action>`, typed with its input
 and output models; the generic `POST /actions/{{integration}}/{{action}}` takes any.
 
-Request bodies over `[server] max_body_kb` (webhooks: `[runtime] max_webhook_body_kb`) are
-refused with 413 `PAYLOAD_TOO_LARGE` before they are read. JSON bodies may not hold NaN or
+Request bodies over `[server] max_body_kb` (webhooks: `[runtime] max_webhook_body_kb`; a deploy's
+archive, the one body that is not JSON: `[server] max_deploy_mb`) are refused with 413
+`PAYLOAD_TOO_LARGE` before they are read. JSON bodies may not hold NaN or
 Infinity (a number such as `1e999` overflows to it), and ids, names, keys and filters may not
 hold NUL characters: both are 422 `INVALID_INPUT` naming the field. Lists (`GET /runs`,
 `GET /logs`, `GET /connections`) replace a JSON field over {LIST_FIELD_BYTES:,} bytes with

@@ -16,7 +16,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from splice.deploy import check_archive
@@ -40,6 +40,7 @@ class VersionOut(BaseModel):
     message: str | None
     rollback_of: int | None = Field(description="a rollback: the version whose code this one holds")
     current: bool = Field(description="whether new runs use it (it is the newest)")
+    unchanged: bool = Field(default=False, description="a deploy of the current version's very code: nothing new")
 
     @classmethod
     def of(cls, version: ProjectVersion, newest: int | None) -> VersionOut:
@@ -72,14 +73,24 @@ def _require_deploy(caller: Caller) -> None:
 )
 async def create_deploy(
     request: Request,
+    response: Response,
     rt: RuntimeDep,
     caller: CallerDep,
     message: Annotated[str | None, Query(max_length=1024, description="what changed, for the list")] = None,
 ) -> VersionOut:
-    """The body is the project's ``.tar.gz`` (splice.toml and its package); new runs use it at once."""
+    """The body is the project's ``.tar.gz`` (splice.toml and its package); new runs use it at once.
+
+    The current version's very archive (the same digest) is not stored again: 200 with that
+    version and ``unchanged: true``, so deploying on every commit costs nothing when the code
+    did not change.
+    """
     _require_deploy(caller)
     archive = await request.body()
     info = await asyncio.to_thread(check_archive, archive)
+    newest = await rt.store.deploys.newest()
+    if newest is not None and newest.digest == info.digest:
+        response.status_code = 200
+        return VersionOut(**newest.to_dict(), current=True, unchanged=True)
     version = await rt.store.deploys.create(archive, info.digest, created_by=caller.token.name, message=message)
     return VersionOut.of(version, version.number)
 
