@@ -23,7 +23,6 @@ from splice.server._params import refuse_nul
 from splice.server._request_id import RequestId
 from splice.server._truncate import LIST_FIELD_BYTES
 from splice.server.routes import ROUTERS, webhooks
-from splice.ui import create_ui
 
 DESCRIPTION = f"""splice's REST API. Every endpoint but `/webhooks/...` and `/oauth/callback` needs
 `Authorization: Bearer <token>` (create one with `splice tokens create NAME`). Errors are always
@@ -68,6 +67,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.router.routes.append(webhooks.FAST_ROUTE)
     for router in ROUTERS:
         app.include_router(router)
+    from splice.ui import create_ui  # the dashboard builds on this package's auth: imported once this one is
+
     app.mount("/ui", create_ui(runtime))
     server = runtime.project.config.server
     deploys = (server.max_deploy_mb * 1024 * 1024, "[server] max_deploy_mb")
