@@ -21,7 +21,7 @@ from tests.engine import _hosts
 from tests.engine._project import syncs
 from tests.engine.conftest import START_TIMEOUT, StartWorker, Worker
 from tests.engine.test_flows import FLOWS, children, counted
-from tests.engine.test_many_workers import TIMEOUT, TOML
+from tests.engine.test_many_workers import TIMEOUT, TOML, running_on
 from tests.engine.test_worker import expected_ids, until
 
 from splice.demo.server import DemoAPI
@@ -73,14 +73,6 @@ async def workers(
     yield root, list(started)
 
 
-async def running_on(rt: Runtime, workers: list[Worker], runs: object) -> Worker:
-    async def found() -> Worker | None:
-        owners = {r.owner for r in await runs() if r.status == "running"}  # type: ignore[operator]
-        return next((w for w in workers if w.worker_id in owners), None)
-
-    return await until(found, "a worker to run it")
-
-
 async def test_workers_on_three_hosts_finish_a_sync_and_a_flow_whose_workers_were_killed(
     workers: tuple[Path, list[Worker]], api: DemoAPI, database_url: str
 ) -> None:
@@ -94,7 +86,7 @@ async def test_workers_on_three_hosts_finish_a_sync_and_a_flow_whose_workers_wer
             return list(reversed(await rt.runs.find(integration="shop", script="items")))
 
         job = await rt.syncs.trigger("shop.items", "s1")
-        first_victim = await running_on(rt, started, sync_runs)
+        first_victim = await running_on(started, sync_runs, "the sync")
 
         async def some_stored() -> bool:
             return (await rt.store.records.count(SHOP_ITEMS))["live"] >= 600
@@ -113,7 +105,7 @@ async def test_workers_on_three_hosts_finish_a_sync_and_a_flow_whose_workers_wer
 
         survivors = [w for w in started if w is not first_victim]
         run = await rt.flows.run("acme.twenty", connection="c1", background=True)
-        second_victim = await running_on(rt, survivors, lambda: rt.runs.find(parent_id=run.id, limit=100))
+        second_victim = await running_on(survivors, lambda: rt.runs.find(parent_id=run.id, limit=100), "the flow")
 
         async def five_done() -> bool:
             return len([c for c in await children(rt, run.id) if c.status == "succeeded"]) >= 5

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -43,15 +44,14 @@ async def three(start_worker: StartWorker, root: Path, database_url: str) -> lis
     return list(started)
 
 
-async def running_on(rt: Runtime, workers: list[Worker], script: str) -> Worker:
-    """The worker whose run of ``script`` is going on."""
+async def running_on(workers: list[Worker], runs: Callable[[], Awaitable[list[RunRecord]]], what: str) -> Worker:
+    """The worker among ``workers`` that owns one of ``runs()`` still going."""
 
     async def found() -> Worker | None:
-        runs = [r for r in await history(rt, script) if r.status == "running"]
-        owners = {r.owner for r in runs}
+        owners = {r.owner for r in await runs() if r.status == "running"}
         return next((w for w in workers if w.worker_id in owners), None)
 
-    return await until(found, f"a worker to start {script}")
+    return await until(found, f"a worker to run {what}")
 
 
 async def test_a_sync_on_a_killed_worker_finishes_on_another(
@@ -62,7 +62,7 @@ async def test_a_sync_on_a_killed_worker_finishes_on_another(
         await connect(rt, api)
         workers = await three(start_worker, root, database_url)
         job = await rt.syncs.trigger("acme.items", "c1")
-        victim = await running_on(rt, workers, "items")
+        victim = await running_on(workers, lambda: history(rt, "items"), "items")
 
         async def some_stored() -> bool:
             return (await rt.store.records.count(ITEMS))["live"] >= 600
@@ -93,12 +93,7 @@ async def test_a_silent_worker_loses_its_flow_to_another_after_the_timeout_then_
         workers = await three(start_worker, root, database_url)
         run = await rt.flows.run("acme.twenty", connection="c1", background=True)
 
-        async def owner() -> Worker | None:
-            runs = await rt.runs.find(parent_id=run.id, limit=100)
-            owners = {r.owner for r in runs if r.status == "running"}
-            return next((w for w in workers if w.worker_id in owners), None)
-
-        victim = await until(owner, "a worker to run the flow's steps")
+        victim = await running_on(workers, lambda: rt.runs.find(parent_id=run.id, limit=100), "the flow's steps")
         await until(lambda: _done(rt, run.id, 5), "five steps to finish")
         victim.proc.send_signal(signal.SIGSTOP)  # silent, not dead: its pid still exists
         stopped_at = time.monotonic()
