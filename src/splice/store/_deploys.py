@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,15 +50,7 @@ class ProjectVersion:
 
     def to_dict(self) -> dict[str, Any]:
         """For listings and REST (datetimes left to the caller's JSON encoder)."""
-        return {
-            "number": self.number,
-            "created_at": self.created_at,
-            "digest": self.digest,
-            "size": self.size,
-            "created_by": self.created_by,
-            "message": self.message,
-            "rollback_of": self.rollback_of,
-        }
+        return asdict(self)
 
 
 def _not_found(number: int, what: str = "deployed version") -> NotFound:
