@@ -17,7 +17,7 @@ def test_a_sync_triggered_from_the_dashboard_shows_progress_then_its_records_pag
     expect(row).to_be_visible()
     before = [run["id"] for run in site.api("GET", "/runs?script=acme.contacts&connection_id=c1")]
     row.get_by_role("button", name="Trigger").click()
-    expect(page.get_by_role("status")).to_contain_text("acme.contacts queued for c1")
+    expect(page.get_by_role("status")).to_contain_text("acme.contacts queued for c1", timeout=30_000)
     last_run = row.locator("td:nth-child(4) a")
     expect(last_run).not_to_have_attribute("href", re.compile("|".join(before) or "^$"), timeout=30_000)
     expect(row.locator(".progress")).to_contain_text(re.compile(r"pages: \d+"), timeout=30_000)
@@ -30,14 +30,18 @@ def test_a_sync_triggered_from_the_dashboard_shows_progress_then_its_records_pag
     page.get_by_label("Connection").select_option("c1")
     page.get_by_label("Per page").select_option("500")
     page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"size=500"))
     ids: set[str] = set()
     for _ in range(25):
+        page.wait_for_load_state()
         rows = page.locator("#records-rows tr td:first-child")
         ids.update(rows.all_inner_texts())
         following = page.get_by_role("link", name="Next page →")
         if following.count() == 0:
             break
+        seen = page.url
         following.click()
+        page.wait_for_url(lambda url, seen=seen: url != seen)
     assert len(ids) == 10_000
 
     page.locator("#records-rows a").first.click()
@@ -68,7 +72,10 @@ def test_a_connection_scoped_token_sees_and_acts_on_its_tenant_only(page: Page, 
     sign_in(page, site, scoped)
 
     page.goto(site.url + "/ui/runs")
-    expect(page.locator("#runs-rows")).not_to_contain_text("c2")
+    connections = page.locator("#runs-rows td:nth-child(4)")
+    expect(connections.first).to_have_text("c1")
+    assert set(connections.all_inner_texts()) == {"c1"}
+    expect(page.locator("#runs-rows")).not_to_contain_text(other["id"][-8:])
     page.goto(f"{site.url}/ui/runs/{other['id']}")
     expect(page.get_by_role("heading", name=re.compile("404"))).to_be_visible()
     page.goto(site.url + "/ui/connections")
@@ -101,3 +108,21 @@ def test_flows_are_listed_and_drawn_as_their_trigger_and_steps(page: Page, site:
     expect(drawing.locator(".trigger")).to_contain_text("manual")
     expect(drawing.locator("li.node > strong")).to_have_text(["Count", "Gate", "Each", "Check"])
     expect(drawing.locator("li.for_each")).to_contain_text("Check")
+
+
+def test_the_sync_buttons_outlive_the_tables_refresh_and_follow_a_pause_made_elsewhere(page: Page, site: Site) -> None:
+    sign_in(page, site)
+    page.goto(site.url + "/ui/syncs")
+    row = page.locator('tr[data-sync="acme.contacts"][data-connection="c2"]')
+    row.get_by_role("button", name="Trigger").evaluate("button => { button.dataset.mark = 'kept' }")
+    with page.expect_response(lambda r: "/ui/syncs" in r.url and r.request.headers.get("hx-request") == "true"):
+        pass
+    page.wait_for_timeout(100)
+    expect(row.get_by_role("button", name="Trigger")).to_have_attribute("data-mark", "kept")
+
+    site.api("POST", "/syncs/acme/contacts/c2/pause")
+    try:
+        expect(row.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
+        expect(row).to_contain_text("paused")
+    finally:
+        site.api("POST", "/syncs/acme/contacts/c2/resume")

@@ -3,6 +3,8 @@ pause, resume and reset. The table refreshes itself every two seconds while the 
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -15,8 +17,15 @@ ACTIONS = ("trigger", "pause", "resume", "reset")
 
 
 async def _rows(request: Request, caller: Viewer) -> list[dict[str, object]]:
+    """The rows this caller sees. Each carries `actions_id`: the id under which the row's buttons survive
+    the table's refresh (`hx-preserve`), so a click landing while the rows are swapped is not lost; it
+    names the paused state too, so the Pause/Resume button is replaced when that changes."""
     rows = await runtime(request).syncs.list()
-    return [r for r in rows if caller.sees(r["sync"].split(".", 1)[0], r["connection"])]
+    seen = [dict(r) for r in rows if caller.sees(r["sync"].split(".", 1)[0], r["connection"])]
+    for r in seen:
+        key = f"{r['sync']}\0{r['connection']}\0{bool(r.get('paused'))}".encode()
+        r["actions_id"] = "actions-" + hashlib.sha256(key).hexdigest()[:16]
+    return seen
 
 
 @router.get("/syncs")
