@@ -17,11 +17,23 @@ from typing import Any
 import aiohttp
 from tests.cli._cli import Result, asplice, clean_env
 from tests.deploy.conftest import Start
-from tests.engine.test_reload import call, until
+from tests.engine.test_reload import call, until, write_hot
 
 from splice.deploy import check_archive, pack
 from splice.runtime import Runtime
 from splice.store import TokenScope
+
+STAMP = """
+from splice import step
+
+
+@hot.step()
+async def say(ctx, step_results):
+    return {"version": VERSION}
+
+
+hot.flow("stamp", steps=[step.code("Say", say)])
+"""
 
 
 async def deploy(root: Path, server: str, token: str, *args: str) -> Result:
@@ -96,10 +108,13 @@ async def test_a_worker_without_the_project_runs_the_version_in_the_database(
     database_url: str, hot: Callable[[int], Path], start: Start, tmp_path: Path, cache: Path
 ) -> None:
     server_root = hot(0)
+    write_hot(server_root, 0, STAMP)
     empty = tmp_path / "empty"
     empty.mkdir()
     async with await Runtime.open(server_root, database_url=database_url) as rt:
-        archive = pack(hot(1), "integrations")
+        first = hot(1)
+        write_hot(first, 1, STAMP)
+        archive = pack(first, "integrations")
         await rt.store.deploys.create(archive, check_archive(archive).digest)
         key = ",".join((server_root / ".splice" / "secret.key").read_text().split())
         worker = await asyncio.to_thread(
@@ -113,6 +128,13 @@ async def test_a_worker_without_the_project_runs_the_version_in_the_database(
 
         job = await rt.enqueue("hot.version")
         assert await until(lambda: ran(job), "the worker to run the job") == {"output": {"version": 1}, "version": 1}
+        flow = await rt.flows.run("hot.stamp", background=True)
+
+        async def flow_ran() -> tuple[Any, int | None] | None:
+            run = await rt.runs.get(flow.id)
+            return (run.output, run.project_version) if run.status == "succeeded" else None
+
+        assert await until(flow_ran, "the worker to run the flow") == ({"version": 1}, 1)
 
         archive = pack(hot(2), "integrations")
         await rt.store.deploys.create(archive, check_archive(archive).digest)

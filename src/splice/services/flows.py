@@ -219,6 +219,7 @@ class Flows:
         record.status, record.error, record.job_id = "running", None, job_id or record.job_id
         record.owner = self.runner.owner
         record.started_at = record.started_at if record.attempt > 1 else _now()
+        record.project_version = (await self.versions.refresh()).deployed
         await self.store.runs.restart(record)
         try:
             connections = await self._connections(flow, record)

@@ -228,9 +228,8 @@ class RunStore:
 
     async def restart(self, record: RunRecord) -> None:
         """Mark a queued or interrupted run running again (a flow run's next attempt), as ``record`` says."""
-        values = {
-            name: getattr(record, name) for name in ("status", "error", "attempt", "job_id", "owner", "started_at")
-        }
+        names = ("status", "error", "attempt", "job_id", "owner", "started_at", "project_version")
+        values = {name: getattr(record, name) for name in names}
         async with self._db.write() as conn:
             if (await conn.execute(runs.update().where(_R.id == record.id).values(**values))).rowcount == 0:
                 raise _not_found(record.id)
