@@ -143,7 +143,16 @@ async def test_a_worker_without_the_project_runs_the_version_in_the_database(
         job = await rt.enqueue("hot.version")
         assert await until(lambda: ran(job), "the next job") == {"output": {"version": 2}, "version": 2}
         assert sorted(p.name.split("-")[0] for p in (cache / "versions").iterdir()) == ["1", "2"]
-        assert not list(empty.iterdir())  # nothing written where the worker was started
+
+        # an API server needs no copy either
+        _, secret = await rt.store.tokens.create("test")
+        serve = await asyncio.to_thread(
+            start, empty, "serve", "s1", SPLICE_DATABASE_URL=database_url, SPLICE_SECRET_KEY=key
+        )
+        assert "deployed version 2" in serve.output()
+        async with aiohttp.ClientSession(serve.api_url, headers={"Authorization": f"Bearer {secret}"}) as http:
+            assert await answers(http, 2)
+        assert not list(empty.iterdir())  # nothing written where the processes were started
 
 
 async def test_a_worker_with_nothing_to_run_says_what_is_missing(database_url: str, tmp_path: Path) -> None:

@@ -24,6 +24,16 @@ ConcurrencyOption = Annotated[
     int | None, typer.Option("--concurrency", min=1, max=64, help="Runs at once (default: \\[runtime] concurrency).")
 ]
 InProcessOption = Annotated[bool, typer.Option("--in-process", help="Run scripts in this process (no isolation).")]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="The database to run on (default: the project's). With no project folder here, the version "
+        "deployed there runs (splice deploy); SPLICE_SECRET_KEY must hold the key of the project that deployed it.",
+        envvar="SPLICE_DATABASE_URL",
+    ),
+]
 
 
 def serve(
@@ -35,9 +45,10 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", min=0, max=65535, help="Port (default: \\[server] port, 8080).")
     ] = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Run splice: the REST API, the scheduler and a worker in one process (Ctrl-C stops it)."""
-    _run("serve", project, id, concurrency, in_process, schedule=True, api=(host, port))
+    _run("serve", project, id, concurrency, in_process, schedule=True, api=(host, port), database_url=database_url)
 
 
 def worker(
@@ -45,20 +56,9 @@ def worker(
     id: IdOption = None,
     concurrency: ConcurrencyOption = None,
     in_process: InProcessOption = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            metavar="URL",
-            help="The database shared with `splice serve`. With no project folder here, the worker runs the "
-            "version deployed there (splice deploy); SPLICE_SECRET_KEY must hold the server's key.",
-            envvar="SPLICE_DATABASE_URL",
-        ),
-    ] = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Run a worker that executes queued syncs and actions, beside `splice serve` on the same database."""
-    if database_url:
-        os.environ["SPLICE_DATABASE_URL"] = database_url  # the project's settings then name the same database
     _run("worker", project, id, concurrency, in_process, schedule=False, api=None, database_url=database_url)
 
 
@@ -74,6 +74,8 @@ def _run(
 ) -> None:
     from splice._engine.worker import default_executor_id, run_worker  # loads the engine: only when serving
 
+    if database_url:
+        os.environ["SPLICE_DATABASE_URL"] = database_url  # the project's settings then name the same database
     executor_id = id or default_executor_id(role)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("splice").setLevel(logging.INFO)
