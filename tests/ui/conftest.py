@@ -25,11 +25,13 @@ from tests.ui._browser import chromium_or_skip
 
 from splice.demo.server import DemoAPI
 
-#: what the tests run: a slow action that logs, a flow whose gate opens with an env var, a sync of contacts
+#: what the tests run: a slow action that logs, a flow whose gate opens with an env var, an import that
+#: copies contacts (a copy that exists already is a record error), a sync of contacts
 SCRIPTS = """
 import asyncio
 
 from splice import expr, step
+from splice.resources import Field, Mapping
 from integrations.acme import Contact, acme
 
 
@@ -63,6 +65,11 @@ acme.flow("gated", steps=[
     step.code("Gate", gate),
     step.for_each("Each", items=expr("[1, 2]"), steps=[step.code("Check", check)]),
 ])
+
+
+acme.import_("copies", path="/contacts", response_id_path="id", mapping=Mapping(fields=(
+    Field(generate="email", extract="'copy-' & email"), Field(generate="name", extract="name"),
+)))
 
 
 @acme.sync(models=[Contact], every="1d")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import threading
 import time
+import urllib.request
 
 from playwright.sync_api import Page, expect
 from tests.ui.conftest import Site, sign_in
+
+from splice.demo.server import DemoAPI
 
 
 def test_sign_in_shows_runs_and_sign_out_ends_the_session(page: Page, site: Site) -> None:
@@ -84,3 +87,31 @@ def test_a_failed_flow_run_retried_from_its_failed_step_turns_green(page: Page, 
     names = page.get_by_role("list", name="steps in order").locator("li strong")
     expect(names).to_have_text(["Count", "Gate", "Each", "Check", "Check"])
     expect(page.locator("#run-output")).to_contain_text('"n": 2')
+
+
+def test_an_import_runs_errored_record_is_retried_from_its_page(page: Page, site: Site, demo: DemoAPI) -> None:
+    first = site.api(
+        "POST", "/imports/acme.copies/run", {"connection_id": "c1", "data": [{"email": "ui@x.test", "name": "a"}]}
+    )
+    copy_id = first["results"][0]["id"]
+    again = site.api(
+        "POST", "/imports/acme.copies/run", {"connection_id": "c1", "data": [{"email": "ui@x.test", "name": "b"}]}
+    )
+    assert [r["status_code"] for r in again["results"]] == [422]
+    sign_in(page, site)
+    page.goto(f"{site.url}/ui/runs/{again['run_id']}")
+    errored = page.get_by_role("region", name="errored records")
+    expect(errored).to_contain_text("Errored records (1)")
+    expect(errored).to_contain_text("at submit")
+
+    # the copy that was in the way goes; the record, retried as it was, now goes through
+    gone = urllib.request.Request(
+        f"{demo.url}/api/contacts/{copy_id}", method="DELETE", headers={"X-API-Key": "demo-key"}
+    )
+    urllib.request.urlopen(gone, timeout=10).close()
+    errored.get_by_role("button", name="Retry errored records").click()
+    expect(page).not_to_have_url(re.compile(again["run_id"]))
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=20_000)
+    assert site.api("GET", f"/runs/{again['run_id']}/errors?status=open") == []
+    page.goto(f"{site.url}/ui/runs/{again['run_id']}")
+    expect(page.get_by_role("region", name="errored records")).to_have_count(0)
