@@ -113,16 +113,30 @@ def test_flows_are_listed_and_drawn_as_their_trigger_and_steps(page: Page, site:
 def test_the_sync_buttons_outlive_the_tables_refresh_and_follow_a_pause_made_elsewhere(page: Page, site: Site) -> None:
     sign_in(page, site)
     page.goto(site.url + "/ui/syncs")
+    kept = page.locator('tr[data-sync="acme.contacts"][data-connection="c1"]').get_by_role("button", name="Trigger")
+    kept.evaluate("button => { button.dataset.mark = 'kept' }")
     row = page.locator('tr[data-sync="acme.contacts"][data-connection="c2"]')
-    row.get_by_role("button", name="Trigger").evaluate("button => { button.dataset.mark = 'kept' }")
-    with page.expect_response(lambda r: "/ui/syncs" in r.url and r.request.headers.get("hx-request") == "true"):
-        pass
-    page.wait_for_timeout(100)
-    expect(row.get_by_role("button", name="Trigger")).to_have_attribute("data-mark", "kept")
 
     site.api("POST", "/syncs/acme/contacts/c2/pause")
     try:
         expect(row.get_by_role("button", name="Resume")).to_be_visible(timeout=10_000)
         expect(row).to_contain_text("paused")
+        # the table was swapped, and c1's buttons are the very elements they were
+        expect(kept).to_have_attribute("data-mark", "kept")
     finally:
         site.api("POST", "/syncs/acme/contacts/c2/resume")
+
+
+def test_a_refresh_of_an_unchanged_table_keeps_the_keyboard_focus_where_it_is(page: Page, site: Site) -> None:
+    site.api("POST", "/actions/acme/count_contacts", {"connection_id": "c1", "input": {}})
+    sign_in(page, site)
+    page.goto(site.url + "/ui/runs")
+    first = page.locator("#runs-rows a").first
+    first.focus()
+    for _ in range(2):
+        with page.expect_response(
+            lambda r: "/ui/runs" in r.url and r.request.headers.get("hx-request") == "true"
+        ) as poll:
+            pass
+        assert poll.value.status == 204  # unchanged: nothing to swap
+    assert first.evaluate("link => document.activeElement === link")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import Request
+from jinja2_fragments import render_block
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
@@ -42,9 +44,34 @@ def duration(ms: float | None) -> str:
 templates.env.filters.update(pretty=pretty, when=when, duration=duration)
 
 
+#: the request header in which a live table's poll says which rows it shows
+ROWS_HEADER = "X-Splice-Rows"
+
+
 def page(request: Request, name: str, block: str | None = None, status_code: int = 200, **context: Any) -> Response:
     """Render ``name`` (or only its ``block``) with what every page needs: the session's CSRF secret."""
     current = session(request)
     context.setdefault("csrf", current.csrf if current else "")
     context["base"] = request.scope.get("root_path", "")
     return templates.TemplateResponse(request, name, context, block_name=block, status_code=status_code)
+
+
+def live_page(request: Request, name: str, **context: Any) -> Response:
+    """A page whose table polls itself: its ``live`` block (the ``tbody``) is fetched again every
+    two seconds and swapped whole.
+
+    The rows (block ``rows``) are rendered first and their digest goes into the ``tbody``; a poll
+    sends it back in ``X-Splice-Rows``, and while the rows are unchanged the answer is 204, which
+    htmx swaps nothing for. So keyboard focus and a selection in a table that did not change stay
+    where they are, and an idle page costs the server a render, not the browser a reflow.
+    """
+    current = session(request)
+    context.setdefault("csrf", current.csrf if current else "")
+    context["base"] = request.scope.get("root_path", "")
+    rows = render_block(templates.env, name, "rows", request=request, **context)
+    digest = hashlib.sha256(rows.encode()).hexdigest()[:16]
+    shown = request.headers.get(ROWS_HEADER)
+    if shown == digest:
+        return Response(status_code=204)
+    block = "live" if shown is not None else None
+    return templates.TemplateResponse(request, name, {**context, "digest": digest}, block_name=block)

@@ -19,7 +19,7 @@ from splice.server._auth import Caller
 from splice.server.routes.runs import scope_filters, split_script, visible_run
 from splice.store import RunRecord
 from splice.ui._auth import CsrfChecked, Viewer, runtime
-from splice.ui._render import page
+from splice.ui._render import live_page, page
 
 router = APIRouter()
 PAGE = 50
@@ -49,15 +49,14 @@ async def runs_page(
     request: Request, caller: Viewer, script: Text = "", connection: Text = "", status: Text = "", kind: Text = "",
     since: Text = "", before: Text = "",
 ) -> Response:  # fmt: skip
-    """Newest first, ``PAGE`` at a time; htmx re-fetches the ``rows`` block every two seconds."""
+    """Newest first, ``PAGE`` at a time; the rows refresh themselves (:func:`live_page`)."""
     filters = _filters(script, connection, status, kind, since)
     rows: list[RunRecord] = []
     if filters is not None:
         rows = await runtime(request).runs.find(**filters, **scope_filters(caller), limit=PAGE + 1,
                                                 before_id=before or None)  # fmt: skip
     query = {"script": script, "connection": connection, "status": status, "kind": kind, "since": since}
-    block = "rows" if request.headers.get("hx-request") and request.headers.get("hx-target") == "runs-rows" else None
-    return page(request, "runs.html", block, runs=rows[:PAGE], more=len(rows) > PAGE, query=query, before=before,
+    return live_page(request, "runs.html", runs=rows[:PAGE], more=len(rows) > PAGE, query=query, before=before,
                 statuses=STATUSES, kinds=KINDS, windows=tuple(SINCE))  # fmt: skip
 
 

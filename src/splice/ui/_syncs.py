@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from splice.errors import SpliceError
 from splice.ui._auth import CsrfChecked, Viewer, runtime
-from splice.ui._render import page
+from splice.ui._render import live_page
 
 router = APIRouter()
 ACTIONS = ("trigger", "pause", "resume", "reset")
@@ -30,8 +30,7 @@ async def _rows(request: Request, caller: Viewer) -> list[dict[str, object]]:
 
 @router.get("/syncs")
 async def syncs_page(request: Request, caller: Viewer) -> Response:
-    block = "rows" if request.headers.get("hx-target") == "sync-rows" else None
-    return page(request, "syncs.html", block, syncs=await _rows(request, caller))
+    return live_page(request, "syncs.html", syncs=await _rows(request, caller))
 
 
 @router.post("/syncs/{integration}/{sync}/{connection_id}/{action}", dependencies=[CsrfChecked])
@@ -54,4 +53,4 @@ async def act(
             return Response(status_code=404)
     except SpliceError as exc:
         failure = exc
-    return page(request, "syncs.html", syncs=await _rows(request, caller), notice=notice, failure=failure)
+    return live_page(request, "syncs.html", syncs=await _rows(request, caller), notice=notice, failure=failure)
