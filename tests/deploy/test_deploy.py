@@ -25,6 +25,16 @@ from splice.store import TokenScope
 
 STAMP = """
 from splice import step
+import asyncio
+
+
+@hot.step()
+async def wait(ctx, step_results):
+    # holds the flow until the test lets it go
+    await ctx.state.put("flow_held", True, scope="global")
+    while not await ctx.state.get("flow_go", False, scope="global"):
+        await asyncio.sleep(0.05)
+    return {"version": VERSION}
 
 
 @hot.step()
@@ -32,7 +42,7 @@ async def say(ctx, step_results):
     return {"version": VERSION}
 
 
-hot.flow("stamp", steps=[step.code("Say", say)])
+hot.flow("stamp", steps=[step.code("Wait", wait), step.code("Say", say)])
 """
 
 
@@ -129,19 +139,25 @@ async def test_a_worker_without_the_project_runs_the_version_in_the_database(
         job = await rt.enqueue("hot.version")
         assert await until(lambda: ran(job), "the worker to run the job") == {"output": {"version": 1}, "version": 1}
         flow = await rt.flows.run("hot.stamp", background=True)
+        await until(lambda: rt.state.get("global", "", "flow_held"), "the flow's first step to start")
 
-        async def flow_ran() -> tuple[Any, int | None] | None:
-            run = await rt.runs.get(flow.id)
-            return (run.output, run.project_version) if run.status == "succeeded" else None
-
-        assert await until(flow_ran, "the worker to run the flow") == ({"version": 1}, 1)
-
-        archive = pack(hot(2), "integrations")
+        second = hot(2)
+        write_hot(second, 2, STAMP)
+        archive = pack(second, "integrations")
         await rt.store.deploys.create(archive, check_archive(archive).digest)
         # a worker reads the newest number at most once a second (when a run starts, and in the background)
         await until(lambda: "deployed version 2 loaded" in worker.output(), "the worker to load version 2")
         job = await rt.enqueue("hot.version")
         assert await until(lambda: ran(job), "the next job") == {"output": {"version": 2}, "version": 2}
+
+        # the flow that started on version 1 runs its next step on version 1 too
+        await rt.state.put("global", "", "flow_go", True)
+
+        async def flow_ran() -> tuple[Any, int | None] | None:
+            run = await rt.runs.get(flow.id)
+            return (run.output, run.project_version) if run.status == "succeeded" else None
+
+        assert await until(flow_ran, "the flow to finish") == ({"version": 1}, 1)
         assert sorted(p.name.split("-")[0] for p in (cache / "versions").iterdir()) == ["1", "2"]
 
         # an API server needs no copy either

@@ -44,6 +44,7 @@ from splice.flows import ActionStep, BranchStep, CodeStep, Flow, ForEachStep, St
 from splice.flows._check import step_action, step_function
 from splice.flows._resource_steps import MAX_PAGES, ExportStep, ImportStep
 from splice.integration import Integration, Script
+from splice.project import Project
 from splice.resources import poll_wait, waiting
 from splice.store import Connection, RunRecord
 from splice.store._state import connection_scope_id
@@ -102,11 +103,15 @@ class FlowAttempt:
         flow: Flow,
         record: RunRecord,
         connections: Mapping[str, Connection | None],
+        project: Project,
         *,
         api_headers: Mapping[str, str] | None = None,
         on_log: LogCallback | None = None,
     ) -> None:
+        """``project``: the version the steps' scripts come from, held by the caller for the
+        attempt (:meth:`Versions.hold <splice._runtime.versions.Versions.hold>`)."""
         self.runner = runner
+        self.project = project
         #: added to every request its steps send (the chain of flows that led here)
         self.api_headers = api_headers
         self.flow = flow
@@ -116,7 +121,7 @@ class FlowAttempt:
         self.payload = (record.input or {}).get("payload")
         self.done = _Done()
         self.last: Any = None
-        settings = runner.project.config.runtime
+        settings = self.project.config.runtime
         #: children kept between this run's code steps, one per connection (and per loop lane)
         self.sessions = SessionPool(cpu_seconds=int(settings.sync_time_limit) + 2)
         #: step rows written without waiting (see :attr:`RunRequest.deferred`); all committed
@@ -192,7 +197,7 @@ class FlowAttempt:
         raise InvalidInput(f"step {step.name!r}: this worker cannot run {step.type} steps", code="INVALID_FLOW")
 
     async def _code(self, step: CodeStep, scope: Scope, key: str, attempt: int) -> Any:
-        script = step_function(self.runner.project.integrations, self._home, step)
+        script = step_function(self.project.integrations, self._home, step)
         given = {"results": scope.results, "trigger": self.payload, "item": scope.item, "index": scope.index,
                  "error": scope.error}  # fmt: skip
         shown = {"step_results": list(scope.results), **_loop(scope)}
@@ -203,7 +208,7 @@ class FlowAttempt:
         return await self._child(request, step, key, attempt)
 
     async def _action(self, step: ActionStep, scope: Scope, key: str, attempt: int) -> Any:
-        script = step_action(self.runner.project.integrations, self._home, step)
+        script = step_action(self.project.integrations, self._home, step)
         value = await self.evaluate(step.input, scope)
         request = await self.runner.request(script, connection=self._connection_id(script.integration), input=value)
         return await self._child(replace(request, time_limit=step.time_limit), step, key, attempt)
@@ -276,7 +281,7 @@ class FlowAttempt:
         With an async helper, the submit and each status poll are pages without records (their
         ``then`` does not run): the job id is in a checkpoint from the submit on, so a resumed
         attempt polls the same job, after the wait the last poll asked for."""
-        project, store = self.runner.project, self.runner.store
+        project, store = self.project, self.runner.store
         export = await resolve(project, store, "export", self._resource_id(step.export))
         script = resource_script(project.integration(export.integration), "export", export.name)
         conn = self._connection(script.integration)
@@ -344,15 +349,15 @@ class FlowAttempt:
     async def _import(self, step: ImportStep, scope: Scope, key: str, attempt: int) -> Any:
         """The records ``data`` gives, sent through the import as one child run; the result counts
         them, and the run keeps each failed record as a record error with its retry data."""
-        import_ = await resolve(self.runner.project, self.runner.store, "import", self._resource_id(step.import_))
+        import_ = await resolve(self.project, self.runner.store, "import", self._resource_id(step.import_))
         records = await self.evaluate(step.data, scope)
         if not isinstance(records, list):
             raise InvalidInput(
                 f"import step {step.name!r}: data {step.data.source!r} gave {type(records).__name__}, not a list",
                 code="EXPRESSION_FAILED", details={"expression": step.data.source, "step": step.name},
             )  # fmt: skip
-        script = resource_script(self.runner.project.integration(import_.integration), "import", import_.name)
-        attached = await attachments(self.runner.project, self.runner.store, import_)
+        script = resource_script(self.project.integration(import_.integration), "import", import_.name)
+        attached = await attachments(self.project, self.runner.store, import_)
         request = resource_request(script, import_, self._connection(script.integration),
                                    {"data": records, "lean": True}, {"records": len(records)},
                                    time_limit=step.time_limit, sessions=self.sessions, attached=attached)  # fmt: skip
@@ -412,7 +417,7 @@ class FlowAttempt:
 
     @property
     def _home(self) -> Integration:
-        return self.runner.project.integration(self.flow.integration)
+        return self.project.integration(self.flow.integration)
 
     def _connection(self, integration: Integration) -> Connection | None:
         return self.connections.get(integration.name)

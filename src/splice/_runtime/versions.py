@@ -269,9 +269,22 @@ class Versions:
             version = self.current
             script = script_of(version.project, script.integration.name, script.name, script.kind)
         version.project.check_complete()
+        async with self._held(version):
+            yield version, script
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncIterator[Version]:
+        """Hold the current version for a run made of runs (a flow attempt): the scripts its steps
+        take from the held version's project run on that version, a deploy or an edit landing
+        mid-flow notwithstanding (:meth:`use` finds the version a script belongs to)."""
+        async with self._held(self.current) as version:
+            yield version
+
+    @contextlib.asynccontextmanager
+    async def _held(self, version: Version) -> AsyncIterator[Version]:
         version.runs += 1
         try:
-            yield version, script
+            yield version
         finally:
             version.runs -= 1
             if version.runs == 0 and version in self._replaced:

@@ -219,23 +219,31 @@ class Flows:
         record.status, record.error, record.job_id = "running", None, job_id or record.job_id
         record.owner = self.runner.owner
         record.started_at = record.started_at if record.attempt > 1 else _now()
-        record.project_version = (await self.versions.refresh()).deployed
-        await self.store.runs.restart(record)
+        await self.versions.refresh()
+        async with self.versions.hold() as version:  # the attempt's steps run on it, deploys notwithstanding
+            record.project_version = version.deployed
+            await self.store.runs.restart(record)
+            output, error = await self._attempt(flow, record, version.project, on_log)
+        return await self._end(record, output, error, "failed" if error else "succeeded")
+
+    async def _attempt(
+        self, flow: Flow, record: RunRecord, project: Project, on_log: LogCallback | None
+    ) -> tuple[Any, dict[str, Any] | None]:
+        """One attempt's result or error; a cancelled attempt is stored as cancelled, then re-raised."""
         try:
             connections = await self._connections(flow, record)
             headers = {_chain.HEADER: _chain.seal(self.secrets, tuple((record.input or {}).get("chain") or (flow.id,)))}
-            attempt = FlowAttempt(self.runner, flow, record, connections, api_headers=headers, on_log=on_log)
-            output, error = await attempt.run()
+            attempt = FlowAttempt(self.runner, flow, record, connections, project, api_headers=headers, on_log=on_log)
+            return await attempt.run()
         except asyncio.CancelledError:
             cancelled = Cancelled("the flow run was cancelled by its caller").to_dict()
             await asyncio.shield(self._end(record, None, cancelled, "cancelled"))
             raise
         except SpliceError as exc:  # e.g. a connection deleted while the run was queued
-            output, error = None, exc.to_dict()
+            return None, exc.to_dict()
         except Exception as exc:
             logger.error("flow run %s failed inside splice", record.id, exc_info=exc)
-            output, error = None, InternalError(f"splice failed while running this flow: {exc!r}").to_dict()
-        return await self._end(record, output, error, "failed" if error else "succeeded")
+            return None, InternalError(f"splice failed while running this flow: {exc!r}").to_dict()
 
     # --- schedules ---------------------------------------------------------------------------
 
