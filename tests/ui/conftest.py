@@ -117,7 +117,16 @@ def demo() -> Iterator[DemoAPI]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, demo: DemoAPI) -> Iterator[Site]:
-    root = init_project(tmp_path_factory.mktemp("ui"), "shop", ("ui_scripts.py", SCRIPTS))
+    yield from serve_site(tmp_path_factory.mktemp("ui"), demo)
+
+
+def serve_site(parent: Path, demo: DemoAPI, database_url: str | None = None) -> Iterator[Site]:
+    """``splice serve`` on a new project in ``parent`` with connections c1 and c2 to ``demo``; on
+    ``database_url`` (written into its ``splice.toml``) or its own SQLite file."""
+    root = init_project(parent, "shop", ("ui_scripts.py", SCRIPTS))
+    if database_url is not None:
+        toml = root / "splice.toml"
+        toml.write_text(toml.read_text().replace("[runtime]\n", f'[runtime]\ndatabase_url = "{database_url}"\n', 1))
     for tenant in ("c1", "c2"):
         add_acme(root, tenant, demo.url)
     log = root / "serve.log"
