@@ -48,11 +48,17 @@ templates.env.filters.update(pretty=pretty, when=when, duration=duration)
 ROWS_HEADER = "X-Splice-Rows"
 
 
-def page(request: Request, name: str, block: str | None = None, status_code: int = 200, **context: Any) -> Response:
-    """Render ``name`` (or only its ``block``) with what every page needs: the session's CSRF secret."""
+def _with_basics(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` and what every page needs: the session's CSRF secret and the dashboard's path."""
     current = session(request)
     context.setdefault("csrf", current.csrf if current else "")
     context["base"] = request.scope.get("root_path", "")
+    return context
+
+
+def page(request: Request, name: str, block: str | None = None, status_code: int = 200, **context: Any) -> Response:
+    """Render ``name`` (or only its ``block``)."""
+    context = _with_basics(request, context)
     return templates.TemplateResponse(request, name, context, block_name=block, status_code=status_code)
 
 
@@ -65,9 +71,7 @@ def live_page(request: Request, name: str, **context: Any) -> Response:
     htmx swaps nothing for. So keyboard focus and a selection in a table that did not change stay
     where they are, and an idle page costs the server a render, not the browser a reflow.
     """
-    current = session(request)
-    context.setdefault("csrf", current.csrf if current else "")
-    context["base"] = request.scope.get("root_path", "")
+    context = _with_basics(request, context)
     rows = render_block(templates.env, name, "rows", request=request, **context)
     digest = hashlib.sha256(rows.encode()).hexdigest()[:16]
     shown = request.headers.get(ROWS_HEADER)
