@@ -57,7 +57,7 @@ async def runs_page(
                                                 before_id=before or None)  # fmt: skip
     query = {"script": script, "connection": connection, "status": status, "kind": kind, "since": since}
     return live_page(request, "runs.html", runs=rows[:PAGE], more=len(rows) > PAGE, query=query, before=before,
-                statuses=STATUSES, kinds=KINDS, windows=tuple(SINCE))  # fmt: skip
+                     statuses=STATUSES, kinds=KINDS, windows=tuple(SINCE))  # fmt: skip
 
 
 async def run_view(rt: Runtime, caller: Caller, run_id: str) -> dict[str, Any]:
