@@ -87,6 +87,11 @@ def test_a_failed_flow_run_retried_from_its_failed_step_turns_green(page: Page, 
     names = page.get_by_role("list", name="steps in order").locator("li strong")
     expect(names).to_have_text(["Count", "Gate", "Each", "Check", "Check"])
     expect(page.locator("#run-output")).to_contain_text('"n": 2')
+    # the timeline: a bar per step, each starting no earlier than the step before it at its level
+    bars = page.locator("ol.steps .track .bar")
+    expect(bars).to_have_count(5)
+    lefts = [float(b.get_attribute("style").split("margin-left:")[1].split("%")[0]) for b in bars.all()]
+    assert lefts[0] <= lefts[1] <= lefts[2] <= lefts[3] <= lefts[4] <= 100, lefts
 
 
 def test_an_import_runs_errored_record_is_retried_from_its_page(page: Page, site: Site, demo: DemoAPI) -> None:

@@ -67,7 +67,43 @@ async def run_view(rt: Runtime, caller: Caller, run_id: str) -> dict[str, Any]:
     attempts = await rt.runs.find(job_id=run.job_id, limit=100, **scope) if run.job_id else [run]
     steps = in_order(await rt.runs.find(parent_id=run.id, limit=10_000)) if run.kind == "flow" else []
     errors = await rt.runs.errors(run.id, status="open", **scope) if run.kind == "import" else []
-    return {"run": run, "attempts": attempts, "steps": [step_view(s) for s in steps], "record_errors": errors}
+    times = _times(steps)
+    span = _span(times)
+    views = [step_view(s, times.get(s.id), span) for s in steps]
+    return {"run": run, "attempts": attempts, "steps": views, "record_errors": errors}
+
+
+Times = dict[str, tuple[datetime, datetime]]
+
+
+def _times(steps: list[RunRecord]) -> Times:
+    """When each step run started and ended. A loop's or a branch's row is written when it ends, so
+    it spans the steps under it (keys ``"Each[2]/…"``, ``"Route/…"``) rather than its own row."""
+    own: Times = {}
+    for step in steps:
+        start = step.started_at or step.created_at
+        if start is None:
+            continue
+        end = step.finished_at or (
+            start + timedelta(milliseconds=step.duration_ms) if step.duration_ms is not None else datetime.now(UTC)
+        )
+        own[step.id] = (start, max(start, end))
+    times = dict(own)
+    for step in steps:
+        key = step.step or ""
+        under = [own[s.id] for s in steps if s.id in own and (s.step or "").startswith((key + "[", key + "/"))]
+        if under and step.id in own:
+            times[step.id] = (min(t[0] for t in under), max([t[1] for t in under] + [own[step.id][1]]))
+    return times
+
+
+def _span(times: Times) -> tuple[datetime, float] | None:
+    """Where the flow run's timeline starts and how long it is (ms): its first step's start to its
+    last step's end; None with no timed steps."""
+    if not times:
+        return None
+    begin = min(t[0] for t in times.values())
+    return begin, max(1.0, max((t[1] - begin).total_seconds() * 1000 for t in times.values()))
 
 
 def _top(key: str) -> str:
@@ -89,13 +125,24 @@ def in_order(steps: list[RunRecord]) -> list[RunRecord]:
     return sorted(steps, key=position)
 
 
-def step_view(step: RunRecord) -> dict[str, Any]:
-    """A step run as the timeline draws it: indented by how deep in branches and loops its key is."""
+def step_view(
+    step: RunRecord, times: tuple[datetime, datetime] | None = None, span: tuple[datetime, float] | None = None
+) -> dict[str, Any]:
+    """A step run as the timeline draws it: indented by how deep in branches and loops its key is,
+    with a bar placed by when it started and ended (``times``) within the run's ``span``, in
+    percentages of it (see :func:`_times` and :func:`_span`)."""
     key = step.step or step.script
     depth = key.count("/")
     name = key.rsplit("/", 1)[-1]
     where = key.split("/")[0].removeprefix(_top(key)) if depth else ""
-    return {"run": step, "key": key, "depth": depth, "name": name, "item": where}
+    bar = None
+    if times is not None and span is not None:
+        (start, end), (begin, total) = times, span
+        offset = (start - begin).total_seconds() * 1000
+        left = min(100.0, max(0.0, 100 * offset / total))
+        width = min(100.0 - left, max(0.5, 100 * (end - start).total_seconds() * 1000 / total))
+        bar = {"left": round(left, 2), "width": round(width, 2), "offset_ms": offset}
+    return {"run": step, "key": key, "depth": depth, "name": name, "item": where, "bar": bar}
 
 
 @router.get("/runs/{run_id}")
