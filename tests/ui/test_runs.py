@@ -92,6 +92,10 @@ def test_a_failed_flow_run_retried_from_its_failed_step_turns_green(page: Page, 
     expect(bars).to_have_count(5)
     lefts = [float(b.get_attribute("style").split("margin-left:")[1].split("%")[0]) for b in bars.all()]
     assert lefts[0] <= lefts[1] <= lefts[2] <= lefts[3] <= lefts[4] <= 100, lefts
+    # the loop takes as long as its items did, not the instant its own row was written in
+    each = page.locator('li[data-step="Each"] > .muted').first
+    expect(each).to_have_text(re.compile(r"^\d+(\.\d)? m?s$"))
+    expect(each).not_to_have_text("0 ms")
 
 
 def test_an_import_runs_errored_record_is_retried_from_its_page(page: Page, site: Site, demo: DemoAPI) -> None:

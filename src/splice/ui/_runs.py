@@ -135,14 +135,17 @@ def step_view(
     depth = key.count("/")
     name = key.rsplit("/", 1)[-1]
     where = key.split("/")[0].removeprefix(_top(key)) if depth else ""
-    bar = None
+    bar, took = None, step.duration_ms
     if times is not None and span is not None:
         (start, end), (begin, total) = times, span
         offset = (start - begin).total_seconds() * 1000
+        length = (end - start).total_seconds() * 1000
         left = min(100.0, max(0.0, 100 * offset / total))
-        width = min(100.0 - left, max(0.5, 100 * (end - start).total_seconds() * 1000 / total))
+        width = min(100.0 - left, max(0.5, 100 * length / total))
         bar = {"left": round(left, 2), "width": round(width, 2), "offset_ms": offset}
-    return {"run": step, "key": key, "depth": depth, "name": name, "item": where, "bar": bar}
+        if step.kind in ("branch", "for_each"):  # its own row is written in an instant, at the end
+            took = length
+    return {"run": step, "key": key, "depth": depth, "name": name, "item": where, "bar": bar, "took": took}
 
 
 @router.get("/runs/{run_id}")
