@@ -130,3 +130,26 @@ def delete_contact(demo: DemoAPI, contact_id: str) -> None:
         f"{demo.url}/api/contacts/{contact_id}", method="DELETE", headers={"X-API-Key": "demo-key"}
     )
     urllib.request.urlopen(gone, timeout=10).close()
+
+
+def test_older_runs_follow_on_from_the_rows_shown_now_not_those_first_loaded(page: Page, site: Site) -> None:
+    def crash() -> None:
+        site.api("POST", "/actions/acme/crash", {"connection_id": "c1", "input": {}})
+
+    for _ in range(52):
+        crash()
+    sign_in(page, site)
+    page.goto(site.url + "/ui/runs?script=acme.crash")
+    shown = page.locator('#runs-rows a[href*="/runs/run_"]')
+    expect(shown).to_have_count(50)
+
+    for _ in range(3):  # while the page is open: three runs push three rows off the first page
+        crash()
+    newest = site.api("GET", "/runs?script=acme.crash&limit=1")[0]["id"]
+    expect(shown.first).to_have_text(newest[-8:], timeout=10_000)
+    first_page = set(shown.all_inner_texts())
+    page.get_by_role("link", name="Older runs →").click()
+    expect(page).to_have_url(re.compile("before="))
+    all_runs = {run["id"][-8:] for run in site.api("GET", "/runs?script=acme.crash&limit=100")}
+    assert len(all_runs) == 55
+    assert set(shown.all_inner_texts()) == all_runs - first_page  # the five oldest, none skipped
