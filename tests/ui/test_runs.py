@@ -136,7 +136,7 @@ def test_older_runs_follow_on_from_the_rows_shown_now_not_those_first_loaded(pag
     def crash() -> None:
         site.api("POST", "/actions/acme/crash", {"connection_id": "c1", "input": {}})
 
-    for _ in range(52):
+    for _ in range(52 - len(site.api("GET", "/runs?script=acme.crash&limit=100"))):  # other tests crashed too
         crash()
     sign_in(page, site)
     page.goto(site.url + "/ui/runs?script=acme.crash")
