@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 from tests.ui.conftest import Site, sign_in
@@ -140,3 +141,32 @@ def test_a_refresh_of_an_unchanged_table_keeps_the_keyboard_focus_where_it_is(pa
             pass
         assert poll.value.status == 204  # unchanged: nothing to swap
     assert first.evaluate("link => document.activeElement === link")
+
+
+def test_records_are_filtered_by_change_and_time_and_a_bad_time_is_named(page: Page, site: Site) -> None:
+    site.api("POST", "/syncs/acme/contacts/c2/trigger")  # (already running, if the schedule started it)
+    deadline = time.monotonic() + 60
+    while not site.api("GET", "/runs?script=acme.contacts&connection_id=c2&status=succeeded&limit=1"):
+        assert time.monotonic() < deadline, "c2's sync did not finish"
+        time.sleep(0.2)
+    sign_in(page, site)
+    records = f"{site.url}/ui/records?integration=acme&model=Contact&connection=c2&size=50"
+    rows = page.locator("#records-rows tr")
+
+    page.goto(records + "&filter=added")
+    expect(rows).to_have_count(50)
+    expect(rows.first.locator("td").nth(1)).to_have_text("ADDED")
+    page.goto(records + "&filter=deleted")
+    expect(rows).to_have_text(["No records match."])
+    page.goto(records + "&modified_after=2999-01-01T00:00:00Z")
+    expect(rows).to_have_text(["No records match."])
+    page.goto(records + "&modified_after=2000-01-01T00:00:00Z")
+    expect(rows).to_have_count(50)
+
+    page.goto(records.replace("size=50", "size=lots"))  # not a size the form offers: its smallest
+    expect(rows).to_have_count(50)
+
+    answer = page.goto(records + "&modified_after=last+tuesday")
+    assert answer is not None and answer.status == 422
+    expect(page.get_by_role("alert")).to_contain_text("modified after: 'last tuesday' is not an ISO 8601 time")
+    expect(page.locator(".hint")).to_contain_text("2025-01-31T00:00:00Z")

@@ -58,7 +58,9 @@ async def sign_in(request: Request, exc: Exception) -> Response:
 async def failed(request: Request, exc: Exception) -> Response:
     """A :class:`SpliceError` as a page saying what went wrong; the same status as the REST API's."""
     error = exc if isinstance(exc, SpliceError) else SpliceError(str(exc))
-    return page(request, "error.html", status_code=error.http_status, error=error)
+    # the dashboard's own hint, else the REST API's (it names fields, as the forms do), else the general one
+    hint = error.hints.get("ui") or error.hint_for("rest")
+    return page(request, "error.html", status_code=error.http_status, error=error, hint=hint)
 
 
 async def secure_headers(request: Request, call_next: object) -> Response:

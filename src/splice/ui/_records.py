@@ -37,12 +37,12 @@ def _models(request: Request, caller: Viewer) -> dict[str, list[str]]:
 @router.get("/records")
 async def records_page(
     request: Request, caller: Viewer, integration: Text = "", model: Text = "", connection: Text = "",
-    cursor: Text = "", filter: Text = "", modified_after: Text = "", id: Text = "", size: int = SIZES[0],
+    cursor: Text = "", filter: Text = "", modified_after: Text = "", id: Text = "", size: Text = "",
 ) -> Response:  # fmt: skip
     rt = runtime(request)
     connections = [c.id for c in await rt.connections.list(integration or None) if caller.sees(c.integration, c.id)]
     query = {"integration": integration, "model": model, "connection": connection, "filter": filter,
-             "modified_after": modified_after, "size": size if size in SIZES else SIZES[0]}  # fmt: skip
+             "modified_after": modified_after, "size": _size(size)}  # fmt: skip
     context: dict[str, Any] = {
         "models": _models(request, caller), "connections": connections, "query": query, "filters": FILTERS,
         "sizes": SIZES, "records": None, "next_cursor": None, "record": None,
@@ -51,7 +51,7 @@ async def records_page(
         caller.check(integration, connection)
         if filter and filter not in FILTERS:
             raise InvalidInput(f"filter must be one of {', '.join(FILTERS)}")
-        after = datetime.fromisoformat(modified_after) if modified_after else None
+        after = _time(modified_after) if modified_after else None
         result = await rt.records.read(integration, model, connection=connection, cursor=cursor or None,
                                        modified_after=after, filter={filter} if filter else None,
                                        ids=[id] if id else None, limit=query["size"])  # fmt: skip
@@ -59,3 +59,20 @@ async def records_page(
         if id and result.records:
             context["record"] = result.records[0]
     return page(request, "records.html", **context)
+
+
+def _time(value: str) -> datetime:
+    """``modified_after`` as a time, or a clear error naming the field and the form it takes."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"modified after: {value!r} is not an ISO 8601 time",
+            details={"field": "modified_after"},
+            hint="write it like 2025-01-31T00:00:00Z, or leave it empty",
+        ) from None
+
+
+def _size(value: str) -> int:
+    """The page size asked for, when it is one the form offers; else the smallest."""
+    return int(value) if value.isdigit() and int(value) in SIZES else SIZES[0]
