@@ -218,10 +218,11 @@ class WalCheckpointer:
     By default the commit that takes the WAL past 1,000 pages (~4 MB) also copies them into
     the database file and syncs it before it returns: ~10 ms, a quarter of the commits of a
     bulk ingest of 1 KB records and ~80 % of their time. Writers of bulk data report what
-    they wrote (:meth:`wrote`); every :data:`_CHECKPOINT_BYTES` this thread runs a PASSIVE
-    checkpoint on its own connection, which waits for no reader or writer, while SQLite
-    releases the GIL: on another core, while the writers go on. The store's connections
-    still checkpoint at :data:`_AUTOCHECKPOINT_PAGES` if this thread falls behind.
+    they wrote (:meth:`wrote`) and when it committed (:meth:`committed`); every
+    :data:`_CHECKPOINT_BYTES` this thread runs a PASSIVE checkpoint on its own connection,
+    which waits for no reader or writer, while SQLite releases the GIL: on another core, while
+    the writers go on. The store's connections still checkpoint at
+    :data:`_AUTOCHECKPOINT_PAGES` if this thread falls behind.
     """
 
     def __init__(self, path: str) -> None:
@@ -233,9 +234,15 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
 
     def wrote(self, nbytes: int) -> None:
-        """Count ``nbytes`` written to the WAL (from any thread); wake the checkpoint when due."""
+        """Count ``nbytes`` written to the WAL by a transaction not yet committed (from any thread)."""
         with self._lock:
             self._written += nbytes
+
+    def committed(self) -> None:
+        """A write transaction committed: wake the checkpoint when enough has been written since
+        the last one. Only after the commit: a checkpoint that ran before it would not see its
+        frames, and with no write after it they would stay in the WAL."""
+        with self._lock:
             if self._written < _CHECKPOINT_BYTES or self._closed:
                 return
             self._written = 0
@@ -310,10 +317,13 @@ class Database:
         abandoned = threading.Event()
         async with self._one_writer(), self.engine.connect() as conn:
             try:
-                return await on_driver_thread(conn, _immediate, fn, abandoned)
+                result = await on_driver_thread(conn, _immediate, fn, abandoned)
             except asyncio.CancelledError:
                 abandoned.set()
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
+        return result
 
     async def sqlite_call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """SQLite: ``fn(connection)`` outside any transaction (as with :meth:`read`), in one
@@ -322,8 +332,9 @@ class Database:
             return await on_driver_thread(conn, fn)
 
     def wal_written(self, nbytes: int) -> None:
-        """SQLite: about ``nbytes`` of bulk data went to the WAL (see :class:`WalCheckpointer`);
-        from any thread."""
+        """SQLite: about ``nbytes`` of bulk data went to the WAL in a transaction of
+        :meth:`sqlite_immediate`, which wakes the checkpoint once it commits (see
+        :class:`WalCheckpointer`); from any thread."""
         if self._checkpointer is not None:
             self._checkpointer.wrote(nbytes)
 
