@@ -8,7 +8,6 @@ extension from the package: no CDN, no Node build.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
@@ -16,7 +15,7 @@ from splice.errors import SpliceError
 from splice.runtime import Runtime
 from splice.ui import _connections, _flows, _live, _records, _runs, _signin, _syncs
 from splice.ui._auth import SignInNeeded
-from splice.ui._render import HERE, page
+from splice.ui._render import HERE, base, go, page
 from splice.ui._session import Signer
 
 ROUTERS = (_signin.router, _live.router, _runs.router, _connections.router, _syncs.router, _records.router,
@@ -45,14 +44,13 @@ def create_ui(runtime: Runtime) -> FastAPI:
 
 
 async def home(request: Request) -> Response:
-    return RedirectResponse(f"{request.scope.get('root_path', '')}/runs", status_code=303)
+    return go(request, "/runs")
 
 
 async def sign_in(request: Request, exc: Exception) -> Response:
-    target = f"{request.scope.get('root_path', '')}/login"
     if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+        return Response(status_code=204, headers={"HX-Redirect": base(request) + "/login"})
+    return go(request, "/login")
 
 
 async def failed(request: Request, exc: Exception) -> Response:

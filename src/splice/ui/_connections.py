@@ -7,12 +7,11 @@ REST API does (``Connection.public``).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from splice.errors import SpliceError
 from splice.ui._auth import CsrfChecked, Viewer, runtime
-from splice.ui._render import page
+from splice.ui._render import go, page
 
 router = APIRouter()
 
@@ -60,4 +59,4 @@ async def reauthorise(request: Request, caller: Viewer, integration: str, connec
 async def delete(request: Request, caller: Viewer, integration: str, connection_id: str) -> Response:
     caller.check(integration, connection_id, write=True)
     await runtime(request).connections.delete(integration, connection_id)
-    return RedirectResponse(f"{request.scope.get('root_path', '')}/connections", status_code=303)
+    return go(request, "/connections")

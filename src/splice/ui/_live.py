@@ -22,7 +22,7 @@ from splice.runtime import Runtime
 from splice.server._auth import Caller
 from splice.server.routes.runs import scope_filters
 from splice.ui._auth import Viewer, runtime, session
-from splice.ui._render import templates
+from splice.ui._render import base, templates
 from splice.ui._runs import Text, run_view
 
 router = APIRouter()
@@ -44,7 +44,7 @@ async def _events(
     request: Request, rt: Runtime, caller: Caller, run_id: str, after: int, text: str | None, csrf: str
 ) -> AsyncIterator[ServerSentEvent]:
     seen: tuple[Any, ...] | None = None
-    base = request.scope.get("root_path", "")
+    prefix = base(request)
     while not await request.is_disconnected():
         view = await run_view(rt, caller, run_id)
         signature = _signature(view)
@@ -55,7 +55,7 @@ async def _events(
             yield ServerSentEvent(_block("lines", lines=lines), event="log", id=str(after))
         if signature != seen:
             seen = signature
-            yield ServerSentEvent(_block("live", **view, base=base, csrf=csrf), event="run")
+            yield ServerSentEvent(_block("live", **view, base=prefix, csrf=csrf), event="run")
         if view["run"].status in FINISHED and len(lines) < 500:
             yield ServerSentEvent("done", event="done")
             return

@@ -11,7 +11,7 @@ import orjson
 from fastapi import Request
 from jinja2_fragments import render_block
 from jinja2_fragments.fastapi import Jinja2Blocks
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from splice.ui._auth import session
 
@@ -48,11 +48,21 @@ templates.env.filters.update(pretty=pretty, when=when, duration=duration)
 ROWS_HEADER = "X-Splice-Rows"
 
 
+def base(request: Request) -> str:
+    """Where the dashboard is mounted (``/ui``): the prefix of every link and redirect of its own."""
+    return str(request.scope.get("root_path", ""))
+
+
+def go(request: Request, path: str) -> RedirectResponse:
+    """303 to the dashboard's ``path`` (``"/runs"``): after a form post, the browser GETs it."""
+    return RedirectResponse(base(request) + path, status_code=303)
+
+
 def _with_basics(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     """``context`` and what every page needs: the session's CSRF secret and the dashboard's path."""
     current = session(request)
     context.setdefault("csrf", current.csrf if current else "")
-    context["base"] = request.scope.get("root_path", "")
+    context["base"] = base(request)
     return context
 
 

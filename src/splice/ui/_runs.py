@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from splice.errors import InvalidInput
@@ -19,7 +18,7 @@ from splice.server._auth import Caller
 from splice.server.routes.runs import scope_filters, split_script, visible_run
 from splice.store import RunRecord
 from splice.ui._auth import CsrfChecked, Viewer, runtime
-from splice.ui._render import live_page, page
+from splice.ui._render import go, live_page, page
 
 router = APIRouter()
 PAGE = 50
@@ -167,7 +166,7 @@ async def retry(
     old = await visible_run(rt, caller, run_id)
     caller.check(old.integration, old.connection_id, write=True)
     new = await rt.flows.retry(old.id, from_step=from_step or None, background=True)
-    return RedirectResponse(f"{request.scope.get('root_path', '')}/runs/{new.id}", status_code=303)
+    return go(request, f"/runs/{new.id}")
 
 
 @router.post("/runs/{run_id}/errors/retry", dependencies=[CsrfChecked])
@@ -178,4 +177,4 @@ async def retry_errors(request: Request, caller: Viewer, run_id: str) -> Respons
     caller.check(old.integration, old.connection_id, write=True)
     answers = await rt.imports.retry_errors(old.id)
     target = answers[0]["run_id"] if answers else old.id
-    return RedirectResponse(f"{request.scope.get('root_path', '')}/runs/{target}", status_code=303)
+    return go(request, f"/runs/{target}")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from splice.ui._auth import CsrfChecked, runtime, session, set_session
-from splice.ui._render import page
+from splice.ui._render import go, page
 from splice.ui._session import Session
 
 router = APIRouter()
@@ -30,13 +29,13 @@ async def login(request: Request, token: Annotated[str, Form(max_length=512)] = 
         current = session(request) or Session.anonymous()
         return page(request, "login.html", status_code=401, csrf=current.csrf,
                     error="That access token is not valid (unknown, mistyped or revoked).")  # fmt: skip
-    response = RedirectResponse(f"{request.scope.get('root_path', '')}/runs", status_code=303)
+    response = go(request, "/runs")
     set_session(request, response, Session.anonymous().signed_in(found.id))
     return response
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
 async def logout(request: Request) -> Response:
-    response = RedirectResponse(f"{request.scope.get('root_path', '')}/login", status_code=303)
+    response = go(request, "/login")
     set_session(request, response, None)
     return response
