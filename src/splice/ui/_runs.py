@@ -162,9 +162,7 @@ async def retry(
     request: Request, caller: Viewer, run_id: str, from_step: Annotated[str, Form(max_length=512)] = ""
 ) -> Response:
     """Retry a failed flow run from ``from_step`` (default: the step that failed); show the new run."""
-    rt = runtime(request)
-    old = await visible_run(rt, caller, run_id)
-    caller.check(old.integration, old.connection_id, write=True)
+    rt, old = await _writable_run(request, caller, run_id)
     new = await rt.flows.retry(old.id, from_step=from_step or None, background=True)
     return go(request, f"/runs/{new.id}")
 
@@ -172,9 +170,15 @@ async def retry(
 @router.post("/runs/{run_id}/errors/retry", dependencies=[CsrfChecked])
 async def retry_errors(request: Request, caller: Viewer, run_id: str) -> Response:
     """Retry an import run's errored records alone, each from the stage it failed at."""
-    rt = runtime(request)
-    old = await visible_run(rt, caller, run_id)
-    caller.check(old.integration, old.connection_id, write=True)
+    rt, old = await _writable_run(request, caller, run_id)
     answers = await rt.imports.retry_errors(old.id)
     target = answers[0]["run_id"] if answers else old.id
     return go(request, f"/runs/{target}")
+
+
+async def _writable_run(request: Request, caller: Caller, run_id: str) -> tuple[Runtime, RunRecord]:
+    """The run ``run_id``, when the token may see it (else 404) and write (else 403: a read-only token)."""
+    rt = runtime(request)
+    run = await visible_run(rt, caller, run_id)
+    caller.check(run.integration, run.connection_id, write=True)
+    return rt, run
