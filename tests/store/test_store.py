@@ -11,6 +11,7 @@ from splice.store._schema import connections, env_vars
 
 def test_public_api_is_curated_and_sorted() -> None:
     expected = [
+        "RECORD_FILTERS", "RUN_STATUSES",
         "AccessToken", "CacheSize", "Connection", "DeployStore", "FlowStore", "LogLine", "LogRecord", "LookupStore",
         "OAuthStateStore", "ProjectVersion", "RecordPage",
         "ResourceStore", "RunError", "RunErrorStore", "RunRecord", "SaveResult", "ScheduleStore", "SecretBox",

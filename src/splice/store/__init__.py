@@ -18,16 +18,18 @@ from splice.store._flows import FlowStore, StoredFlow
 from splice.store._lookups import CacheSize, LookupStore
 from splice.store._oauth_states import OAuthStateStore
 from splice.store._record_codec import Stream
-from splice.store._records import RecordPage, SaveResult
+from splice.store._records import RECORD_FILTERS, RecordPage, SaveResult
 from splice.store._resources import ResourceStore, StoredResource
 from splice.store._run_errors import RunError, RunErrorStore
-from splice.store._runs import LogLine, LogRecord, RunRecord, short_id
+from splice.store._runs import RUN_STATUSES, LogLine, LogRecord, RunRecord, short_id
 from splice.store._schedules import ScheduleStore, SyncSchedule
 from splice.store._store import Store, open_store
 from splice.store._tokens import AccessToken, TokenScope, TokenStore
 from splice.store._webhook_deliveries import WebhookDeliveryStore
 
 __all__ = [
+    "RECORD_FILTERS",
+    "RUN_STATUSES",
     "AccessToken",
     "CacheSize",
     "Connection",

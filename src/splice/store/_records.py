@@ -68,10 +68,12 @@ from splice.store._record_sql import (
 )
 from splice.store._schema import check_text, record_streams, records
 
-__all__ = ["MAX_RECORD_BYTES", "RecordPage", "RecordStore", "SaveResult", "Stream"]
+__all__ = ["MAX_RECORD_BYTES", "RECORD_FILTERS", "RecordPage", "RecordStore", "SaveResult", "Stream"]
 
 MAX_PAGE = 10_000
 FILTERS = {"added": "ADDED", "updated": "UPDATED", "deleted": "DELETED"}
+#: the values ``read(filter=...)`` takes
+RECORD_FILTERS = tuple(FILTERS)
 _S = record_streams.c
 
 

@@ -13,13 +13,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from splice.errors import InvalidInput
+from splice.store import RECORD_FILTERS
 from splice.ui._auth import Viewer, runtime
 from splice.ui._render import page
 
 router = APIRouter()
 #: records per page the browser offers
 SIZES = (50, 500)
-FILTERS = ("added", "updated", "deleted")
 Text = Annotated[str, Query(max_length=512)]
 
 
@@ -44,13 +44,13 @@ async def records_page(
     query = {"integration": integration, "model": model, "connection": connection, "filter": filter,
              "modified_after": modified_after, "size": _size(size)}  # fmt: skip
     context: dict[str, Any] = {
-        "models": _models(request, caller), "connections": connections, "query": query, "filters": FILTERS,
+        "models": _models(request, caller), "connections": connections, "query": query, "filters": RECORD_FILTERS,
         "sizes": SIZES, "records": None, "next_cursor": None, "record": None,
     }  # fmt: skip
     if integration and model and connection:
         caller.check(integration, connection)
-        if filter and filter not in FILTERS:
-            raise InvalidInput(f"filter must be one of {', '.join(FILTERS)}")
+        if filter and filter not in RECORD_FILTERS:
+            raise InvalidInput(f"filter must be one of {', '.join(RECORD_FILTERS)}")
         after = _time(modified_after) if modified_after else None
         result = await rt.records.read(integration, model, connection=connection, cursor=cursor or None,
                                        modified_after=after, filter={filter} if filter else None,

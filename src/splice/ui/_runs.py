@@ -16,13 +16,12 @@ from splice.errors import InvalidInput
 from splice.runtime import Runtime
 from splice.server._auth import Caller
 from splice.server.routes.runs import scope_filters, split_script, visible_run
-from splice.store import RunRecord
+from splice.store import RUN_STATUSES, RunRecord
 from splice.ui._auth import CsrfChecked, Viewer, runtime
 from splice.ui._render import go, live_page, page
 
 router = APIRouter()
 PAGE = 50
-STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
 KINDS = ("action", "sync", "trigger", "flow", "export", "import")
 #: the list's time filter: runs created within the last ...
 SINCE = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
@@ -33,8 +32,8 @@ def _filters(script: str, connection: str, status: str, kind: str, since: str) -
     names = split_script(None, script or None)
     if names is None:
         return None
-    if status and status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    if status and status not in RUN_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(RUN_STATUSES)}")
     window = SINCE.get(since)
     return {
         "integration": names[0], "script": names[1], "connection_id": connection or None,
@@ -56,7 +55,7 @@ async def runs_page(
                                                 before_id=before or None)  # fmt: skip
     query = {"script": script, "connection": connection, "status": status, "kind": kind, "since": since}
     return live_page(request, "runs.html", runs=rows[:PAGE], more=len(rows) > PAGE, query=query, before=before,
-                     statuses=STATUSES, kinds=KINDS, windows=tuple(SINCE))  # fmt: skip
+                     statuses=RUN_STATUSES, kinds=KINDS, windows=tuple(SINCE))  # fmt: skip
 
 
 async def run_view(rt: Runtime, caller: Caller, run_id: str) -> dict[str, Any]:
